@@ -1,0 +1,369 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Package managers and the package that ships the flow offload modules (private).
+
+Parsers are pure (text in, data out); the functions taking a ``runner`` only read files
+and run query binaries through ``_runner.Runner``, except ``install`` which changes the
+host and is called by the offload_kmod module outside check mode.
+"""
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
+    FlowOffloadError,
+)
+
+OPENWRT_RELEASE = "/etc/openwrt_release"
+OPKG_STATUS = "/usr/lib/opkg/status"
+APK_INSTALLED = "/lib/apk/db/installed"
+OPENWRT_PACKAGE = "kmod-nft-offload"
+OPENWRT_DEPENDENCIES = ["kmod-nf-flow"]
+# The file whose owner is "the" package elsewhere (and what its owner query looks for).
+ANCHOR_MODULE = "nf_flow_table"
+
+# (binary, manager) in detection order; opkg/apk first so OpenWrt wins over apt leftovers
+_MANAGERS = (
+    ("opkg", "opkg"),
+    ("apk", "apk"),
+    ("apt-get", "apt"),
+    ("dpkg", "apt"),
+    ("dnf", "dnf"),
+    ("yum", "yum"),
+)
+
+
+# --- pure parsers ----------------------------------------------------------------------
+def parse_os_release(text: str) -> t.Dict[str, str]:
+    """KEY=value lines of /etc/os-release (quotes removed)."""
+    result: t.Dict[str, str] = {}
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        result[key.strip()] = value.strip().strip("'\"")
+    return result
+
+
+def os_family(os_release: t.Dict[str, str], openwrt: bool) -> str:
+    """OpenWrt, Debian, RedHat, Alpine or other, from /etc/os-release data."""
+    if openwrt or os_release.get("ID", "").lower() == "openwrt":
+        return "OpenWrt"
+    ids = [os_release.get("ID", "").lower()] + os_release.get("ID_LIKE", "").lower().split()
+    if "alpine" in ids:
+        return "Alpine"
+    if "debian" in ids or "ubuntu" in ids:
+        return "Debian"
+    if {"rhel", "fedora", "centos"} & set(ids):
+        return "RedHat"
+    return "other"
+
+
+def parse_stanzas(text: str) -> t.List[t.Dict[str, str]]:
+    """RFC822-like stanzas separated by blank lines (opkg status; apk's ``X:`` lines).
+
+    Continuation lines (starting with a space) are appended to the previous field.
+    """
+    stanzas: t.List[t.Dict[str, str]] = []
+    current: t.Dict[str, str] = {}
+    last = ""
+    for line in (text or "").splitlines():
+        if not line.strip():
+            if current:
+                stanzas.append(current)
+            current, last = {}, ""
+            continue
+        if line[0] in " \t" and last:
+            current[last] += "\n" + line.strip()
+            continue
+        if ":" not in line:
+            continue
+        key, value = line.split(":", 1)
+        last = key.strip()
+        current[last] = value.strip()
+    if current:
+        stanzas.append(current)
+    return stanzas
+
+
+def parse_opkg_status(text: str) -> t.Dict[str, t.Dict[str, str]]:
+    """Installed packages from /usr/lib/opkg/status: name -> {version, status, depends}."""
+    result: t.Dict[str, t.Dict[str, str]] = {}
+    for stanza in parse_stanzas(text):
+        name = stanza.get("Package")
+        status = stanza.get("Status", "").split()
+        # "install user installed": the third word is the state; "not-installed" is not
+        if not name or len(status) < 3 or status[2] != "installed":
+            continue
+        result[name] = {
+            "version": stanza.get("Version", ""),
+            "status": " ".join(status),
+            "depends": stanza.get("Depends", ""),
+        }
+    return result
+
+
+def parse_apk_installed(text: str) -> t.Dict[str, t.Dict[str, str]]:
+    """Installed packages from apk's database (``P:`` name, ``V:`` version, ``D:`` deps)."""
+    result: t.Dict[str, t.Dict[str, str]] = {}
+    for stanza in parse_stanzas(text):
+        name = stanza.get("P")
+        if name:
+            result[name] = {"version": stanza.get("V", ""), "depends": stanza.get("D", "")}
+    return result
+
+
+def parse_dpkg_search(stdout: str) -> t.Optional[str]:
+    """Package from ``dpkg -S PATH`` ("linux-image-6.1.0-56-amd64: /lib/...")."""
+    for line in (stdout or "").splitlines():
+        if ": " in line and not line.startswith(("diversion by", "dpkg-query")):
+            return line.split(": ", 1)[0].split(",")[0].split(":")[0].strip() or None
+    return None
+
+
+def parse_rpm_query(stdout: str) -> t.Optional[t.Tuple[str, str]]:
+    """(name, version-release) from ``rpm -qf --qf '%{NAME} %{VERSION}-%{RELEASE}\\n'``."""
+    for line in (stdout or "").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and "not owned" not in line:
+            return parts[0], parts[1]
+    return None
+
+
+_APK_OWNER = re.compile(r"is owned by (\S+)")
+
+
+def split_apk_nameversion(value: str) -> t.Tuple[str, str]:
+    """("linux-lts", "6.6.58-r0") from "linux-lts-6.6.58-r0" (apk's name-version form)."""
+    match = re.match(r"^(.+?)-(\d[^-]*-r\d+)$", value.strip())
+    if match:
+        return match.group(1), match.group(2)
+    return value.strip(), ""
+
+
+def parse_apk_who_owns(stdout: str) -> t.Optional[t.Tuple[str, str]]:
+    """(name, version) from ``apk info --who-owns PATH`` ("... is owned by linux-lts-6.6.58-r0")."""
+    match = _APK_OWNER.search(stdout or "")
+    return split_apk_nameversion(match.group(1)) if match else None
+
+
+def provider_candidates(platform: t.Mapping[str, t.Any]) -> t.List[str]:
+    """Packages that would provide the modules for this platform's running kernel."""
+    family = str(platform.get("os_family") or "")
+    distro = str(platform.get("distribution") or "").lower()
+    release = str(platform.get("kernel") or "")
+    if family == "OpenWrt":
+        return [OPENWRT_PACKAGE]
+    if distro == "ubuntu":
+        return [f"linux-modules-{release}", f"linux-modules-extra-{release}"]
+    if family == "Debian":
+        return [f"linux-image-{release}"]
+    if family == "RedHat":
+        return ["kernel-modules-core", "kernel-modules"]
+    if family == "Alpine":
+        flavor = release.rsplit("-", 1)[-1] if "-" in release else "lts"
+        return [f"linux-{flavor}"]
+    return []
+
+
+# --- reading the host ------------------------------------------------------------------
+def detect_package_manager(runner: t.Any) -> str:
+    """opkg, apk, apt, dnf, yum or none: the first manager whose binary is present."""
+    for binary, manager in _MANAGERS:
+        if runner.which(binary):
+            return manager
+    return "none"
+
+
+def platform_info(runner: t.Any) -> t.Dict[str, t.Any]:
+    """The platform keys this library needs (same names as offload_facts' ``platform``)."""
+    openwrt = runner.exists(OPENWRT_RELEASE)
+    os_release = parse_os_release(runner.read("/etc/os-release") or "")
+    release = (runner.read("/proc/sys/kernel/osrelease") or "").strip()
+    if not release:
+        release = runner.check(["uname", "-r"], what="uname -r").stdout.strip()
+    return {
+        "os_family": os_family(os_release, openwrt),
+        "distribution": os_release.get("ID", "openwrt" if openwrt else ""),
+        "distribution_version": os_release.get("VERSION_ID", ""),
+        "kernel": release,
+        "package_manager": detect_package_manager(runner),
+        "init": "systemd" if runner.exists("/run/systemd/system") else "other",
+    }
+
+
+_FLOW_FILE = re.compile(r"^(nf_flow_table[a-z0-9_]*|nft_flow_offload)\.ko(\.(xz|gz|zst))?$")
+
+
+def flow_module_files(runner: t.Any, release: t.Optional[str] = None) -> t.List[str]:
+    """Flow offload module files in OpenWrt's flat /lib/modules/RELEASE/ (any old names).
+
+    Matches by name (nf_flow_table*, nft_flow_offload) so old trees' nf_flow_table_ipv4,
+    nf_flow_table_ipv6 and nf_flow_table_hw are found too.
+    """
+    if release is None:
+        release = (runner.read("/proc/sys/kernel/osrelease") or "").strip()
+    folder = f"/lib/modules/{release}"
+    return [f"{folder}/{name}" for name in runner.listdir(folder) if _FLOW_FILE.match(name)]
+
+
+def _openwrt_package(runner: t.Any, manager: str) -> t.Dict[str, t.Any]:
+    names = [OPENWRT_PACKAGE] + OPENWRT_DEPENDENCIES
+    db: t.Optional[t.Dict[str, t.Dict[str, str]]] = None
+    evidence = ""
+    status = runner.read(OPKG_STATUS)
+    if status is not None:
+        db, evidence, manager = parse_opkg_status(status), OPKG_STATUS, "opkg"
+    else:
+        installed = runner.read(APK_INSTALLED)
+        if installed is not None:
+            db, evidence, manager = parse_apk_installed(installed), APK_INSTALLED, "apk"
+        elif manager == "apk":
+            db, evidence = {}, "apk info -e"
+            for name in names:
+                res = runner.run(["apk", "info", "-e", name])
+                if res.rc == 0 and res.stdout.strip():
+                    db[name] = {"version": ""}
+    if db is not None:
+        found = [{"name": n, "installed": n in db, "version": db.get(n, {}).get("version", "")}
+                 for n in names]
+    else:
+        # Images built with CLEAN_IPKG carry no database: the module files are the proof.
+        files = flow_module_files(runner)
+        present = {f.rsplit("/", 1)[-1].split(".ko")[0] for f in files}
+        offload = bool({"nf_flow_table_inet", "nft_flow_offload"} & present)
+        found = [
+            {"name": OPENWRT_PACKAGE, "installed": offload, "version": ""},
+            {"name": "kmod-nf-flow", "installed": "nf_flow_table" in present, "version": ""},
+        ]
+        evidence = (
+            f"no package database ({OPKG_STATUS} and {APK_INSTALLED} absent, image built "
+            f"without one); judged from module files: {', '.join(files) or 'none found'}"
+        )
+    main = found[0]
+    return {
+        "name": OPENWRT_PACKAGE,
+        "installed": main["installed"],
+        "version": main["version"],
+        "manager": manager,
+        "evidence": evidence,
+        "dependencies": found[1:],
+    }
+
+
+def _owner_query(runner: t.Any, manager: str, path: str) -> t.Tuple[t.Optional[str], str, str]:
+    """(package, version, evidence) for the package owning path."""
+    if manager == "apt" and runner.which("dpkg"):
+        res = runner.run(["dpkg", "-S", path])
+        name = parse_dpkg_search(res.stdout) if res.rc == 0 else None
+        version = ""
+        if name:
+            ver = runner.run(["dpkg-query", "-W", "-f=${Version}", name])
+            version = ver.stdout.strip() if ver.rc == 0 else ""
+        return name, version, f"dpkg -S {path}: {(res.stdout or res.stderr).strip()}"
+    if manager in ("dnf", "yum") and runner.which("rpm"):
+        res = runner.run(["rpm", "-qf", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", path])
+        parsed = parse_rpm_query(res.stdout) if res.rc == 0 else None
+        text = (res.stdout or res.stderr).strip()
+        return (parsed[0], parsed[1], f"rpm -qf {path}: {text}") if parsed else (
+            None, "", f"rpm -qf {path}: {text}")
+    if manager == "apk":
+        res = runner.run(["apk", "info", "--who-owns", path])
+        parsed = parse_apk_who_owns(res.stdout) if res.rc == 0 else None
+        text = (res.stdout or res.stderr).strip()
+        return (parsed[0], parsed[1], f"apk info --who-owns {path}: {text}") if parsed else (
+            None, "", f"apk info --who-owns {path}: {text}")
+    return None, "", f"no package manager to ask who owns {path}"
+
+
+def offload_package(runner: t.Any, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """{name, installed, version, manager, evidence} for the package shipping the modules.
+
+    OpenWrt: kmod-nft-offload (plus ``dependencies``: kmod-nf-flow). Elsewhere the owner
+    of nf_flow_table.ko, or (when the file is absent) the first package that would
+    provide it with ``installed: false``.
+    """
+    manager = str(platform.get("package_manager") or detect_package_manager(runner))
+    if platform.get("os_family") == "OpenWrt" or runner.exists(OPENWRT_RELEASE):
+        return _openwrt_package(runner, manager)
+    path = None
+    modinfo_text = "modinfo not found"
+    if runner.which("modinfo"):
+        res = runner.run(["modinfo", "-n", ANCHOR_MODULE])
+        modinfo_text = (res.stdout or res.stderr).strip()
+        if res.rc == 0 and res.stdout.strip().startswith("/"):
+            path = res.stdout.strip().splitlines()[0]
+    candidates = provider_candidates(platform)
+    if modinfo_text.endswith("(builtin)"):
+        return {"name": "", "installed": True, "version": "", "manager": manager,
+                "evidence": f"{ANCHOR_MODULE} is built into the kernel (modinfo: (builtin))"}
+    if path is None:
+        return {
+            "name": candidates[0] if candidates else "",
+            "installed": False,
+            "version": "",
+            "manager": manager,
+            "evidence": f"modinfo -n {ANCHOR_MODULE}: {modinfo_text}; would be provided by "
+                        f"{' or '.join(candidates) or 'no known package for this platform'}",
+        }
+    name, version, evidence = _owner_query(runner, manager, path)
+    return {
+        "name": name or "",
+        "installed": bool(name),
+        "version": version,
+        "manager": manager,
+        "evidence": evidence if name else f"{evidence} (file {path} present but not owned by a package)",
+    }
+
+
+# --- changing the host -----------------------------------------------------------------
+_MISSING_LISTS = re.compile(r"Unknown package|unable to select packages|no such package",
+                            re.IGNORECASE)
+
+
+def install_command(manager: str, packages: t.Sequence[str]) -> t.List[str]:
+    """Non-interactive install argv for manager (never a shell string)."""
+    pkgs = list(packages)
+    if manager == "apt":
+        return ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q",
+                "--no-install-recommends", "-o", "Dpkg::Options::=--force-confold"] + pkgs
+    if manager in ("dnf", "yum"):
+        return [manager, "install", "-y", "-q"] + pkgs
+    if manager == "apk":
+        return ["apk", "add"] + pkgs
+    if manager == "opkg":
+        return ["opkg", "install"] + pkgs
+    raise FlowOffloadError(
+        f"no supported package manager found to install {', '.join(pkgs)} "
+        "(looked for opkg, apk, apt-get, dnf, yum); install it by other means"
+    )
+
+
+def update_command(manager: str) -> t.Optional[t.List[str]]:
+    """Command refreshing package lists, for managers whose install needs them."""
+    return {"opkg": ["opkg", "update"], "apk": ["apk", "update"]}.get(manager)
+
+
+def install(runner: t.Any, manager: str, packages: t.Sequence[str]) -> t.List[t.Any]:
+    """Install packages; on opkg/apk refresh the lists once if install lacked them.
+
+    Returns the Results run (for the module's report); raises FlowOffloadError on failure.
+    """
+    argv = install_command(manager, packages)
+    runner.which(argv[0], required=True)
+    results = [runner.run(argv)]
+    update = update_command(manager)
+    first = results[0]
+    if first.rc != 0 and update and _MISSING_LISTS.search(first.stdout + first.stderr):
+        results.append(runner.check(update, what=" ".join(update)))
+        results.append(runner.run(argv))
+    last = results[-1]
+    if last.rc != 0:
+        raise FlowOffloadError(
+            f"installing {', '.join(packages)} with {manager} failed (rc={last.rc}): "
+            f"{(last.stderr or last.stdout).strip()}",
+            cmd=last.cmd, rc=last.rc, stdout=last.stdout, stderr=last.stderr,
+        )
+    return results
