@@ -143,6 +143,14 @@ def _kernel_config(runner: t.Any, release: str) -> t.Tuple[t.Dict[str, str], str
     return (parse_kernel_config(text), path) if text is not None else ({}, "")
 
 
+def module_support(runner: t.Any, release: str) -> t.Optional[bool]:
+    """Whether the kernel loads modules at all: False when built with CONFIG_MODULES off."""
+    if runner.exists("/proc/modules"):
+        return True
+    config, _path = _kernel_config(runner, release)
+    return False if config.get("CONFIG_MODULES") == "n" else None
+
+
 def _sys_module(runner: t.Any, name: str) -> t.Optional[ModState]:
     """A loadable module seen in /sys/module (used when /proc/modules is unreadable)."""
     base = f"/sys/module/{name}"
@@ -297,3 +305,171 @@ def read_persistence(runner: t.Any) -> t.Dict[str, t.Any]:
     }
     state = persistence_state(runner, platform)
     return {k: state[k] for k in ("file", "present", "modules")}
+
+
+# --- planning (pure) -------------------------------------------------------------------
+def _unload_sequence(names: t.Sequence[str], states: t.Mapping[str, ModState]) -> t.List[str]:
+    """Loaded modules among names, each after every module of the list that uses it."""
+    rank = {m: i for i, m in enumerate(UNLOAD_ORDER)}
+    remaining = sorted((n for n in names if states[n]["state"] == "loaded"),
+                       key=lambda n: rank.get(normalize(n), len(rank)))
+    order: t.List[str] = []
+    while remaining:
+        keys = {normalize(n) for n in remaining}
+        pick = next((n for n in remaining
+                     if not (set(states[n].get("users") or []) & (keys - {normalize(n)}))),
+                    remaining[0])
+        remaining.remove(pick)
+        order.append(pick)
+    return order
+
+
+def _persist_actions(desired_modules: t.Sequence[str],
+                     persistence: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, t.Any]]:
+    kind, path = persistence.get("kind", "none"), persistence.get("file", "")
+    before = persistence.get("content", "") or ""
+    if kind == "file":
+        if desired_modules:
+            after = render_file(desired_modules)
+            return [] if persistence.get("present") and before == after else [
+                {"action": "write", "file": path, "before": before, "after": after}]
+        return [{"action": "remove", "file": path, "before": before, "after": ""}] \
+            if persistence.get("present") else []
+    if kind == "block":
+        after = edit_block(before, desired_modules)
+        if after == before or (not before and not desired_modules):
+            return []
+        return [{"action": "write", "file": path, "before": before, "after": after}]
+    return []
+
+
+def plan(current_states: t.Mapping[str, ModState], desired: t.Mapping[str, t.Any],
+         persistence: t.Mapping[str, t.Any],
+         platform: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, t.Any]]:
+    """Actions that bring the host from current_states to desired, in execution order.
+
+    desired: {state, persistent, modules, package}. Actions: install {manager, packages},
+    load {module}, write/remove {file, before, after}, unload {module}, and keep
+    {module, reason} for a module that stays loaded because it is in use (no change).
+    Raises FlowOffloadError when modules are missing and nothing can provide them.
+    """
+    names = list(desired.get("modules") or DEFAULT_MODULES)
+    actions: t.List[t.Dict[str, t.Any]] = []
+    if desired.get("state", "present") == "absent":
+        actions.extend(_persist_actions([], persistence))
+        unloaded: t.Set[str] = set()
+        for name in _unload_sequence(names, current_states):
+            info = current_states[name]
+            users = [u for u in info.get("users") or [] if u not in unloaded]
+            busy = int(info.get("refcnt") or 0) - len(set(info.get("users") or []) & unloaded)
+            if busy > 0 or "[permanent]" in users:
+                holders = f"used by {', '.join(users)}" if users else "held by nftables objects such as a flowtable or an offload rule"
+                actions.append({"action": "keep", "module": name, "refcnt": busy, "reason": (
+                    f"{name} stays loaded: it is in use ({busy} user{'s' if busy != 1 else ''}, "
+                    f"{holders}); remove those users first to unload it")})
+            else:
+                actions.append({"action": "unload", "module": name})
+                unloaded.add(normalize(name))
+        return actions
+    missing = [n for n in names if current_states[n]["state"] == "missing"]
+    if missing and platform.get("module_support") is False:
+        raise FlowOffloadError(
+            f"kernel modules {missing} are missing and kernel {platform.get('kernel', '')} was "
+            "built without loadable module support (CONFIG_MODULES is not set) and without "
+            "them: no package can add them; boot a kernel with CONFIG_NF_FLOW_TABLE, "
+            "CONFIG_NF_FLOW_TABLE_INET and CONFIG_NFT_FLOW_OFFLOAD (y or m)",
+            evidence="; ".join(f"{n}: {current_states[n]['evidence']}" for n in missing))
+    if missing:
+        manager = str(platform.get("package_manager") or "none")
+        if platform.get("os_family") == "OpenWrt":
+            if manager not in ("opkg", "apk"):
+                raise FlowOffloadError(
+                    f"modules {missing} are missing and neither opkg nor apk was found to install "
+                    f"{_packages.OPENWRT_PACKAGE}; add that package to the image")
+            packages = [_packages.OPENWRT_PACKAGE]
+        elif desired.get("package"):
+            packages = [str(desired["package"])]
+        else:
+            candidates = _packages.provider_candidates(platform)
+            evidence = "; ".join(f"{n}: {current_states[n]['evidence']}" for n in missing)
+            provider = " or ".join(candidates) or "a kernel package built with CONFIG_NF_FLOW_TABLE"
+            raise FlowOffloadError(
+                f"kernel modules {missing} are neither loaded, built in nor installed for kernel "
+                f"{platform.get('kernel', '')}; they are provided by {provider}: install it, or set "
+                f"package: {candidates[0] if candidates else '<package>'} to let offload_kmod install "
+                f"it (the running kernel must be the one the package is for)",
+                evidence=evidence)
+        actions.append({"action": "install", "manager": manager, "packages": packages,
+                        "reason": f"missing modules: {', '.join(missing)}"})
+    for name in names:
+        if current_states[name]["state"] in ("module", "missing"):
+            actions.append({"action": "load", "module": name})
+    wanted = [n for n in names if current_states[n]["state"] != "builtin"] \
+        if desired.get("persistent", True) else []
+    actions.extend(_persist_actions(wanted, persistence))
+    return actions
+
+
+def predicted_states(current_states: t.Mapping[str, ModState],
+                     actions: t.Sequence[t.Mapping[str, t.Any]]) -> t.Dict[str, str]:
+    """name -> state after the actions (what check mode reports)."""
+    result = {name: str(info["state"]) for name, info in current_states.items()}
+    for action in actions:
+        if action["action"] == "load":
+            result[action["module"]] = "loaded"
+        elif action["action"] == "unload":
+            result[action["module"]] = "module"
+    return result
+
+
+# --- applying (changes the host) -------------------------------------------------------
+def _load(runner: t.Any, name: str) -> None:
+    binary = "modprobe" if runner.which("modprobe") else "insmod"
+    runner.which(binary, required=True)
+    res = runner.run([binary, name])
+    if res.rc != 0:
+        raise FlowOffloadError(
+            f"loading kernel module {name} failed ({binary} {name}, rc={res.rc}): "
+            f"{(res.stderr or res.stdout).strip() or 'no message'}; the kernel log (dmesg) has the "
+            "details (signature, symbol or version mismatch with the running kernel)",
+            cmd=res.cmd, rc=res.rc, stdout=res.stdout, stderr=res.stderr)
+
+
+def _unload(runner: t.Any, name: str) -> None:
+    # rmmod, not modprobe -r: modprobe -r also removes dependencies that became unused
+    # (nf_conntrack, nf_tables...), which this collection does not own.
+    runner.which("rmmod", required=True)
+    res = runner.run(["rmmod", name])
+    if res.rc != 0:
+        raise FlowOffloadError(
+            f"unloading kernel module {name} failed (rmmod {name}, rc={res.rc}): "
+            f"{(res.stderr or res.stdout).strip() or 'no message'}",
+            cmd=res.cmd, rc=res.rc, stdout=res.stdout, stderr=res.stderr)
+
+
+def apply(runner: t.Any, actions: t.Sequence[t.Mapping[str, t.Any]], names: t.Sequence[str],
+          release: str) -> t.List[str]:
+    """Carry out plan's actions in order; returns the package names installed."""
+    installed: t.List[str] = []
+    for action in actions:
+        kind = action["action"]
+        if kind == "install":
+            _packages.install(runner, action["manager"], action["packages"])
+            installed.extend(action["packages"])
+            still = [n for n, s in inspect_modules(runner, names, release).items()
+                     if s["state"] == "missing"]
+            if still:
+                raise FlowOffloadError(
+                    f"installed {', '.join(action['packages'])} but modules {still} are still "
+                    f"missing for the running kernel {release}: that package does not ship them "
+                    "for this kernel (reboot into the kernel it installed, or pick the package "
+                    "matching uname -r)")
+        elif kind == "load":
+            _load(runner, action["module"])
+        elif kind == "unload":
+            _unload(runner, action["module"])
+        elif kind == "write":
+            runner.write(action["file"], action["after"])
+        elif kind == "remove":
+            runner.remove(action["file"])
+    return installed
