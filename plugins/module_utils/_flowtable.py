@@ -185,7 +185,8 @@ def parse_chain_mode(
 
 # --- render ---------------------------------------------------------------------------
 def _devices_text(devices: t.Sequence[str]) -> str:
-    return ", ".join(devices)
+    # Quoted: names starting with a digit or holding '+' are strings, not numbers/operators.
+    return ", ".join(f'"{dev}"' for dev in devices)
 
 
 def flowtable_body(ft: Flowtable, devices: t.Optional[t.Sequence[str]] = None) -> str:

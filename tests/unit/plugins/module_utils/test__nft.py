@@ -1,0 +1,121 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.flowoffload.nft.plugins.module_utils import _nft
+from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
+from ft_helpers import FtRunner, fixture, listing
+
+HOST = "1.0.6-bookworm-host-ft"
+
+
+def test_parse_version_from_real_output():
+    assert _nft.parse_version(fixture(f"{HOST}-version.txt")) == "1.0.6"
+    assert _nft.parse_version("nftables v1.1.3 (Commodore Bullmoose #4)\n") == "1.1.3"
+
+
+def test_parse_version_garbage_raises():
+    with pytest.raises(FlowOffloadError):
+        _nft.parse_version("command not found")
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(0, 0), (-10, -10), ("5", 5), (" -3 ", -3), ("filter", 0), ("filter + 10", 10),
+     ("filter-5", -5), ("filter +3", 3), (7.0, 7)],
+)
+def test_resolve_priority(value, expected):
+    assert _nft.resolve_priority(value) == expected
+
+
+@pytest.mark.parametrize("value", ["mangle", "dstnat", "filter * 2", "high", "", None, True, [], "filter + x"])
+def test_resolve_priority_rejects_and_names_option(value):
+    with pytest.raises(FlowOffloadError) as err:
+        _nft.resolve_priority(value)
+    assert err.value.msg.startswith("priority:")
+
+
+def test_resolve_priority_chain_keywords():
+    assert _nft.resolve_priority("srcnat - 1", {"srcnat": 100}) == 99
+
+
+@pytest.mark.parametrize("dev", ["eth0", "lan0", "wan0.100", "br-lan", "enp3s0f1np1", "a" * 15, "ppp+"])
+def test_validate_device_accepts(dev):
+    assert _nft.validate_device(dev) == dev
+
+
+@pytest.mark.parametrize(
+    "dev",
+    ["", "a" * 16, "eth/0", "eth 0", "eth0\t", "eth:0", 'eth"0', "eth'0", "eth0;", "eth0; flush ruleset",
+     "{eth0}", "$dev", "@ft", "eth0#", "eth0\\", "..", ".", "\u00e9th0", None, 5],
+)
+def test_validate_device_rejects_with_option_name(dev):
+    with pytest.raises(FlowOffloadError) as err:
+        _nft.validate_device(dev)
+    assert err.value.msg.startswith("devices:")
+
+
+@pytest.mark.parametrize("name", ["ft", "flowoffload", "my_ft-2", "t.1"])
+def test_validate_identifier_accepts(name):
+    assert _nft.validate_identifier(name, "name") == name
+
+
+@pytest.mark.parametrize("name", ["", "1ft", "ft x", "ft;", 'f"t', "table", "flow", "x" * 256, "ft{", "$ft"])
+def test_validate_identifier_rejects(name):
+    with pytest.raises(FlowOffloadError) as err:
+        _nft.validate_identifier(name, "table")
+    assert err.value.msg.startswith("table:")
+
+
+def test_parse_text_reads_table_comment_from_real_text():
+    parsed = _nft.parse_text(fixture(f"{HOST}-owned-noflowtable.txt"))
+    assert parsed["comments"] == {("inet", "flowoffload"): "managed by flowoffload.nft"}
+    assert parsed["flags"] == {}
+
+
+def test_parse_chains_and_rules_from_real_json():
+    data = fixture(f"{HOST}-chain-forward.json")
+    chains = _nft.parse_chains(data)
+    assert chains == [{"family": "inet", "table": "filter", "name": "forward", "handle": 2, "type": "filter",
+                       "hook": "forward", "priority": 0, "policy": "accept"}]
+    rules = _nft.parse_rules(data)
+    assert [r["handle"] for r in rules] == [7, 8]
+    assert _nft.rule_offload_target(rules[0]) == (None, [])
+
+
+def test_regular_chain_has_no_hook():
+    chain = _nft.parse_chains(fixture(f"{HOST}-chain-helper.json"))[0]
+    assert chain["hook"] is None and chain["type"] is None
+
+
+def test_load_json_empty_and_bad():
+    assert _nft.load_json("") == []
+    assert _nft.load_json(fixture(f"{HOST}-list-flowtables-empty.json")) == []
+    with pytest.raises(FlowOffloadError):
+        _nft.load_json("{not json")
+
+
+def test_read_flowtables_without_kernel_support_is_empty():
+    runner = FtRunner(listing(f"{HOST}-list-flowtables-empty", "flowtables"))
+    assert _nft.read_flowtables(runner) == []
+
+
+def test_read_flowtables_of_missing_table_is_empty():
+    runner = FtRunner()
+    assert _nft.read_flowtables(runner, "inet", "nosuch") == []
+    assert runner.nft_reads() == [("nft", "-j", "list", "table", "inet", "nosuch")]
+
+
+def test_read_flowtables_eperm_says_become():
+    runner = FtRunner({("nft", "-j", "list", "flowtables"): (1, "", fixture(f"{HOST}-list-eperm.stderr"))})
+    with pytest.raises(FlowOffloadError) as err:
+        _nft.read_flowtables(runner)
+    assert "become" in err.value.msg
+
+
+def test_read_flowtables_needs_nft_binary():
+    with pytest.raises(FlowOffloadError) as err:
+        _nft.read_flowtables(FtRunner(bins=()))
+    assert "'nft' binary" in err.value.msg
