@@ -1,0 +1,198 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: offload_facts
+short_description: Gather netfilter flow offload facts (kernel, packages, NICs, flowtables)
+version_added: 1.0.0
+description:
+  - Reads everything that decides whether forwarded flows can be offloaded on a Linux or
+    OpenWrt host and returns it as C(ansible_facts.flowoffload).
+  - Read-only. The only kernel requests are read-only ethtool ioctls and C(nft -c)
+    probes, which the kernel validates and then aborts, so nothing is ever created.
+  - Never fails because the kernel lacks flowtables, C(nft) or C(tc) is missing or a file
+    is absent; the affected fact is V(null), V(missing) or carries the reason instead.
+author:
+  - flowoffload.nft maintainers
+extends_documentation_fragment:
+  - flowoffload.nft._attributes
+  - flowoffload.nft._attributes.FACTS
+  - flowoffload.nft._attributes.PLATFORM
+attributes:
+  check_mode:
+    support: full
+    details: The module reads only; check mode runs exactly the same reads.
+  diff_mode:
+    support: none
+    details: Nothing changes, so there is never a diff.
+  facts:
+    support: full
+  platform:
+    support: full
+options:
+  gather_subset:
+    description:
+      - Which groups of facts to gather.
+      - V(all) gathers every group. A name prefixed with C(!) excludes that group; a list
+        holding only exclusions gathers everything else.
+      - V(kernel) also returns C(sysctl); V(interfaces) also returns C(candidate_devices).
+      - An unknown name fails before anything is read, listing the valid names.
+    type: list
+    elements: str
+    default: [all]
+notes:
+  - Hardware offload is judged from three things together, because the C(hw-tc-offload)
+    feature alone proves nothing - a driver known to implement flowtable offload
+    (C(TC_SETUP_FT)), that feature switched on, and a C(nft -c) probe of C(flags offload)
+    on the device. On OpenWrt the kernel is patched to accept C(flags offload) everywhere,
+    so the reason says the probe proves nothing there; the proof is C(flows.hw_offload).
+  - Needs root (CAP_NET_ADMIN) for the C(nft -c) probes; without it the probes report
+    V(null) with the reason.
+seealso:
+  - module: flowoffload.nft.flowtable
+  - module: flowoffload.nft.offload_kmod
+"""
+
+EXAMPLES = r"""
+---
+- name: Gather all flow offload facts
+  flowoffload.nft.offload_facts:
+
+- name: Gather only what decides the flowtable's devices
+  flowoffload.nft.offload_facts:
+    gather_subset:
+      - interfaces
+      - kernel
+
+- name: Gather everything except the conntrack flow counts
+  flowoffload.nft.offload_facts:
+    gather_subset:
+      - "!flows"
+
+- name: Show the devices a gateway would offload
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.flowoffload.candidate_devices }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    flowoffload:
+      description: One key per gathered subset (plus C(sysctl) and C(candidate_devices)).
+      returned: always
+      type: dict
+      contains:
+        platform:
+          description:
+            - C(os_family) (V(OpenWrt), V(Debian), V(RedHat), V(Alpine), V(other)),
+              C(distribution), C(distribution_version), C(kernel) (release),
+              C(package_manager) (V(opkg), V(apk), V(apt), V(dnf), V(yum), V(none)),
+              C(firewall) (V(fw4), V(fw3), V(firewalld), V(nftables.service), V(none)) and
+              C(init) (V(systemd), V(procd), V(openrc), V(other)).
+          returned: when platform is gathered
+          type: dict
+          sample: {os_family: Debian, distribution: debian, distribution_version: "12",
+                   kernel: 6.1.0-56-amd64, package_manager: apt, firewall: none, init: systemd}
+        kernel:
+          description:
+            - C(modules) maps each flow offload module to C(state) (V(loaded), V(module),
+              V(builtin), V(missing)), C(path) and C(evidence).
+            - C(config) holds C(file) (the kernel config read, V(null) when none) and the
+              C(CONFIG_NF_FLOW_TABLE*) and C(CONFIG_NFT_FLOW_OFFLOAD) values (V(y), V(m),
+              V(n), V(null) when not mentioned).
+            - C(software_offload) is the side-effect-free C(nft -c) probe of a flowtable
+              without devices - C(supported) V(true), V(false) (the kernel answered ENOENT)
+              or V(null) (could not run), and the C(message).
+            - C(persistence) is the boot-time load list C(offload_kmod) writes (C(file),
+              C(present), C(modules)).
+          returned: when kernel is gathered
+          type: dict
+        sysctl:
+          description:
+            - C(nf_flowtable_tcp_timeout), C(nf_flowtable_udp_timeout) (V(null) where the
+              kernel has no such sysctl), C(ip_forward), C(ipv6_forwarding).
+          returned: when kernel is gathered
+          type: dict
+          sample: {nf_flowtable_tcp_timeout: 30, nf_flowtable_udp_timeout: 30, ip_forward: 1, ipv6_forwarding: 1}
+        package:
+          description:
+            - The package shipping the modules - C(name), C(installed), C(version),
+              C(manager), C(evidence) (on OpenWrt also C(dependencies)).
+          returned: when package is gathered
+          type: dict
+        nft:
+          description: C(path), C(version) and C(json) (whether C(nft -j list tables) works); V(null) values when nft is missing.
+          returned: when nft is gathered
+          type: dict
+          sample: {path: /usr/sbin/nft, version: 1.0.6, json: true}
+        interfaces:
+          description:
+            - Every network device - C(kind) (V(physical), V(veth), V(bridge), V(vlan),
+              V(pppoe), V(dsa), V(wireguard), V(tun), V(bond), V(macvlan), V(loopback),
+              V(dummy), ...), C(driver), C(operstate), C(lower) devices,
+              C(hw_tc_offload) (V(true), V(false), V(null) when unreadable),
+              C(hardware_offload) (V(supported), V(unsupported), V(unknown)) and
+              C(hardware_offload_reason).
+          returned: when interfaces is gathered
+          type: dict
+        candidate_devices:
+          description:
+            - Forwarding devices (egress of default routes, devices with connected global
+              subnets) resolved to their lower devices (bridge ports, VLAN parents, the
+              device under PPPoE), without loopback, tunnels the flowtable cannot fast-path
+              and devices that do not exist. Sorted, unique.
+          returned: when interfaces is gathered
+          type: list
+          elements: str
+          sample: [lan0, wan0]
+        flowtables:
+          description: Every flowtable on the host, normalized (family, table, name, hook, priority, devices, offload, counter).
+          returned: when flowtables is gathered
+          type: list
+          elements: dict
+        flows:
+          description: Conntrack entries - C(total), C(offload) (V([OFFLOAD])) and C(hw_offload) (V([HW_OFFLOAD])); V(null) when neither /proc/net/nf_conntrack nor conntrack is available.
+          returned: when flows is gathered
+          type: dict
+          sample: {total: 12, offload: 3, hw_offload: 0}
+        conflicts:
+          description:
+            - What offload would silently bypass - C(kind) V(qdisc) (shaping qdiscs or ifb
+              redirects on candidate devices), V(ipsec) (xfrm policies) or V(nfqueue) (queue
+              rules), with C(device) (V("") when not tied to one) and C(detail).
+          returned: when conflicts is gathered
+          type: list
+          elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.module_utils._facts import gather
+from ansible_collections.flowoffload.nft.plugins.module_utils._runner import Runner
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={"gather_subset": {"type": "list", "elements": "str", "default": ["all"]}},
+        supports_check_mode=True,
+    )
+    try:
+        facts, warnings = gather(Runner(module), module.params["gather_subset"])
+    except FlowOffloadError as e:
+        module.fail_json(msg=e.msg, **e.details)
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, ansible_facts={"flowoffload": facts})
+
+
+if __name__ == "__main__":
+    main()
