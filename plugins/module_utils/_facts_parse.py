@@ -51,14 +51,15 @@ Link = t.Dict[str, t.Any]
 
 # --- gather_subset -----------------------------------------------------------------------
 def parse_gather_subset(values: t.Optional[t.Sequence[t.Any]]) -> t.List[str]:
-    """Subsets to gather, in canonical order. ``all``, names, ``!name`` and ``!all``.
+    """Subsets to gather, in canonical order, from ``all``, names and ``!name``.
 
-    With only exclusions, everything else is gathered (as Ansible's setup module does).
+    As with Ansible's setup module: a list of only exclusions gathers everything else;
+    ``!all`` drops the implicit everything, so ``[!all, kernel]`` gathers ``kernel``.
     """
     valid = ("all",) + SUBSETS
-    include: t.Set[str] = set()
-    exclude: t.Set[str] = set()
-    positive = False
+    named: t.Set[str] = set()
+    excluded: t.Set[str] = set()
+    want_all = exclude_all = False
     for raw in values if values is not None else ["all"]:
         item = str(raw).strip()
         negate = item.startswith("!")
@@ -68,12 +69,13 @@ def parse_gather_subset(values: t.Optional[t.Sequence[t.Any]]) -> t.List[str]:
                 f"gather_subset: unknown subset {item!r}; valid names are "
                 f"{', '.join(valid)} (prefix a name with '!' to exclude it)"
             )
-        target = exclude if negate else include
-        target.update(SUBSETS if name == "all" else (name,))
-        positive = positive or not negate
-    if not positive:
-        include = set(SUBSETS)
-    return [name for name in SUBSETS if name in include and name not in exclude]
+        if name == "all":
+            exclude_all, want_all = (True, want_all) if negate else (exclude_all, True)
+        else:
+            (excluded if negate else named).add(name)
+    if want_all and not exclude_all or not (want_all or named or exclude_all):
+        named = set(SUBSETS)
+    return [name for name in SUBSETS if name in named and name not in excluded]
 
 
 # --- small file formats ------------------------------------------------------------------
