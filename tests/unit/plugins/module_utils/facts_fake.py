@@ -21,7 +21,8 @@ class FakeRunner:
 
     commands: maps a tuple of argv (with the binary's bare name as argv[0]) to
     (rc, stdout, stderr). Other commands answer ``default`` when given, else rc=127
-    so a test notices them.
+    so a test notices them. by_stdin: answers for commands whose stdin contains the
+    key (first match wins), for ``nft -c -f -`` probes that differ only in stdin.
     """
 
     def __init__(
@@ -32,8 +33,12 @@ class FakeRunner:
         links: t.Optional[t.Dict[str, str]] = None,
         dirs: t.Optional[t.Dict[str, t.List[str]]] = None,
         default: t.Optional[t.Tuple[int, str, str]] = None,
+        by_stdin: t.Optional[t.Dict[str, t.Tuple[int, str, str]]] = None,
+        blobs: t.Optional[t.Dict[str, bytes]] = None,
     ) -> None:
         self.default = default
+        self.by_stdin = by_stdin or {}
+        self.blobs = blobs or {}
         self.bins = bins or {}
         self.commands = commands or {}
         self.files = files or {}
@@ -49,18 +54,25 @@ class FakeRunner:
         self.calls.append((cmd, data))
         key = (os.path.basename(cmd[0]),) + tuple(cmd[1:])
         fallback = self.default or (127, "", f"unexpected command {key}")
-        rc, out, err = self.commands.get(key, fallback)
+        answer = self.commands.get(key, fallback)
+        for marker, stdin_answer in self.by_stdin.items():
+            if data is not None and marker in data:
+                answer = stdin_answer
+                break
+        rc, out, err = answer
         return Result(rc, out, err, cmd)
 
     def read(self, path: str) -> t.Optional[str]:
         return self.files.get(path)
 
     def read_bytes(self, path: str) -> t.Optional[bytes]:
+        if path in self.blobs:
+            return self.blobs[path]
         text = self.files.get(path)
         return None if text is None else text.encode("latin-1")
 
     def exists(self, path: str) -> bool:
-        return path in self.files or path in self.links or path in self.dirs
+        return path in self.files or path in self.links or path in self.dirs or path in self.blobs
 
     def listdir(self, path: str) -> t.List[str]:
         return sorted(self.dirs.get(path, []))
