@@ -21,7 +21,8 @@ DEFAULT_MODULES: t.List[str] = ["nf_flow_table", "nf_flow_table_inet", "nft_flow
 # Dependents first: the order in which state=absent unloads them.
 UNLOAD_ORDER = ["nft_flow_offload", "nf_flow_table_inet", "nf_flow_table_ipv4",
                 "nf_flow_table_ipv6", "nf_flow_table_hw", "nf_flow_table"]
-MODULE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+# [A-Za-z0-9_-]+ without a leading "-" (it would reach modprobe/rmmod as an option)
+MODULE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 
 SYSTEMD_FILE = "/etc/modules-load.d/flowoffload.conf"
 ETC_MODULES = "/etc/modules"
@@ -50,7 +51,7 @@ def validate_modules(names: t.Any) -> t.List[str]:
     if bad:
         raise FlowOffloadError(
             f"modules contains invalid kernel module names {bad}: a module name uses only "
-            "letters, digits, '_' and '-' (no paths, spaces or options); fix or remove them"
+            "letters, digits, '_' and '-', not starting with '-' (no paths, spaces or options); fix or remove them"
         )
     result: t.List[str] = []
     for name in names:
@@ -128,7 +129,7 @@ def kernel_release(runner: t.Any) -> str:
     release = (runner.read("/proc/sys/kernel/osrelease") or "").strip()
     if release:
         return release
-    return runner.check(["uname", "-r"], what="uname -r").stdout.strip()
+    return runner.check([runner.which("uname", required=True), "-r"], what="uname -r").stdout.strip()
 
 
 def _kernel_config(runner: t.Any, release: str) -> t.Tuple[t.Dict[str, str], str]:
@@ -205,7 +206,7 @@ def inspect_modules(runner: t.Any, names: t.Sequence[str],
             entry.update(state="module", path=path,
                          evidence=f"{'modules.dep' if dep_text is not None else base} lists {dep[key]}")
         elif has_modinfo:
-            res = runner.run(["modinfo", "-n", key])
+            res = runner.run([runner.which("modinfo"), "-n", key])
             out = res.stdout.strip()
             if res.rc == 0 and out.endswith("(builtin)"):
                 entry.update(state="builtin", evidence="modinfo -n: (builtin)")
@@ -425,8 +426,7 @@ def predicted_states(current_states: t.Mapping[str, ModState],
 # --- applying (changes the host) -------------------------------------------------------
 def _load(runner: t.Any, name: str) -> None:
     binary = "modprobe" if runner.which("modprobe") else "insmod"
-    runner.which(binary, required=True)
-    res = runner.run([binary, name])
+    res = runner.run([runner.which(binary, required=True), name])
     if res.rc != 0:
         raise FlowOffloadError(
             f"loading kernel module {name} failed ({binary} {name}, rc={res.rc}): "
@@ -438,8 +438,7 @@ def _load(runner: t.Any, name: str) -> None:
 def _unload(runner: t.Any, name: str) -> None:
     # rmmod, not modprobe -r: modprobe -r also removes dependencies that became unused
     # (nf_conntrack, nf_tables...), which this collection does not own.
-    runner.which("rmmod", required=True)
-    res = runner.run(["rmmod", name])
+    res = runner.run([runner.which("rmmod", required=True), name])
     if res.rc != 0:
         raise FlowOffloadError(
             f"unloading kernel module {name} failed (rmmod {name}, rc={res.rc}): "

@@ -168,6 +168,11 @@ def provider_candidates(platform: t.Mapping[str, t.Any]) -> t.List[str]:
     return []
 
 
+def _bin(runner: t.Any, name: str) -> str:
+    """The binary's full path when found (PATH may lack /sbin on OpenWrt), else its name."""
+    return runner.which(name) or name
+
+
 # --- reading the host ------------------------------------------------------------------
 def detect_package_manager(runner: t.Any) -> str:
     """opkg, apk, apt, dnf, yum or none: the first manager whose binary is present."""
@@ -183,7 +188,7 @@ def platform_info(runner: t.Any) -> t.Dict[str, t.Any]:
     os_release = parse_os_release(runner.read("/etc/os-release") or "")
     release = (runner.read("/proc/sys/kernel/osrelease") or "").strip()
     if not release:
-        release = runner.check(["uname", "-r"], what="uname -r").stdout.strip()
+        release = runner.check([_bin(runner, "uname"), "-r"], what="uname -r").stdout.strip()
     return {
         "os_family": os_family(os_release, openwrt),
         "distribution": os_release.get("ID", "openwrt" if openwrt else ""),
@@ -223,7 +228,7 @@ def _openwrt_package(runner: t.Any, manager: str) -> t.Dict[str, t.Any]:
         elif manager == "apk":
             db, evidence = {}, "apk info -e"
             for name in names:
-                res = runner.run(["apk", "info", "-e", name])
+                res = runner.run([_bin(runner, "apk"), "info", "-e", name])
                 if res.rc == 0 and res.stdout.strip():
                     db[name] = {"version": ""}
     if db is not None:
@@ -256,21 +261,21 @@ def _openwrt_package(runner: t.Any, manager: str) -> t.Dict[str, t.Any]:
 def _owner_query(runner: t.Any, manager: str, path: str) -> t.Tuple[t.Optional[str], str, str]:
     """(package, version, evidence) for the package owning path."""
     if manager == "apt" and runner.which("dpkg"):
-        res = runner.run(["dpkg", "-S", path])
+        res = runner.run([_bin(runner, "dpkg"), "-S", path])
         name = parse_dpkg_search(res.stdout) if res.rc == 0 else None
         version = ""
         if name:
-            ver = runner.run(["dpkg-query", "-W", "-f=${Version}", name])
+            ver = runner.run([_bin(runner, "dpkg-query"), "-W", "-f=${Version}", name])
             version = ver.stdout.strip() if ver.rc == 0 else ""
         return name, version, f"dpkg -S {path}: {(res.stdout or res.stderr).strip()}"
     if manager in ("dnf", "yum") and runner.which("rpm"):
-        res = runner.run(["rpm", "-qf", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", path])
+        res = runner.run([_bin(runner, "rpm"), "-qf", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", path])
         parsed = parse_rpm_query(res.stdout) if res.rc == 0 else None
         text = (res.stdout or res.stderr).strip()
         return (parsed[0], parsed[1], f"rpm -qf {path}: {text}") if parsed else (
             None, "", f"rpm -qf {path}: {text}")
     if manager == "apk":
-        res = runner.run(["apk", "info", "--who-owns", path])
+        res = runner.run([_bin(runner, "apk"), "info", "--who-owns", path])
         parsed = parse_apk_who_owns(res.stdout) if res.rc == 0 else None
         text = (res.stdout or res.stderr).strip()
         return (parsed[0], parsed[1], f"apk info --who-owns {path}: {text}") if parsed else (
@@ -291,7 +296,7 @@ def offload_package(runner: t.Any, platform: t.Mapping[str, t.Any]) -> t.Dict[st
     path = None
     modinfo_text = "modinfo not found"
     if runner.which("modinfo"):
-        res = runner.run(["modinfo", "-n", ANCHOR_MODULE])
+        res = runner.run([_bin(runner, "modinfo"), "-n", ANCHOR_MODULE])
         modinfo_text = (res.stdout or res.stderr).strip()
         if res.rc == 0 and res.stdout.strip().startswith("/"):
             path = res.stdout.strip().splitlines()[0]
@@ -352,12 +357,12 @@ def install(runner: t.Any, manager: str, packages: t.Sequence[str]) -> t.List[t.
     Returns the Results run (for the module's report); raises FlowOffloadError on failure.
     """
     argv = install_command(manager, packages)
-    runner.which(argv[0], required=True)
+    argv[0] = runner.which(argv[0], required=True)
     results = [runner.run(argv)]
     update = update_command(manager)
     first = results[0]
     if first.rc != 0 and update and _MISSING_LISTS.search(first.stdout + first.stderr):
-        results.append(runner.check(update, what=" ".join(update)))
+        results.append(runner.check([argv[0]] + update[1:], what=" ".join(update)))
         results.append(runner.run(argv))
     last = results[-1]
     if last.rc != 0:
