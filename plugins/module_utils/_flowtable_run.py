@@ -62,6 +62,20 @@ def read_current(runner: t.Any, desired: t.Mapping[str, t.Any]) -> t.Dict[str, t
     return parse_chain_mode(chain_json, ft_pair, desired)
 
 
+def first_error(stderr: str) -> t.Tuple[str, str]:
+    """(kind, line) of the FIRST error nft reports.
+
+    nft reports every failing statement of a batch; later ones are often consequences
+    (a rule referencing a flowtable the kernel refused fails with ENOENT), so only the
+    first one tells the cause.
+    """
+    lines = (stderr or "").splitlines()
+    for line in lines:
+        if "Error:" in line or "Operation not permitted" in line:
+            return classify_nft_error(line), line.strip()
+    return classify_nft_error(stderr), (lines[0].strip() if lines else "")
+
+
 def _batch(lines: t.Sequence[str]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
@@ -74,25 +88,25 @@ def _fail(msg: str, res: t.Any, lines: t.Sequence[str]) -> FlowOffloadError:
 def explain_failure(runner: t.Any, nft: str, desired: t.Mapping[str, t.Any], devices: t.Sequence[str],
                     res: t.Any, lines: t.Sequence[str], stage: str) -> FlowOffloadError:
     """Turn a rejected batch into an error that names the cause and the fix."""
-    kind = classify_nft_error(res.stderr)
-    detail = res.stderr.strip().splitlines()[0] if res.stderr.strip() else f"rc={res.rc}"
+    kind, detail = first_error(res.stderr)
+    detail = detail or f"rc={res.rc}"
     head = f"nft rejected the batch ({stage}; nothing was applied): {detail}"
     if kind == "eperm":
         return _fail(f"{head}; nft needs CAP_NET_ADMIN: run the task as root (become: true)", res, lines)
     if kind == "enoent":
         probe = runner.run([nft, "-c", "-f", "-"], data=software_batch(probe_table_name()))
-        if classify_nft_error(probe.stderr) == "enoent":
+        if first_error(probe.stderr)[0] == "enoent":
             return _fail(
                 f"{head}; the kernel lacks flowtable support (nf_flow_table): even a "
-                f"flowtable without devices is refused. Hint: {nft_hint(res.stderr)}; on "
+                f"flowtable without devices is refused. Hint: {nft_hint(detail)}; on "
                 "Debian/Ubuntu the modules come with the kernel image package "
                 "(linux-image-*/linux-modules-*)", res, lines)
-        return _fail(f"{head}; {nft_hint(res.stderr)}", res, lines)
+        return _fail(f"{head}; {nft_hint(detail)}", res, lines)
     if kind == "eopnotsupp":
         failing = []
         for dev in devices:
             probe = runner.run([nft, "-c", "-f", "-"], data=hardware_batch(probe_table_name(), dev))
-            if classify_nft_error(probe.stderr) == "eopnotsupp":
+            if first_error(probe.stderr)[0] == "eopnotsupp":
                 failing.append(dev)
         names = ", ".join(failing) if failing else "one of " + ", ".join(devices)
         return _fail(
@@ -111,9 +125,9 @@ def explain_failure(runner: t.Any, nft: str, desired: t.Mapping[str, t.Any], dev
             "can be in only one flowtable per table: remove it from devices or from the other "
             "flowtable", res, lines)
     if kind == "ebusy":
-        return _fail(f"{head}; {nft_hint(res.stderr)} (a rule outside flowoffload.nft uses the "
+        return _fail(f"{head}; {nft_hint(detail)} (a rule outside flowoffload.nft uses the "
                      "flowtable; remove that rule first)", res, lines)
-    return _fail(f"{head}; {nft_hint(res.stderr) or 'see stderr'}", res, lines)
+    return _fail(f"{head}; {nft_hint(detail) or 'see stderr'}", res, lines)
 
 
 def run_nft(runner: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
@@ -143,13 +157,13 @@ def run_nft(runner: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t
             new_ft = wanted_flowtable(desired, devices, True)
             result = plan(current, desired, new_ft)
         elif mode == "auto" and cur_ft and not cur_ft["offload"] and new_ft:
-            fallback = "offload=auto: kept the existing software flowtable (an earlier run fell back)"
+            fallback = ("offload=auto: the existing flowtable is software-only and nothing else "
+                        "changes, so it is kept without a new hardware probe")
         lines = result["commands"]
         if lines:
             res = runner.run([nft, "-c", "-f", "-"], data=_batch(lines))
-            kind = classify_nft_error(res.stderr) if res.rc else ""
+            kind, detail = first_error(res.stderr) if res.rc else ("", "")
             if kind == "eopnotsupp" and mode == "auto" and new_ft and new_ft["offload"]:
-                detail = res.stderr.strip().splitlines()[0] if res.stderr.strip() else ""
                 fallback = f"the kernel refused 'flags offload' with EOPNOTSUPP ({detail})"
                 warnings.append(f"offload=auto: {fallback}; using software offload")
                 hardware = False
@@ -157,7 +171,7 @@ def run_nft(runner: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t
                 result = plan(current, desired, new_ft)
                 lines = result["commands"]
                 res = runner.run([nft, "-c", "-f", "-"], data=_batch(lines)) if lines else res._replace(rc=0)
-                kind = classify_nft_error(res.stderr) if res.rc else ""
+                kind = first_error(res.stderr)[0] if res.rc else ""
             if res.rc and kind == "eperm" and check_mode:
                 warnings.append(
                     "check mode could not validate the batch with nft -c (Operation not "
@@ -178,11 +192,11 @@ def run_nft(runner: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t
         warnings.extend(file_warnings)
     if openwrt and new_ft and new_ft["offload"]:
         warnings.append(OPENWRT_WARNING)
-    before = result["before"]
-    after = result["after"]
-    for entry in entries:
-        before += f"# {entry['path']}\n{entry['before']}" if entry["before"] else ""
-        after += f"# {entry['path']}\n{entry['after']}" if entry["after"] else ""
+    spec = f"{desired['family']} {desired['table']}"
+    diff = [{"before_header": f"nft: {spec} (owned objects)", "after_header": f"nft: {spec} (owned objects)",
+             "before": result["before"], "after": result["after"]}]
+    diff += [{"before_header": e["path"], "after_header": e["path"], "before": e["before"], "after": e["after"]}
+             for e in entries]
     return {
         "changed": bool(lines) or files_changed,
         "commands": list(lines),
@@ -191,7 +205,7 @@ def run_nft(runner: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t
         "fallback_reason": fallback,
         "skipped_devices": skipped,
         "persist_files": [entry["path"] for entry in entries],
-        "diff": {"before": before, "after": after},
+        "diff": diff,
         "warnings": warnings,
     }
 
