@@ -28,7 +28,7 @@ CONFIG_SYMBOLS = (
 # Devices the flowtable cannot fast-path: layer-3 tunnels, userspace tunnels, ifb.
 NOT_FAST_PATHED = frozenset((
     "wireguard", "tun", "gre", "ipip", "sit", "ip6tnl", "ip6gre", "vti", "vti6", "xfrm", "ifb",
-    "ppp",
+    "ppp", "erspan", "ip6erspan",
 ))
 # Upper devices the kernel (>= 5.13) resolves to their lower devices in a flowtable.
 STACKED = frozenset(("bridge", "vlan", "pppoe"))
@@ -434,7 +434,7 @@ def nfqueue_conflicts(ruleset: str) -> t.List[t.Dict[str, str]]:
             continue
         if _QUEUE_STMT.search(stripped) and not stripped.startswith(("set ", "map ", "elements ")):
             result.append({"kind": "nfqueue", "device": "", "detail": (
-                f"table {table} chain {chain}: '{stripped}': offloaded flows are not queued "
-                "to userspace after the flow is offloaded"
+                f"table {table} chain {chain}: '{stripped}': packets of offloaded flows skip "
+                "this rule and are no longer queued to userspace"
             )})
     return result

@@ -26,8 +26,8 @@ attributes:
     support: full
     details: The module reads only; check mode runs exactly the same reads.
   diff_mode:
-    support: none
-    details: Nothing changes, so there is never a diff.
+    support: full
+    details: Nothing ever changes, so there is never a difference to show.
   facts:
     support: full
   platform:

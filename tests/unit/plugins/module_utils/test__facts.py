@@ -287,3 +287,65 @@ def test_conflicts_without_tc_warns_and_reads_xfrm_and_ruleset():
     facts, warnings = _facts.gather(runner, ["conflicts"], NETNS_ETHTOOL)
     assert any("tc is missing" in w for w in warnings)
     assert [c["kind"] for c in facts["conflicts"]] == ["ipsec", "nfqueue"]
+
+
+def vm_runner() -> FakeRunner:
+    """The lab VM's netns "factsx" (Debian 6.1 kernel with flowtables, nft 1.0.6)."""
+    vm = "1.0.6-bookworm-vm-facts-"
+    commands = {
+        ("nft", "--version"): (0, fixture(vm + "nft-version.txt"), ""),
+        ("nft", "-j", "list", "tables"): (0, fixture(vm + "nft-j-list-tables.json"), ""),
+        ("nft", "-j", "list", "flowtables"): (0, fixture(vm + "ns-nft-j-list-flowtables.json"), ""),
+        ("nft", "list", "flowtables"): (0, fixture(vm + "ns-nft-list-flowtables.txt"), ""),
+        ("nft", "list", "ruleset"): (0, fixture(vm + "ns-nft-list-ruleset.txt"), ""),
+        ("ip", "-j", "-d", "link", "show"): (0, fixture(vm + "ns-ip-link.json"), ""),
+        ("ip", "-j", "-4", "route", "show", "default"): (0, fixture(vm + "ns-ip-route4-default.json"), ""),
+        ("ip", "-j", "-6", "route", "show", "default"): (0, fixture(vm + "ns-ip-route6-default.json"), ""),
+        ("ip", "-j", "addr", "show"): (0, fixture(vm + "ns-ip-addr.json"), ""),
+        ("ip", "xfrm", "policy", "show"): (0, fixture(vm + "ns-xfrm-policy.txt"), ""),
+        ("tc", "-j", "qdisc", "show"): (0, fixture(vm + "ns-tc-qdisc.json"), ""),
+        ("tc", "-j", "filter", "show", "dev", "dummy2", "ingress"): (0, fixture(vm + "ns-tc-filter-dummy2-ingress.json"), ""),
+        ("ethtool", "-k", "dummy0"): (0, fixture(vm + "ns-ethtool-k-dummy0.txt"), ""),
+        ("ethtool", "-i", "bond0"): (0, fixture(vm + "ns-ethtool-i-bond0.txt"), ""),
+    }
+    by_stdin = {"flags offload": (1, "", fixture(vm + "probe-hardware-veth-eopnotsupp.stderr")),
+                "hook ingress": (0, "", fixture(vm + "probe-software-ok.stderr"))}
+    files = {
+        "/etc/os-release": fixture(vm + "os-release.txt"),
+        "/proc/sys/kernel/osrelease": "6.1.0-56-amd64\n",
+        "/proc/1/comm": "systemd\n",
+        "/proc/net/nf_conntrack": fixture(vm + "nf-conntrack-offload.txt"),
+        "/boot/config-6.1.0-56-amd64": fixture(vm + "kernel-config.txt"),
+        "/proc/sys/net/netfilter/nf_flowtable_tcp_timeout": "30\n",
+        "/proc/sys/net/netfilter/nf_flowtable_udp_timeout": "30\n",
+        "/proc/sys/net/ipv4/ip_forward": "1\n",
+        "/proc/sys/net/ipv6/conf/all/forwarding": "1\n",
+    }
+    bins = {b: f"/usr/sbin/{b}" for b in ("nft", "ip", "tc", "ethtool", "dpkg", "systemctl")}
+    runner = FakeRunner(bins=bins, commands=commands, files=files, by_stdin=by_stdin,
+                        dirs={"/run/systemd/system": []}, default=(1, "", "not captured"))
+    return runner
+
+
+def test_vm_namespace_gather():
+    facts, warnings = _facts.gather(vm_runner(), ["all", "!package"], FakeEthtool({"veth-a": "veth", "veth-b": "veth"}))
+    assert warnings == []
+    assert facts["kernel"]["software_offload"]["supported"] is True
+    assert facts["kernel"]["config"]["file"] == "/boot/config-6.1.0-56-amd64"
+    assert facts["kernel"]["config"]["CONFIG_NFT_FLOW_OFFLOAD"] == "m"
+    assert facts["sysctl"] == {"nf_flowtable_tcp_timeout": 30, "nf_flowtable_udp_timeout": 30,
+                               "ip_forward": 1, "ipv6_forwarding": 1}
+    assert facts["platform"]["init"] == "systemd" and facts["platform"]["os_family"] == "Debian"
+    assert facts["candidate_devices"] == ["bond0", "dummy0", "dummy2", "veth-a"]
+    ifaces = facts["interfaces"]
+    assert ifaces["veth-a"]["hardware_offload"] == "unsupported"
+    assert "Operation not supported" in ifaces["veth-a"]["hardware_offload_reason"]
+    assert ifaces["dummy0"]["hw_tc_offload"] is False  # from the ethtool -k fallback
+    assert ifaces["bond0"]["driver"] == "bonding"  # from the ethtool -i fallback
+    assert ifaces["wg0"]["hardware_offload"] == "unsupported" and ifaces["br-lan"]["lower"] == ["dummy0.10", "veth-a"]
+    assert facts["flows"] == {"total": 4, "offload": 2, "hw_offload": 0}
+    by_name = {ft["name"]: ft for ft in facts["flowtables"]}
+    assert by_name["ft"]["devices"] == ["dummy0", "veth-a"] and by_name["ft"]["counter"] is True
+    assert by_name["ft2"]["priority"] == 10 and by_name["ft2"]["family"] == "ip"
+    kinds = sorted(c["kind"] for c in facts["conflicts"])
+    assert kinds == ["ipsec", "nfqueue", "nfqueue", "qdisc", "qdisc"]

@@ -284,3 +284,63 @@ def test_xfrm_empty_and_socket_only():
     assert fp.xfrm_conflicts(fixture(NETNS + "xfrm-policy-empty.txt")) == []
     socket_only = "src ::/0 dst ::/0 \n\tsocket in priority 0 ptype main \nsrc 0.0.0.0/0 dst 0.0.0.0/0 \n\tsocket out priority 0 ptype main \n"
     assert fp.xfrm_conflicts(socket_only) == []
+
+
+# --- captured in the lab VM (Debian 6.1 kernel, nft 1.0.6), netns "factsx" ------------
+VM = "1.0.6-bookworm-vm-facts-"
+
+
+def _vm_links():
+    return fp.parse_ip_link(fixture(VM + "ns-ip-link.json"))
+
+
+def test_vm_link_kinds_and_lowers():
+    links = _vm_links()
+    kinds = {name: link["kind"] for name, link in links.items()}
+    assert kinds["dummy0"] == "dummy" and kinds["br-lan"] == "bridge" and kinds["wan.7"] == "vlan"
+    assert kinds["bond0"] == "bond" and kinds["wg0"] == "wireguard" and kinds["gre1"] == "gre"
+    assert kinds["mv0"] == "macvlan" and kinds["ifb0"] == "ifb" and kinds["veth-a"] == "veth"
+    assert links["br-lan"]["lower"] == ["dummy0.10", "veth-a"]
+    assert links["dummy0.10"]["lower"] == ["dummy0"]
+    assert links["bond0"]["lower"] == ["dummy1"]
+    assert links["mv0"]["lower"] == ["dummy3"]
+
+
+def test_vm_candidates_bridge_vlan_bond_and_wireguard_skipped():
+    links = _vm_links()
+    routes = fp.load_json_list(fixture(VM + "ns-ip-route4-default.json")) + fp.load_json_list(
+        fixture(VM + "ns-ip-route6-default.json"))
+    addrs = fp.load_json_list(fixture(VM + "ns-ip-addr.json"))
+    assert fp.route_devices(routes) == ["wan.7", "wg0"]
+    # br-lan -> veth-a + dummy0 (under dummy0.10); wan.7 -> dummy2; wg0 and gre1 skipped
+    assert fp.candidate_devices(links, routes, addrs) == ["bond0", "dummy0", "dummy2", "veth-a"]
+
+
+def test_vm_conflicts():
+    qdiscs = fp.load_json_list(fixture(VM + "ns-tc-qdisc.json"))
+    candidates = ["bond0", "dummy0", "dummy2", "veth-a"]
+    shaping = fp.qdisc_conflicts(qdiscs, candidates)
+    assert [(c["device"], c["detail"].split()[0]) for c in shaping] == [("dummy2", "htb")]  # fq_codel on bond0 is not shaping
+    targets = fp.mirred_targets(fp.load_json_list(fixture(VM + "ns-tc-filter-dummy2-ingress.json")))
+    assert targets == ["ifb0"]
+    assert "(cake there)" in fp.ifb_conflict("dummy2", targets, _vm_links(), qdiscs)[0]["detail"]
+    ipsec = fp.xfrm_conflicts(fixture(VM + "ns-xfrm-policy.txt"))
+    assert len(ipsec) == 1 and ipsec[0]["kind"] == "ipsec" and ipsec[0]["detail"].startswith("2 IPsec (xfrm) policies")
+    queues = fp.nfqueue_conflicts(fixture(VM + "ns-nft-list-ruleset.txt"))
+    assert [q["kind"] for q in queues] == ["nfqueue", "nfqueue"]
+    assert "queue flags bypass to 3" in queues[0]["detail"] and "chain forward" in queues[0]["detail"]
+    assert "fanout to 4-5" in queues[1]["detail"]
+    # the flowtable and its 'flow add' rule are no queue
+    assert all("flow add" not in q["detail"] for q in queues)
+
+
+def test_vm_flow_counts_with_offloaded_traffic():
+    expected = {"total": 4, "offload": 2, "hw_offload": 0}
+    assert fp.count_flows(fixture(VM + "nf-conntrack-offload.txt")) == expected
+    assert fp.count_flows(fixture(VM + "conntrack-L-offload.txt")) == expected
+
+
+def test_vm_kernel_config_values():
+    values = fp.kernel_config_values(parse_kernel_config(fixture(VM + "kernel-config.txt")))
+    assert values == {"CONFIG_NF_FLOW_TABLE": "m", "CONFIG_NF_FLOW_TABLE_INET": "m", "CONFIG_NFT_FLOW_OFFLOAD": "m",
+                      "CONFIG_NF_FLOW_TABLE_IPV4": None, "CONFIG_NF_FLOW_TABLE_IPV6": None}

@@ -86,3 +86,13 @@ def test_hardware_refuses_unsafe_names_without_running(bad):
 
 def test_table_name_is_per_process():
     assert _probe.probe_table_name(42) == "flowoffload_probe_42"
+
+
+def test_vm_captures():
+    vm = "1.0.6-bookworm-vm-facts-probe-"
+    ok, msg = _probe.probe_software(_runner(0, fixture(vm + "software-ok.stderr")))
+    assert ok is True and "supports flowtables" in msg
+    ok, msg = _probe.probe_hardware(_runner(1, fixture(vm + "hardware-veth-eopnotsupp.stderr")), "lan0")
+    assert ok is False and "Operation not supported" in msg
+    ok, msg = _probe.probe_hardware(_runner(1, fixture(vm + "hardware-missing-enoent.stderr")), "nosuchdev0")
+    assert ok is None and "does not exist" in msg
