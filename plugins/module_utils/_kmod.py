@@ -394,11 +394,14 @@ def plan(current_states: t.Mapping[str, ModState], desired: t.Mapping[str, t.Any
             candidates = _packages.provider_candidates(platform)
             evidence = "; ".join(f"{n}: {current_states[n]['evidence']}" for n in missing)
             provider = " or ".join(candidates) or "a kernel package built with CONFIG_NF_FLOW_TABLE"
+            unknown = [n for n in missing if normalize(n) not in UNLOAD_ORDER]
+            spelling = (f"; {unknown} are not flow offload module names this collection knows: "
+                        "check the spelling in modules" if unknown else "")
             raise FlowOffloadError(
                 f"kernel modules {missing} are neither loaded, built in nor installed for kernel "
                 f"{platform.get('kernel', '')}; they are provided by {provider}: install it, or set "
                 f"package: {candidates[0] if candidates else '<package>'} to let offload_kmod install "
-                f"it (the running kernel must be the one the package is for)",
+                f"it (the running kernel must be the one the package is for){spelling}",
                 evidence=evidence)
         actions.append({"action": "install", "manager": manager, "packages": packages,
                         "reason": f"missing modules: {', '.join(missing)}"})

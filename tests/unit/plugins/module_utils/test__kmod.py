@@ -268,6 +268,10 @@ def test_plan_missing_on_debian_fails_naming_package_and_option():
         _kmod.plan(current, desired(), no_file(), DEBIAN)
     assert "provided by linux-image-6.1.0-56-amd64" in err.value.msg
     assert "package: linux-image-6.1.0-56-amd64" in err.value.msg
+    assert "check the spelling" not in err.value.msg
+    typo = {"nf_flowtable": dict(current["nf_flow_table"])}
+    with pytest.raises(FlowOffloadError, match=r"\['nf_flowtable'\] are not flow offload module names"):
+        _kmod.plan(typo, desired(modules=["nf_flowtable"]), no_file(), DEBIAN)
     ubuntu = dict(DEBIAN, distribution="ubuntu", kernel="6.8.0-45-generic")
     with pytest.raises(FlowOffloadError, match="linux-modules-6.8.0-45-generic or linux-modules-extra"):
         _kmod.plan(current, desired(), no_file(), ubuntu)
