@@ -119,3 +119,45 @@ def test_read_flowtables_needs_nft_binary():
     with pytest.raises(FlowOffloadError) as err:
         _nft.read_flowtables(FtRunner(bins=()))
     assert "'nft' binary" in err.value.msg
+
+
+VM = "1.0.6-bookworm-vm-ft"
+
+
+def test_parse_flowtables_from_vm_listing():
+    fts = _nft.parse_flowtables(fixture(f"{VM}-owned-two.json"), fixture(f"{VM}-owned-two.txt"))
+    assert fts == [
+        {"family": "inet", "table": "flowoffload", "name": "ft", "hook": "ingress", "priority": 0,
+         "devices": ["lan0", "wan0"], "offload": False, "counter": True},
+        {"family": "inet", "table": "flowoffload", "name": "ft2", "hook": "ingress", "priority": -5,
+         "devices": ["eth2"], "offload": False, "counter": False},
+    ]
+
+
+def test_parse_flowtables_list_flowtables_with_empty_foreign_table():
+    fts = _nft.parse_flowtables(fixture(f"{VM}-list-flowtables.json"), fixture(f"{VM}-list-flowtables.txt"))
+    assert [(ft["name"], ft["counter"]) for ft in fts] == [("ft", True), ("ft2", False)]
+
+
+def test_in_place_add_without_counter_drops_it():
+    # captured after 'add flowtable ... { devices = { eth3 }; }' without counter
+    flags = _nft.parse_text(fixture(f"{VM}-after-add-nocounter.txt"))["flags"]
+    assert flags == {("inet", "flowoffload", "ft"): {"offload": False, "counter": False}}
+
+
+def test_parse_text_flags_offload():
+    # nft prints the flag set of a hardware flowtable on its own line ("flags offload")
+    text = fixture(f"{VM}-chain-flowtable.txt").replace("\t\tcounter\n", "\t\tflags offload\n\t\tcounter\n")
+    flags = _nft.parse_text(text)["flags"][("inet", "filter", "ft")]
+    assert flags == {"offload": True, "counter": True}
+
+
+def test_rule_offload_target_from_vm_rules():
+    rules = _nft.parse_rules(fixture(f"{VM}-owned-two.json"))
+    assert [_nft.rule_offload_target(r) for r in rules] == [("ft", ["tcp", "udp"]), ("ft2", ["udp"])]
+    assert [r["comment"] for r in rules] == ["flowoffload.nft:ft", "flowoffload.nft:ft2"]
+
+
+def test_read_flowtables_of_one_table():
+    runner = FtRunner(listing(f"{VM}-owned-two", "table", "inet", "flowoffload"))
+    assert [ft["name"] for ft in _nft.read_flowtables(runner, "inet", "flowoffload")] == ["ft", "ft2"]
