@@ -75,7 +75,7 @@ seealso:
   - module: flowoffload.nft.offload_facts
   - module: flowoffload.nft.flowtable
 author:
-  - flowoffload.nft maintainers
+  - flowoffload.nft maintainers (@flowoffload)
 """
 
 EXAMPLES = r"""

@@ -124,8 +124,9 @@ def test_vm_loaded_with_refcount_evidence():
 
 
 def test_host_without_module_support_is_missing_with_evidence():
-    host = KmodHost(bins=["modinfo"], files={"/proc/sys/kernel/osrelease": "6.18.44-fc-v657\n",
-                                              "/proc/config.gz": gzip.compress(HOST_CONFIG.encode())},
+    files = {"/proc/sys/kernel/osrelease": "6.18.44-fc-v657\n",
+             "/proc/config.gz": gzip.compress(HOST_CONFIG.encode())}
+    host = KmodHost(bins=["modinfo"], files=files,
                     commands={("modinfo", "-n", n): (1, "", HOST_MODINFO.replace("nf_flow_table", n))
                               for n in NAMES})
     result = _kmod.module_states(host, NAMES)

@@ -138,8 +138,7 @@ def test_offload_package_openwrt_opkg_missing():
 
 
 def test_offload_package_openwrt_apk_db():
-    host = KmodHost(bins=["apk"], files={_packages.APK_INSTALLED: APK_DB,
-                                          "/etc/openwrt_release": ""})
+    host = KmodHost(bins=["apk"], files={_packages.APK_INSTALLED: APK_DB, "/etc/openwrt_release": ""})
     pkg = _packages.offload_package(host, {"os_family": "", "package_manager": "apk"})
     assert (pkg["installed"], pkg["version"], pkg["manager"]) == (True, "6.12.57-r1", "apk")
 
