@@ -188,7 +188,8 @@ def platform_info(runner: t.Any) -> t.Dict[str, t.Any]:
     os_release = parse_os_release(runner.read("/etc/os-release") or "")
     release = (runner.read("/proc/sys/kernel/osrelease") or "").strip()
     if not release:
-        release = runner.check([_bin(runner, "uname"), "-r"], what="uname -r").stdout.strip()
+        res = runner.run([_bin(runner, "uname"), "-r"])
+        release = res.stdout.strip() if res.rc == 0 else ""
     return {
         "os_family": os_family(os_release, openwrt),
         "distribution": os_release.get("ID", "openwrt" if openwrt else ""),

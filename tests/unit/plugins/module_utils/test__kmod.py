@@ -411,3 +411,10 @@ def test_apply_removes_file():
     host = vm_host(files={_kmod.SYSTEMD_FILE: "x\n"})
     _kmod.apply(host, [{"action": "remove", "file": _kmod.SYSTEMD_FILE}], NAMES, REL)
     assert _kmod.SYSTEMD_FILE not in host.files and host.removed == [_kmod.SYSTEMD_FILE]
+
+
+def test_kernel_release_from_proc_then_uname():
+    assert _kmod.kernel_release(vm_host()) == REL
+    uname = KmodHost(bins=["uname"], commands={("uname", "-r"): (0, "6.6.86\n", "")})
+    assert _kmod.kernel_release(uname) == "6.6.86"
+    assert _kmod.kernel_release(KmodHost()) == ""
