@@ -16,7 +16,7 @@ description:
   - Never fails because the kernel lacks flowtables, C(nft) or C(tc) is missing or a file
     is absent; the affected fact is V(null), V(missing) or carries the reason instead.
 author:
-  - flowoffload.nft maintainers
+  - flowoffload.nft maintainers (@flowoffload)
 extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.FACTS
@@ -157,7 +157,9 @@ ansible_facts:
           type: list
           elements: dict
         flows:
-          description: Conntrack entries - C(total), C(offload) (V([OFFLOAD])) and C(hw_offload) (V([HW_OFFLOAD])); V(null) when neither /proc/net/nf_conntrack nor conntrack is available.
+          description:
+            - Conntrack entries - C(total), C(offload) (V([OFFLOAD])) and C(hw_offload) (V([HW_OFFLOAD])).
+            - V(null) when neither C(/proc/net/nf_conntrack) nor C(conntrack) is available.
           returned: when flows is gathered
           type: dict
           sample: {total: 12, offload: 3, hw_offload: 0}

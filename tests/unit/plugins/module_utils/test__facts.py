@@ -139,7 +139,7 @@ def test_full_gather_on_host_capture(_isolate_other_libraries):
 
 def test_hardware_probe_runs_per_device_when_kernel_has_flowtables():
     runner = netns_runner(software_ok=True)
-    facts, _ = _facts.gather(runner, ["interfaces"], NETNS_ETHTOOL)
+    facts = _facts.gather(runner, ["interfaces"], NETNS_ETHTOOL)[0]
     assert set(facts) == {"interfaces", "candidate_devices"}
     veth = facts["interfaces"]["veth1"]
     assert veth["hardware_offload"] == "unsupported" and "Not supported" in veth["hardware_offload_reason"]
@@ -213,7 +213,7 @@ def test_openwrt_platform_and_reason():
     runner.by_stdin["flags offload"] = (0, "", "")  # patch 701: OpenWrt accepts it everywhere
     eth = FakeEthtool(dict(NETNS_ETHTOOL.drivers, veth1="mtk_soc_eth"),
                       dict(NETNS_ETHTOOL.features, veth1={"hw-tc-offload": {"active": True}}))
-    facts, _ = _facts.gather(runner, ["platform", "interfaces"], eth)
+    facts = _facts.gather(runner, ["platform", "interfaces"], eth)[0]
     assert facts["platform"] == {
         "os_family": "OpenWrt", "distribution": "OpenWrt", "distribution_version": "23.05.3",
         "kernel": "6.18.44-fc-v657", "package_manager": "opkg", "firewall": "fw4", "init": "procd",
@@ -255,7 +255,7 @@ def test_sysfs_fallback_without_ip_and_ethtool_binary_fallback():
     runner.commands[("ethtool", "-k", "eth0")] = (0, fixture(H + "ethtool-k-eth0.txt"), "")
     runner.commands[("ethtool", "-k", "br0")] = (0, fixture(N + "ethtool-k-veth0.txt"), "")
     runner.commands[("ethtool", "-i", "br0")] = (0, "driver: bridge\nversion: 2.3\n", "")
-    facts, _ = _facts.gather(runner, ["interfaces"], FakeEthtool({}))
+    facts = _facts.gather(runner, ["interfaces"], FakeEthtool({}))[0]
     ifaces = facts["interfaces"]
     assert ifaces["eth0"]["driver"] == "e1000e" and ifaces["eth0"]["hw_tc_offload"] is False
     assert ifaces["br0"] == dict(ifaces["br0"], kind="bridge", driver="bridge", lower=["eth0"])

@@ -245,9 +245,9 @@ def test_hardware_tc_feature_alone_is_not_sufficient():
 def test_hardware_dsa_uses_conduit_driver():
     status, reason = fp.classify_hardware("dsa", "dsa", True, True, True, "ok", False, "mtk_soc_eth")
     assert status == "supported" and "conduit driver mtk_soc_eth" in reason
-    status, _ = fp.classify_hardware("dsa", "dsa", True, True, True, "ok", False, "fec")
+    status = fp.classify_hardware("dsa", "dsa", True, True, True, "ok", False, "fec")[0]
     assert status == "unknown"
-    status, _ = fp.classify_hardware("dsa", "dsa", True, True, True, "ok", False, None)
+    status = fp.classify_hardware("dsa", "dsa", True, True, True, "ok", False, None)[0]
     assert status == "supported"
 
 
