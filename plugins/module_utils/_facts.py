@@ -288,7 +288,7 @@ class Gatherer:
     def _interfaces(self) -> t.Dict[str, t.Dict[str, t.Any]]:
         links = self.links()
         openwrt = self.platform()["os_family"] == "OpenWrt"
-        software, _msg = self.software()
+        software, software_msg = self.software()
         drivers = {name: self._driver(name) for name in links}
         result: t.Dict[str, t.Dict[str, t.Any]] = {}
         for name, link in links.items():
@@ -302,7 +302,7 @@ class Gatherer:
             hw_tc = None if kind == "loopback" else self._hw_tc(name)
             conduit = drivers.get(link["parent"]) if kind == "dsa" and link.get("parent") else None
             probe: t.Optional[bool] = None
-            probe_msg = ""
+            probe_msg = f"not probed: {software_msg}"
             if self._probe_worthy(kind) and software is True:
                 probe, probe_msg = _probe.probe_hardware(self.runner, name)
             status, reason = fp.classify_hardware(kind, driver, hw_tc, software, probe, probe_msg,

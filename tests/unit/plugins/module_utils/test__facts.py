@@ -349,3 +349,12 @@ def test_vm_namespace_gather():
     assert by_name["ft2"]["priority"] == 10 and by_name["ft2"]["family"] == "ip"
     kinds = sorted(c["kind"] for c in facts["conflicts"])
     assert kinds == ["ipsec", "nfqueue", "nfqueue", "qdisc", "qdisc"]
+
+
+def test_probe_reason_when_nft_cannot_run():
+    runner = netns_runner()
+    runner.by_stdin["hook ingress"] = (1, "", fixture("1.0.6-bookworm-facts-probe-software-eperm.stderr"))
+    veth = _facts.gather(runner, ["interfaces"], NETNS_ETHTOOL)[0]["interfaces"]["veth0"]
+    assert veth["hardware_offload"] == "unknown"
+    assert "not probed" in veth["hardware_offload_reason"] and "CAP_NET_ADMIN" in veth["hardware_offload_reason"]
+    assert not [data for _argv, data in runner.calls if data and "flags offload" in data]
