@@ -260,6 +260,21 @@ class Gatherer:
                 return _ethtool.parse_ethtool_i(res.stdout).get("driver") or None
         return None
 
+    def _offload_driver(self, name: str, kind: str, driver: t.Optional[str]) -> t.Optional[str]:
+        """The driver name that decides offload capability.
+
+        The sysfs link names the bus driver of the device behind the netdev: a DSA
+        user port shows its switch's driver and an mlx5 representor ``mlx5_core``,
+        while ETHTOOL_GDRVINFO answers ``dsa`` / ``mlx5e_rep``. Ask the ioctl too.
+        """
+        if kind != "physical" or driver in fp.FT_DRIVERS:
+            return driver
+        try:
+            ethtool_driver = self.ethtool.read_drvinfo(name).get("driver")
+        except (_ethtool.EthtoolError, OSError, ValueError):
+            return driver
+        return ethtool_driver if ethtool_driver in fp.FT_DRIVERS else driver
+
     def _hw_tc(self, name: str) -> t.Optional[bool]:
         try:
             feature = self.ethtool.read_features(name).get("hw-tc-offload")
@@ -293,9 +308,10 @@ class Gatherer:
         result: t.Dict[str, t.Dict[str, t.Any]] = {}
         for name, link in links.items():
             kind, driver = link["kind"], drivers[name]
+            offload_driver = self._offload_driver(name, kind, driver)
             if kind == "physical":
                 devtype = self._devtype(name)
-                if driver == "dsa" or devtype == "dsa":
+                if offload_driver == "dsa" or devtype == "dsa":
                     kind = "dsa"
                 elif devtype:
                     kind = devtype
@@ -305,7 +321,7 @@ class Gatherer:
             probe_msg = f"not probed: {software_msg}"
             if self._probe_worthy(kind) and software is True:
                 probe, probe_msg = _probe.probe_hardware(self.runner, name)
-            status, reason = fp.classify_hardware(kind, driver, hw_tc, software, probe, probe_msg,
+            status, reason = fp.classify_hardware(kind, offload_driver, hw_tc, software, probe, probe_msg,
                                                   openwrt, conduit)
             result[name] = {
                 "kind": kind,

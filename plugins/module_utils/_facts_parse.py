@@ -432,7 +432,8 @@ def nfqueue_conflicts(ruleset: str) -> t.List[t.Dict[str, str]]:
             continue
         if stripped.startswith(("type ", "comment ", "policy ", "#")):
             continue
-        if _QUEUE_STMT.search(stripped) and not stripped.startswith(("set ", "map ", "elements ")):
+        unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', stripped)  # comments may say "queue"
+        if _QUEUE_STMT.search(unquoted) and not stripped.startswith(("set ", "map ", "elements ")):
             result.append({"kind": "nfqueue", "device": "", "detail": (
                 f"table {table} chain {chain}: '{stripped}': packets of offloaded flows skip "
                 "this rule and are no longer queued to userspace"

@@ -358,3 +358,24 @@ def test_probe_reason_when_nft_cannot_run():
     assert veth["hardware_offload"] == "unknown"
     assert "not probed" in veth["hardware_offload_reason"] and "CAP_NET_ADMIN" in veth["hardware_offload_reason"]
     assert not [data for _argv, data in runner.calls if data and "flags offload" in data]
+
+
+def test_ethtool_driver_decides_for_dsa_ports_and_mlx5_representors():
+    raw = ('[{"ifname":"eth0","link_type":"ether","operstate":"UP"},'
+           '{"ifname":"lan1","link":"eth0","link_type":"ether","operstate":"UP"},'
+           '{"ifname":"pf0vf0","link_type":"ether","operstate":"UP"}]')
+    runner = netns_runner(software_ok=True)
+    runner.commands[("ip", "-j", "-d", "link", "show")] = (0, raw, "")
+    runner.by_stdin["flags offload"] = (0, "", "")
+    runner.links.update({
+        "/sys/class/net/eth0/device/driver": "../../../bus/platform/drivers/mtk_soc_eth",
+        "/sys/class/net/lan1/device/driver": "../../../../bus/mdio_bus/drivers/mt7530-mdio",
+        "/sys/class/net/pf0vf0/device/driver": "../../../bus/pci/drivers/mlx5_core",
+    })
+    eth = FakeEthtool({"lan1": "dsa", "pf0vf0": "mlx5e_rep", "eth0": "mtk_soc_eth"},
+                      {n: {"hw-tc-offload": {"active": True}} for n in ("eth0", "lan1", "pf0vf0")})
+    ifaces = _facts.gather(runner, ["interfaces"], eth)[0]["interfaces"]
+    assert ifaces["lan1"]["driver"] == "mt7530-mdio" and ifaces["lan1"]["kind"] == "dsa"
+    assert ifaces["lan1"]["hardware_offload"] == "supported"
+    assert ifaces["pf0vf0"]["driver"] == "mlx5_core" and ifaces["pf0vf0"]["hardware_offload"] == "supported"
+    assert "mlx5e_rep" in ifaces["pf0vf0"]["hardware_offload_reason"]

@@ -344,3 +344,9 @@ def test_vm_kernel_config_values():
     values = fp.kernel_config_values(parse_kernel_config(fixture(VM + "kernel-config.txt")))
     assert values == {"CONFIG_NF_FLOW_TABLE": "m", "CONFIG_NF_FLOW_TABLE_INET": "m", "CONFIG_NFT_FLOW_OFFLOAD": "m",
                       "CONFIG_NF_FLOW_TABLE_IPV4": None, "CONFIG_NF_FLOW_TABLE_IPV6": None}
+
+
+def test_nfqueue_ignores_quoted_words():
+    ruleset = ('table inet t {\n\tchain c {\n\t\ttype filter hook forward priority filter; policy accept;\n'
+               '\t\tct state established accept comment "queue later"\n\t}\n}\n')
+    assert fp.nfqueue_conflicts(ruleset) == []
