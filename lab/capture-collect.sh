@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Runs INSIDE the lab VM or a lab container (piped to 'bash -s -- DISTRO'): collects
 # real command outputs into a folder and writes them to stdout as a tar stream.
 # File names: <nft version>-<DISTRO>-capture-<case>.<ext>. In the VM the topology
@@ -38,7 +39,8 @@ cap ip-addr.json ip -j addr
 cap ip-route.json ip -j route
 cap ip-6-route.json ip -j -6 route
 cap tc-qdisc.json tc -j qdisc
-for dev in $(ls /sys/class/net); do
+for path in /sys/class/net/*; do
+    dev="${path##*/}"
     cap "ethtool-k-$dev.txt" ethtool -k "$dev"
     cap "ethtool-i-$dev.txt" ethtool -i "$dev"
 done
