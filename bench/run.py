@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The body of scripts/bench: measure everything in one run against one lab VM.
+
+scripts/bench sets up the toolchain and the environment (scripts/lib.sh) and runs this
+file with the venv's Python. Figures (docs/benchmarks.md says what each one means):
+
+1. forwarding throughput through the VM's router with and without the flowtable
+2. an idempotent re-run of the gateway role vs. a hand-written template + handler
+3. the flowtable module's planning time beside an unrelated table of 10,000 rules
+4. lab/bench's figures (image build, boot, module round trip)
+
+No figure is asserted; the script warns when the role's idempotent run costs more than
+two module executions (the design goal).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import typing as t
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from figures import (  # noqa: E402  (after the path tweak above)
+    bulk_ruleset,
+    count_vvv,
+    median_ratio,
+    plan_timing,
+    recap_changed,
+    render_table,
+)
+
+DEVICES = ["lan0", "wan0"]
+GOAL_MODULE_EXECUTIONS = 2
+TABLE = "inet flowoffload"
+PERSIST_FILE = "/etc/flowoffload/inet-flowoffload.nft"
+
+
+def log(msg: str) -> None:
+    print(f"==> {msg}", file=sys.stderr, flush=True)
+
+
+def run(argv: t.Sequence[str], stdin: t.Optional[str] = None, check: bool = True,
+        env: t.Optional[t.Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+    res = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False,
+                         env=dict(os.environ, **(env or {})))
+    if check and res.returncode != 0:
+        sys.stderr.write(res.stdout[-4000:] + res.stderr[-4000:])
+        raise SystemExit(f"bench: {' '.join(argv[:4])} ... failed (rc={res.returncode})")
+    return res
+
+
+class Lab:
+    """One lab VM, reached through lab/ssh."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.inventory = os.path.join(REPO, "lab", ".state", name, "inventory.ini")
+
+    def ssh(self, *argv: str, stdin: t.Optional[str] = None, check: bool = True) -> subprocess.CompletedProcess:
+        return run([os.path.join(REPO, "lab", "ssh"), self.name, "--", *argv], stdin=stdin, check=check)
+
+    def traffic(self, seconds: int) -> t.Dict[str, t.Any]:
+        out = self.ssh("lab-traffic", str(seconds)).stdout.strip().splitlines()
+        return json.loads(out[-1])
+
+    def has_flowtable(self) -> bool:
+        return self.ssh("nft", "list", "table", *TABLE.split(), check=False).returncode == 0
+
+    def playbook(self, playbook: str, extra: t.Sequence[str] = (), verbose: bool = False,
+                 check_mode: bool = False, record: t.Optional[str] = None) -> t.Tuple[float, str]:
+        argv = ["ansible-playbook", "-i", self.inventory, playbook, *extra]
+        if verbose:
+            argv.append("-vvv")
+        if check_mode:
+            argv.append("--check")
+        env = {"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
+        if record:
+            env.update(FLOWOFFLOAD_RECORD=record,
+                       ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback_plugins"),
+                       ANSIBLE_CALLBACKS_ENABLED="flowoffload_record")
+        start = time.monotonic()
+        res = run(argv, env=env)
+        return time.monotonic() - start, res.stdout
+
+
+def gateway_args() -> t.List[str]:
+    return ["-e", "gateway_hosts=lab", "-e", "gateway_profile=auto",
+            "-e", json.dumps({"gateway_devices": DEVICES})]
+
+
+def bench_throughput(lab: Lab, pairs: int, seconds: int) -> t.Dict[str, t.Any]:
+    """Alternate runs without / with the flowtable; toggled by deleting the collection's
+    table and loading it back from its own persistence file (the exact same ruleset)."""
+    with_bps, without_bps, with_fwd, without_fwd, offloaded = [], [], [], [], []
+    for i in range(pairs):
+        lab.ssh("nft", "delete", "table", *TABLE.split())
+        plain = lab.traffic(seconds)
+        lab.ssh("nft", "-f", PERSIST_FILE)
+        fast = lab.traffic(seconds)
+        without_bps.append(plain["bits_per_second"])
+        with_bps.append(fast["bits_per_second"])
+        without_fwd.append(plain["forward_packets"])
+        with_fwd.append(fast["forward_packets"])
+        offloaded.append(fast["conntrack_offload"] + fast["conntrack_hw_offload"])
+        log(f"throughput pair {i + 1}/{pairs}: without {plain['bits_per_second'] / 1e6:.0f} Mbit/s, "
+            f"with {fast['bits_per_second'] / 1e6:.0f} Mbit/s, offloaded flows {offloaded[-1]}")
+    return {
+        "pairs": pairs, "seconds": seconds,
+        "without_bps": without_bps, "with_bps": with_bps,
+        "ratio": median_ratio(with_bps, without_bps),
+        "without_forward": statistics.median(without_fwd),
+        "with_forward": statistics.median(with_fwd),
+        "offloaded_min": min(offloaded),
+    }
+
+
+def bench_idempotent(lab: Lab) -> t.Dict[str, t.Any]:
+    gateway = os.path.join(REPO, "playbooks", "gateway.yml")
+    hand = os.path.join(HERE, "handwritten.yml")
+    out: t.Dict[str, t.Any] = {}
+    # the role: converged already; one more plain run first so both are warm
+    lab.playbook(gateway, gateway_args())
+    wall, text = lab.playbook(gateway, gateway_args(), verbose=True)
+    out["role"] = dict(count_vvv(text), wall=wall, changed=recap_changed(text))
+    # the hand-written playbook: converge (its own table), then the measured re-run
+    lab.playbook(hand)
+    wall, text = lab.playbook(hand, verbose=True)
+    out["hand"] = dict(count_vvv(text), wall=wall, changed=recap_changed(text))
+    lab.ssh("nft", "delete", "table", "inet", "bench_hand")
+    lab.ssh("rm", "-f", "/etc/bench-hand.nft")
+    return out
+
+
+def bench_planning(lab: Lab, runs: int, rules: int, work: str) -> t.Dict[str, t.Any]:
+    play = os.path.join(HERE, "flowtable_check.yml")
+    listing = {}
+
+    def module_times() -> t.List[float]:
+        times = []
+        for _ in range(runs):
+            record = os.path.join(work, "plan.jsonl")
+            if os.path.exists(record):
+                os.unlink(record)
+            lab.playbook(play, check_mode=True, record=record)
+            with open(record, encoding="utf-8") as handle:
+                entries = [json.loads(line) for line in handle]
+            entry = next(e for e in entries if e["action"] == "flowoffload.nft.flowtable")
+            if entry["status"] != "ok" or entry["changed"]:
+                raise SystemExit(f"bench: the flowtable check run is not an idempotent plan: {entry}")
+            times.append(entry["seconds"])
+        return times
+
+    plain = module_times()
+    listing["owned_json"] = lab.ssh("nft", "-j", "list", "table", *TABLE.split()).stdout
+    listing["owned_text"] = lab.ssh("nft", "list", "table", *TABLE.split()).stdout
+    log(f"loading {rules} rules into the unrelated table ip bench_bulk")
+    lab.ssh("nft", "-f", "-", stdin=bulk_ruleset(rules))
+    try:
+        count = lab.ssh("sh", "-c", "nft list chain ip bench_bulk bulk | grep -c accept").stdout.strip()
+        bulk = module_times()
+        listing["bulk_json"] = lab.ssh("nft", "-j", "list", "table", "ip", "bench_bulk").stdout
+    finally:
+        lab.ssh("nft", "delete", "table", "ip", "bench_bulk", check=False)
+    result = {
+        "runs": runs, "rules": rules, "rules_loaded": int(count or 0),
+        "plain": statistics.median(plain), "bulk": statistics.median(bulk),
+    }
+    result["ratio"] = result["bulk"] / result["plain"]
+    result.update(plan_timing(listing["owned_json"], listing["owned_text"], listing["bulk_json"], DEVICES))
+    return result
+
+
+def lab_bench() -> t.List[str]:
+    tool = os.path.join(REPO, "lab", "bench")
+    if not os.access(tool, os.X_OK):
+        return ["lab/bench is missing: no build/boot/round-trip figures"]
+    res = run([tool], check=False)
+    lines = [line for line in res.stdout.splitlines() if line.strip()]
+    if res.returncode != 0:
+        lines.append(f"lab/bench failed (rc={res.returncode}): {res.stderr.strip()[-300:]}")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vm", default="bench")
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--rules", type=int, default=10000)
+    parser.add_argument("--skip-lab-bench", action="store_true")
+    args = parser.parse_args()
+
+    lab = Lab(args.vm)
+    figures: t.Dict[str, t.Any] = {}
+    with tempfile.TemporaryDirectory(prefix="flowoffload-bench.") as work:
+        log(f"booting the lab VM '{lab.name}'")
+        run([os.path.join(REPO, "lab", "up"), lab.name], check=True)
+        try:
+            lab.ssh("lab-topology", "up")
+            log("converging the gateway role (profile auto on lan0, wan0)")
+            lab.playbook(os.path.join(REPO, "playbooks", "gateway.yml"), gateway_args())
+            if not lab.has_flowtable():
+                raise SystemExit("bench: the gateway role left no table inet flowoffload")
+            log("2. idempotent re-runs: gateway role vs hand-written playbook")
+            figures["idempotent"] = bench_idempotent(lab)
+            log(f"1. throughput: {args.pairs} alternating pairs of lab-traffic {args.seconds}")
+            figures["throughput"] = bench_throughput(lab, args.pairs, args.seconds)
+            log(f"3. planning time with and without {args.rules} unrelated rules")
+            figures["planning"] = bench_planning(lab, args.runs, args.rules, work)
+        finally:
+            run([os.path.join(REPO, "lab", "down"), lab.name], check=False)
+    if not args.skip_lab_bench:
+        log("4. lab/bench (its own VM, after ours is down)")
+        figures["lab"] = lab_bench()
+    print(render_table(figures))
+    role_execs = figures["idempotent"]["role"]["module_executions"]
+    if role_execs > GOAL_MODULE_EXECUTIONS:
+        print(f"WARNING: the gateway role's idempotent run took {role_execs} module executions "
+              f"(goal: at most {GOAL_MODULE_EXECUTIONS})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
