@@ -208,6 +208,8 @@ def main() -> int:
         log(f"booting the lab VM '{lab.name}'")
         run([os.path.join(REPO, "lab", "up"), lab.name], check=True)
         try:
+            # SSH answers before boot is over; let the units finish ("degraded" is fine).
+            lab.ssh("systemctl", "is-system-running", "--wait", check=False)
             lab.ssh("lab-topology", "up")
             log("converging the gateway role (profile auto on lan0, wan0)")
             lab.playbook(os.path.join(REPO, "playbooks", "gateway.yml"), gateway_args())
