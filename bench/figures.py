@@ -93,7 +93,7 @@ def _ms(seconds: float) -> str:
 def render_table(fig: t.Mapping[str, t.Any]) -> str:
     """The compact table scripts/bench prints."""
     out = ["", "flowoffload.nft benchmark (lab VM: qemu TCG, Debian 6.1 kernel)", ""]
-    row = "  {:<46} {:>14} {:>14}"
+    row = "  {:<52} {:>16} {:>16}"
     thr = fig.get("throughput")
     if thr:
         out.append(f"1. forwarding through the VM router ({thr['pairs']} alternating pairs of "
@@ -128,9 +128,13 @@ def render_table(fig: t.Mapping[str, t.Any]) -> str:
         out.append(row.format("", "other rules: 0", f"{plan['rules_loaded']}"))
         out.append(row.format("module task time (controller view)", _ms(plan["plain"]), _ms(plan["bulk"])))
         out.append(row.format("ratio with/without the unrelated rules", "", f"{plan['ratio']:.2f}x"))
-        out.append(row.format("in-process: parse owned table + plan", _ms(plan["plan_seconds"]),
-                              f"{plan['plan_commands']} cmds"))
-        out.append(row.format("in-process: parsing the 10k-rule table (contrast)", "",
+        if plan.get("plain_runs"):
+            runs = "; ".join(f"{label} " + ", ".join(f"{x:.1f}" for x in plan[key])
+                             for label, key in (("without", "plain_runs"), ("with", "bulk_runs")))
+            out.append(f"  each run (s): {runs}")
+        out.append(row.format(f"in-process: parse owned table + plan ({plan['plan_commands']} commands)",
+                              _ms(plan["plan_seconds"]), ""))
+        out.append(row.format(f"in-process: only parsing the {plan['rules_loaded']}-rule table", "",
                               _ms(plan["bulk_parse_seconds"])))
         out.append("")
     lab = fig.get("lab")

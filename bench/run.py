@@ -175,6 +175,7 @@ def bench_planning(lab: Lab, runs: int, rules: int, work: str) -> t.Dict[str, t.
     result = {
         "runs": runs, "rules": rules, "rules_loaded": int(count or 0),
         "plain": statistics.median(plain), "bulk": statistics.median(bulk),
+        "plain_runs": plain, "bulk_runs": bulk,
     }
     result["ratio"] = result["bulk"] / result["plain"]
     result.update(plan_timing(listing["owned_json"], listing["owned_text"], listing["bulk_json"], DEVICES))
