@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The body of scripts/bench: measure everything in one run against one lab VM.
@@ -19,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -27,11 +25,8 @@ import tempfile
 import time
 import typing as t
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-
-from figures import (  # noqa: E402  (after the path tweak above)
+# scripts/bench puts bench/ and .cache/collections on PYTHONPATH.
+from figures import (
     bulk_ruleset,
     count_vvv,
     median_ratio,
@@ -39,6 +34,9 @@ from figures import (  # noqa: E402  (after the path tweak above)
     recap_changed,
     render_table,
 )
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
 
 DEVICES = ["lan0", "wan0"]
 GOAL_MODULE_EXECUTIONS = 2
