@@ -45,26 +45,22 @@ fo_sha256() {
     done | sha256sum | cut -d' ' -f1
 }
 
-# fo_sync_ansible_test_tree: copy git-tracked and untracked-not-ignored files of the repo
-# into $FO_AT_COLLECTION (a real directory, as ansible-test requires), deleting anything
-# that no longer exists in the repo. tests/output (ansible-test's results) is kept.
+# fo_sync_ansible_test_tree: make $FO_AT_COLLECTION (a real directory, as ansible-test
+# requires) hold exactly what the collection ships: build it with ansible-galaxy (which
+# honours galaxy.yml's build_ignore: lab/, scripts/, bench/, Molecule scenarios stay out)
+# and unpack the artifact. tests/output (ansible-test's results) is kept.
 fo_sync_ansible_test_tree() {
-    local list
-    mkdir -p "$FO_AT_COLLECTION"
-    list="$(mktemp)"
-    # Every file plus each of its parent directories, anchored at the transfer root.
-    git -C "$FO_ROOT" ls-files --cached --others --exclude-standard \
-        | while IFS= read -r path; do
-            [[ -e "$FO_ROOT/$path" || -L "$FO_ROOT/$path" ]] || continue
-            printf '/%s\n' "$path"
-            while [[ "$path" == */* ]]; do
-                path="${path%/*}"
-                printf '/%s/\n' "$path"
-            done
-        done | sort -u >"$list"
-    rsync -a --delete --delete-excluded \
-        --filter='P /tests/output/' \
-        --include-from="$list" --exclude='*' \
-        "$FO_ROOT/" "$FO_AT_COLLECTION/"
-    rm -f "$list"
+    local tmp rc=0
+    tmp="$(mktemp -d)"
+    mkdir -p "$FO_AT_COLLECTION" "$tmp/tree"
+    if ansible-galaxy collection build "$FO_ROOT" --output-path "$tmp" --force >"$tmp/build.log" 2>&1 \
+        && tar -xzf "$tmp"/flowoffload-nft-*.tar.gz -C "$tmp/tree"; then
+        rm -f "$tmp/tree/MANIFEST.json" "$tmp/tree/FILES.json"
+        rsync -a --delete --filter='P /tests/output/' "$tmp/tree/" "$FO_AT_COLLECTION/" || rc=1
+    else
+        cat "$tmp/build.log" >&2
+        rc=1
+    fi
+    rm -rf "$tmp"
+    return "$rc"
 }

@@ -13,7 +13,9 @@ import sys
 import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _ethtool as e
-from facts_fake import fixture
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_fake import (
+    fixture,
+)
 
 CAP = "1.0.6-bookworm-facts-netns-ioctl-veth0-"
 

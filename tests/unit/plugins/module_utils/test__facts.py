@@ -10,7 +10,10 @@ import pytest
 from ansible_collections.flowoffload.nft.plugins.module_utils import _ethtool
 from ansible_collections.flowoffload.nft.plugins.module_utils import _facts
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
-from facts_fake import FakeRunner, fixture
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_fake import (
+    FakeRunner,
+    fixture,
+)
 
 H = "1.0.6-bookworm-facts-host-"
 N = "1.0.6-bookworm-facts-netns-"

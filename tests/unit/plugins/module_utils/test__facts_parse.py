@@ -9,7 +9,9 @@ import pytest
 from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_parse as fp
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.plugins.module_utils._kmod import parse_kernel_config
-from facts_fake import fixture
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_fake import (
+    fixture,
+)
 
 NETNS = "1.0.6-bookworm-facts-netns-"
 

@@ -10,7 +10,10 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
-from kmod_fake import KmodHost, fixture
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.kmod_fake import (
+    KmodHost,
+    fixture,
+)
 
 VM = "1.0.6-bookworm-kmod-vm"
 REL = "6.1.0-56-amd64"

@@ -8,7 +8,10 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
-from kmod_fake import KmodHost, fixture
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.kmod_fake import (
+    KmodHost,
+    fixture,
+)
 
 OPKG_STATUS = fixture("1.1.1-openwrt2410-kmod-handmade-opkg-status.txt")
 OPKG_MISSING = fixture("1.1.1-openwrt2410-kmod-handmade-opkg-status-missing.txt")

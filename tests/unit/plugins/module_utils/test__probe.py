@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _probe
-from facts_fake import FakeRunner, fixture
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_fake import (
+    FakeRunner,
+    fixture,
+)
 
 NFT = {"nft": "/usr/sbin/nft"}
 SW_ENOENT = fixture("1.0.6-bookworm-facts-probe-software-enoent.stderr")

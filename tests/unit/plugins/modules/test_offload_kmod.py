@@ -2,20 +2,19 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-import os
-import sys
 import typing as t
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
-
-from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod, _lock  # noqa: E402
-from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (  # noqa: E402
+from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod, _lock
+from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
-from ansible_collections.flowoffload.nft.plugins.modules import offload_kmod  # noqa: E402
-from kmod_fake import KmodHost, fixture  # noqa: E402
+from ansible_collections.flowoffload.nft.plugins.modules import offload_kmod
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.kmod_fake import (
+    KmodHost,
+    fixture,
+)
 
 VM = "1.0.6-bookworm-kmod-vm"
 REL = "6.1.0-56-amd64"
