@@ -115,13 +115,13 @@ def validate_device(value: t.Any) -> str:
     problem = ""
     if not text:
         problem = "is empty"
+    elif not _DEVICE_RE.match(text):
+        bad = sorted({ch for ch in text if not re.match(r"[A-Za-z0-9_.+-]", ch)})
+        problem = f"contains {' '.join(repr(ch) for ch in bad)}"
     elif len(text.encode()) > _DEVICE_MAX:
         problem = f"is {len(text.encode())} bytes long (the kernel allows at most {_DEVICE_MAX})"
     elif text in (".", ".."):
         problem = "is not a device name"
-    elif not _DEVICE_RE.match(text):
-        bad = sorted({ch for ch in text if not re.match(r"[A-Za-z0-9_.+-]", ch)})
-        problem = f"contains {' '.join(repr(ch) for ch in bad)}"
     if problem:
         raise FlowOffloadError(
             f"devices: {value!r} {problem}; a device name is 1-15 characters of letters, "

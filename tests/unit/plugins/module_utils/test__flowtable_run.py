@@ -242,3 +242,18 @@ def test_openwrt_hardware_warning():
 def test_first_error_ignores_consequential_errors():
     stderr = fixture(f"{VM}-eopnotsupp.stderr") + fixture(f"{HOST}-create-enoent.stderr")
     assert R.first_error(stderr)[0] == "eopnotsupp"
+
+
+def test_lock_not_writable_says_become(monkeypatch, tmp_path):
+    import contextlib
+
+    @contextlib.contextmanager
+    def denied(path: str = "", timeout: float = 120.0) -> t.Iterator[None]:
+        raise PermissionError(13, "Permission denied", "/run/flowoffload.lock")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(R, "host_lock", denied)
+    runner = FtRunner(devices=["lan0", "wan0"])
+    with pytest.raises(FlowOffloadError) as err:
+        R.run_nft(runner, params(), check_mode=False)
+    assert "become: true" in err.value.msg and runner.batches == []
