@@ -8,7 +8,9 @@ import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable as F
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
-from ft_helpers import fixture
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
+    fixture,
+)
 
 HOST = "1.0.6-bookworm-host-ft"
 TAG = 'comment "flowoffload.nft:ft"'

@@ -6,7 +6,9 @@ import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable as F
 from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable_persist as P
-from ft_helpers import FtRunner
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
+    FtRunner,
+)
 
 NFT = "/usr/sbin/nft"
 

@@ -6,7 +6,11 @@ import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _nft
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
-from ft_helpers import FtRunner, fixture, listing
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
+    FtRunner,
+    fixture,
+    listing,
+)
 
 HOST = "1.0.6-bookworm-host-ft"
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import typing as t
 
 import pytest
@@ -14,8 +12,11 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable_run, _lock
 from ansible_collections.flowoffload.nft.plugins.modules import flowtable
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
-from ft_helpers import FtRunner, fixture, listing  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
+    FtRunner,
+    fixture,
+    listing,
+)
 
 VM = "1.0.6-bookworm-vm-ft"
 
