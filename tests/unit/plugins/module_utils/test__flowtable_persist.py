@@ -90,7 +90,7 @@ def test_apply_files_disables_unit_before_removing_it():
     runner = FtRunner(files={upath: "unit", P.nft_path(d, False): "x"})
     entries = P.file_plan(d, "", None, runner.read, False, NFT)
     changed, warnings = P.apply_files(runner, d, entries, False, check_mode=False)
-    keys = [k for k, _ in runner.calls]
+    keys = [k for k, _data in runner.calls]
     assert changed and warnings == []
     assert keys.index(("systemctl", "disable", "flowoffload-inet-flowoffload.service")) < keys.index(
         ("systemctl", "daemon-reload"))

@@ -55,7 +55,7 @@ def test_create_validates_then_applies_one_batch_and_persists():
     assert runner.nft_reads()[:2] == [("nft", "-j", "list", *OWNED), ("nft", "-j", "list", *OWNED)]
     assert set(runner.written) == {FILE, UNIT}
     assert runner.written[FILE].splitlines()[1:4] == ["table inet flowoffload {", "}", "delete table inet flowoffload"]
-    assert ("systemctl", "enable", "flowoffload-inet-flowoffload.service") in [k for k, _ in runner.calls]
+    assert ("systemctl", "enable", "flowoffload-inet-flowoffload.service") in [k for k, _data in runner.calls]
     assert result["persist_files"] == [FILE, UNIT]
 
 
@@ -83,7 +83,7 @@ def test_reads_only_the_owned_table():
 def test_check_mode_validates_and_applies_nothing():
     runner = FtRunner(devices=["lan0", "wan0"])
     result = R.run_nft(runner, params(), check_mode=True)
-    assert result["changed"] is True and [c for c, _ in runner.batches] == [True]
+    assert result["changed"] is True and [c for c, _data in runner.batches] == [True]
     assert runner.written == {} and result["persist_files"] == [FILE, UNIT]
     assert "flowtable ft {" in result["diff"][0]["after"] and result["diff"][0]["before"] == ""
 
@@ -98,7 +98,7 @@ def test_apply_without_privilege_says_become():
     runner = FtRunner(devices=["lan0", "wan0"], batch=answer_from(f"{HOST}-check-eperm.stderr"))
     with pytest.raises(FlowOffloadError) as err:
         R.run_nft(runner, params(), check_mode=False)
-    assert "become" in err.value.msg and [c for c, _ in runner.batches] == [True]
+    assert "become" in err.value.msg and [c for c, _data in runner.batches] == [True]
 
 
 def test_listing_without_privilege_says_become():
@@ -116,7 +116,7 @@ def test_kernel_without_flowtables():
     assert "lacks flowtable support (nf_flow_table)" in err.value.msg
     assert err.value.details["commands"][0].startswith("add table")
     # the batch, then the no-device probe; nothing applied
-    assert [c for c, _ in runner.batches] == [True, True] and runner.written == {}
+    assert [c for c, _data in runner.batches] == [True, True] and runner.written == {}
 
 
 def test_enoent_with_flowtable_support_is_not_blamed_on_the_kernel():
@@ -138,7 +138,7 @@ def test_offload_auto_falls_back_to_software():
     assert result["hardware_offload"] is False and "EOPNOTSUPP" in result["fallback_reason"]
     assert "flags offload" in runner.batches[0][1]
     assert all("flags offload" not in data for _c, data in runner.batches[1:])
-    assert [c for c, _ in runner.batches] == [True, True, False]
+    assert [c for c, _data in runner.batches] == [True, True, False]
     assert any(w.startswith("offload=auto") for w in result["warnings"])
 
 
@@ -151,7 +151,7 @@ def test_offload_true_names_the_devices_that_cannot():
     with pytest.raises(FlowOffloadError) as err:
         R.run_nft(runner, params(offload=True), check_mode=False)
     assert "not supported on lan0 " in err.value.msg and "offload=auto" in err.value.msg
-    assert [c for c, _ in runner.batches] == [True, True, True]
+    assert [c for c, _data in runner.batches] == [True, True, True]
 
 
 def test_device_in_other_flowtable_names_it():
@@ -223,7 +223,7 @@ def test_fw4_backend_sets_uci_and_reloads():
                ("uci", "-q", "get", "firewall.@defaults[0].flow_offloading_hw"): (1, "", "")}
     runner = FtRunner(answers, bins=("nft", "uci", "fw4"), openwrt=True)
     result = R.run_nft(runner, {"backend": "fw4", "offload": "auto"}, check_mode=False)
-    keys = [k for k, _ in runner.calls]
+    keys = [k for k, _data in runner.calls]
     assert ("uci", "set", "firewall.@defaults[0].flow_offloading=1") in keys
     assert ("uci", "set", "firewall.@defaults[0].flow_offloading_hw=1") in keys
     assert ("uci", "commit", "firewall") in keys and ("fw4", "reload") in keys
@@ -249,14 +249,14 @@ def test_first_error_ignores_consequential_errors():
 
 
 def test_lock_not_writable_says_become(monkeypatch, tmp_path):
-    import contextlib
+    class Denied:
+        def __enter__(self) -> None:
+            raise PermissionError(13, "Permission denied", "/run/flowoffload.lock")
 
-    @contextlib.contextmanager
-    def denied(path: str = "", timeout: float = 120.0) -> t.Iterator[None]:
-        raise PermissionError(13, "Permission denied", "/run/flowoffload.lock")
-        yield  # pragma: no cover
+        def __exit__(self, *exc: t.Any) -> None:
+            return None
 
-    monkeypatch.setattr(R, "host_lock", denied)
+    monkeypatch.setattr(R, "host_lock", Denied)
     runner = FtRunner(devices=["lan0", "wan0"])
     with pytest.raises(FlowOffloadError) as err:
         R.run_nft(runner, params(), check_mode=False)

@@ -74,7 +74,7 @@ def test_examples_are_named_and_fully_qualified():
 
 
 def test_create_returns_contract_keys(monkeypatch, tmp_path):
-    kind, result, _ = _run(monkeypatch, tmp_path, {"devices": ["lan0", "wan0"]}, FtRunner(devices=["lan0", "wan0"]))
+    kind, result, _warned = _run(monkeypatch, tmp_path, {"devices": ["lan0", "wan0"]}, FtRunner(devices=["lan0", "wan0"]))
     assert kind is Exit
     assert set(result) >= {"changed", "commands", "flowtable", "hardware_offload", "fallback_reason",
                            "skipped_devices", "persist_files"}
@@ -83,17 +83,17 @@ def test_create_returns_contract_keys(monkeypatch, tmp_path):
 
 def test_diff_mode_returns_diff(monkeypatch, tmp_path):
     runner = FtRunner(listing(f"{VM}-owned-two", "table", "inet", "flowoffload"), devices=["lan0", "wan0"])
-    kind, result, _ = _run(monkeypatch, tmp_path, {"devices": ["lan0"], "persist": False}, runner,
-                           check=True, diff=True)
+    kind, result, _warned = _run(monkeypatch, tmp_path, {"devices": ["lan0"], "persist": False}, runner,
+                                 check=True, diff=True)
     assert kind is Exit and result["changed"] is True
     assert 'devices = { "lan0", "wan0" }' in result["diff"][0]["before"]
     assert 'devices = { "lan0" }' in result["diff"][0]["after"]
-    assert [c for c, _ in runner.batches] == [True]
+    assert [c for c, _data in runner.batches] == [True]
 
 
 def test_failure_goes_through_fail_json_with_details(monkeypatch, tmp_path):
     runner = FtRunner(devices=["lan0", "wan0"], batch=lambda c, d: (1, "", fixture(f"{VM}-eopnotsupp.stderr")))
-    kind, result, _ = _run(monkeypatch, tmp_path, {"devices": ["lan0", "wan0"], "offload": "yes"}, runner)
+    kind, result, _warned = _run(monkeypatch, tmp_path, {"devices": ["lan0", "wan0"], "offload": "yes"}, runner)
     assert kind is Fail
     assert result["msg"].startswith("nft rejected the batch")
     assert result["rc"] == 1 and result["commands"] and "stderr" in result
@@ -101,7 +101,7 @@ def test_failure_goes_through_fail_json_with_details(monkeypatch, tmp_path):
 
 def test_bad_priority(monkeypatch, tmp_path):
     runner = FtRunner(devices=["lan0"])
-    kind, result, _ = _run(monkeypatch, tmp_path, {"devices": ["lan0"], "priority": "raw"}, runner)
+    kind, result, _warned = _run(monkeypatch, tmp_path, {"devices": ["lan0"], "priority": "raw"}, runner)
     assert kind is Fail and result["msg"].startswith("priority:") and runner.calls == []
 
 
