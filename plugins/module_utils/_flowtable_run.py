@@ -6,7 +6,6 @@ Everything that talks to the host goes through the Runner; planning is in _flowt
 """
 from __future__ import annotations
 
-import contextlib
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
@@ -47,23 +46,6 @@ OPENWRT_WARNING = (
     "offload, so acceptance proves nothing; the proof of hardware offload is conntrack "
     "entries marked [HW_OFFLOAD]"
 )
-
-
-@contextlib.contextmanager
-def locked() -> t.Iterator[None]:
-    """host_lock(), with a clear error when the lock file cannot be opened (not root)."""
-    manager = host_lock()
-    try:
-        manager.__enter__()
-    except PermissionError as exc:
-        raise FlowOffloadError(
-            f"cannot open the host lock ({exc}): the module changes the kernel's ruleset and "
-            "needs root (CAP_NET_ADMIN); run the task with become: true"
-        ) from None
-    try:
-        yield
-    finally:
-        manager.__exit__(None, None, None)
 
 
 def read_current(runner: t.Any, desired: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
@@ -162,7 +144,7 @@ def run_nft(runner: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t
         if skipped:
             warnings.append(f"missing_devices=skip: skipped {', '.join(skipped)} (no such device)")
     fallback = ""
-    with locked():
+    with host_lock():
         current = read_current(runner, desired)
         cur_ft = next((ft for ft in current["flowtables"] if ft["name"] == desired["name"]), None)
         mode = desired["offload"]
@@ -234,7 +216,7 @@ def run_fw4(runner: t.Any, desired: t.Mapping[str, t.Any], check_mode: bool) -> 
         raise FlowOffloadError(
             "backend: fw4 works only on OpenWrt (no /etc/openwrt_release here); use backend=nft")
     wanted = fw4_wanted(desired)
-    with locked():
+    with host_lock():
         current = fw4_read(runner)
         changes = {k: v for k, v in wanted.items() if current.get(k) != v}
         commands = [f"uci set firewall.@defaults[0].{k}={v}" for k, v in sorted(changes.items())]

@@ -22,7 +22,13 @@ def host_lock(path: str = LOCK_PATH, timeout: float = 120.0) -> t.Iterator[None]
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         path = os.path.join("/tmp", os.path.basename(path))
-    handle = open(path, "a+", encoding="utf-8")  # pylint: disable=consider-using-with
+    try:
+        handle = open(path, "a+", encoding="utf-8")  # pylint: disable=consider-using-with
+    except PermissionError as exc:
+        raise FlowOffloadError(
+            f"cannot open the host lock ({exc}): the collection changes the kernel's state and "
+            "needs root (CAP_NET_ADMIN); run the task with become: true"
+        ) from None
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -246,18 +246,3 @@ def test_openwrt_hardware_warning():
 def test_first_error_ignores_consequential_errors():
     stderr = fixture(f"{VM}-eopnotsupp.stderr") + fixture(f"{HOST}-create-enoent.stderr")
     assert R.first_error(stderr)[0] == "eopnotsupp"
-
-
-def test_lock_not_writable_says_become(monkeypatch, tmp_path):
-    class Denied:
-        def __enter__(self) -> None:
-            raise PermissionError(13, "Permission denied", "/run/flowoffload.lock")
-
-        def __exit__(self, *exc: t.Any) -> None:
-            return None
-
-    monkeypatch.setattr(R, "host_lock", Denied)
-    runner = FtRunner(devices=["lan0", "wan0"])
-    with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, params(), check_mode=False)
-    assert "become: true" in err.value.msg and runner.batches == []

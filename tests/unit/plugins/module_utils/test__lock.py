@@ -8,6 +8,7 @@ import os
 import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.module_utils import _lock
 from ansible_collections.flowoffload.nft.plugins.module_utils._lock import host_lock
 
 
@@ -44,3 +45,13 @@ def test_lock_falls_back_to_tmp_when_folder_is_missing(tmp_path) -> None:
             assert os.path.exists("/tmp/flowoffload-unit.lock")
     finally:
         os.unlink("/tmp/flowoffload-unit.lock")
+
+
+def test_lock_not_openable_says_become(monkeypatch, tmp_path) -> None:
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", args[0])
+
+    monkeypatch.setattr(_lock, "open", denied, raising=False)
+    with pytest.raises(FlowOffloadError, match="become: true"):
+        with host_lock(str(tmp_path / "flowoffload.lock"), timeout=0):
+            pass
