@@ -21,7 +21,7 @@ description:
     C(nft -f -) batch, validated first with C(nft -c -f -); nothing else in the ruleset
     is touched. A host-wide lock keeps two runs from interleaving.
 author:
-  - flowoffload.nft maintainers
+  - flowoffload.nft maintainers (@flowoffload)
 extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
