@@ -196,18 +196,43 @@ def fw4_read(runner: t.Any) -> t.Dict[str, str]:
     return values
 
 
+def _fw4_reload(runner: t.Any) -> t.Any:
+    fw4 = runner.which("fw4")
+    if fw4:
+        return runner.run([fw4, "reload"])
+    if runner.exists("/etc/init.d/firewall"):
+        return runner.run(["/etc/init.d/firewall", "reload"])
+    raise FlowOffloadError(
+        "backend: fw4 was requested but neither fw4 nor /etc/init.d/firewall exists; "
+        "use backend=nft on hosts without firewall4"
+    )
+
+
 def fw4_apply(runner: t.Any, changes: t.Mapping[str, str]) -> None:
+    """Set the UCI knobs, commit, reload fw4; on a failed reload put the old values back."""
     uci = runner.which("uci", required=True)
+    before: t.Dict[str, t.Optional[str]] = {}
+    for key in sorted(changes):
+        res = runner.run([uci, "-q", "get", f"firewall.@defaults[0].{key}"])
+        before[key] = res.stdout.strip() if res.rc == 0 else None
     for key, value in sorted(changes.items()):
         runner.check([uci, "set", f"firewall.@defaults[0].{key}={value}"], what="uci set")
     runner.check([uci, "commit", "firewall"], what="uci commit firewall")
-    fw4 = runner.which("fw4")
-    if fw4:
-        runner.check([fw4, "reload"], what="fw4 reload")
-    elif runner.exists("/etc/init.d/firewall"):
-        runner.check(["/etc/init.d/firewall", "reload"], what="firewall reload")
-    else:
-        raise FlowOffloadError(
-            "backend: fw4 was requested but neither fw4 nor /etc/init.d/firewall exists; "
-            "use backend=nft on hosts without firewall4"
-        )
+    res = _fw4_reload(runner)
+    if res.rc == 0:
+        return
+    # Leave the firewall as it was: restore the previous values and reload once more.
+    for key, old in sorted(before.items()):
+        if old is None:
+            runner.run([uci, "-q", "delete", f"firewall.@defaults[0].{key}"])
+        else:
+            runner.run([uci, "set", f"firewall.@defaults[0].{key}={old}"])
+    runner.run([uci, "commit", "firewall"])
+    again = _fw4_reload(runner)
+    restored = "restored and fw4 reloaded" if again.rc == 0 else "restored, but fw4 failed to reload them too"
+    raise FlowOffloadError(
+        f"fw4 reload failed (rc={res.rc}): {res.stderr.strip() or res.stdout.strip()}; the previous "
+        f"firewall.@defaults[0] offloading values were {restored}. Check 'fw4 print' and the "
+        "kernel's flowtable support (offload_facts) before retrying",
+        cmd=res.cmd, rc=res.rc, stdout=res.stdout, stderr=res.stderr,
+    )

@@ -230,6 +230,25 @@ def test_fw4_backend_sets_uci_and_reloads():
     assert result["changed"] is True and any("patch 701" in w for w in result["warnings"])
 
 
+def test_fw4_reload_failure_restores_previous_values():
+    get = ("uci", "-q", "get", "firewall.@defaults[0].")
+    answers = {get[:3] + (get[3] + "flow_offloading",): (0, "0\n", ""),
+               get[:3] + (get[3] + "flow_offloading_hw",): (1, "", ""),
+               ("fw4", "reload"): [(1, "", "Error: Could not process rule: No such file or directory\n"),
+                                   (0, "", "")]}
+    runner = FtRunner(answers, bins=("nft", "uci", "fw4"), openwrt=True)
+    with pytest.raises(FlowOffloadError) as err:
+        R.run_nft(runner, {"backend": "fw4", "offload": "auto"}, check_mode=False)
+    assert "restored and fw4 reloaded" in err.value.msg and err.value.details["rc"] == 1
+    keys = [k for k, _data in runner.calls]
+    first_commit = keys.index(("uci", "commit", "firewall"))
+    rollback = keys[first_commit + 2:]
+    # the value that was set goes back, the one that was unset is deleted again
+    assert ("uci", "set", "firewall.@defaults[0].flow_offloading=0") in rollback
+    assert ("uci", "-q", "delete", "firewall.@defaults[0].flow_offloading_hw") in rollback
+    assert rollback[-2:] == [("uci", "commit", "firewall"), ("fw4", "reload")]
+
+
 def test_fw4_backend_needs_openwrt():
     with pytest.raises(FlowOffloadError) as err:
         R.run_nft(FtRunner(), {"backend": "fw4"}, check_mode=True)
