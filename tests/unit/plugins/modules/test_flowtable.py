@@ -2,16 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-import json
 import typing as t
-
-import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable_run, _lock
 from ansible_collections.flowoffload.nft.plugins.modules import flowtable
-
+from ansible_collections.flowoffload.nft.tests.unit.plugins.modules.harness import Exit, Fail, run_module
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
     FtRunner,
     fixture,
@@ -21,37 +16,11 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_help
 VM = "1.0.6-bookworm-vm-ft"
 
 
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
 def _run(monkeypatch, tmp_path, args: t.Dict[str, t.Any], runner: FtRunner, check: bool = False, diff: bool = False):
-    module_args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": module_args})))
-    result: t.Dict[str, t.Any] = {}
-
-    def exit_json(self, **kwargs):
-        result.update(kwargs)
-        raise Exit()
-
-    def fail_json(self, **kwargs):
-        result.update(kwargs)
-        raise Fail()
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    warned: t.List[str] = []
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warned.append(msg))
     monkeypatch.setattr(flowtable, "Runner", lambda module: runner)
     lock = _lock.host_lock
     monkeypatch.setattr(_flowtable_run, "host_lock", lambda: lock(str(tmp_path / "lock")))
-    with pytest.raises((Exit, Fail)) as info:
-        flowtable.main()
-    return info.type, result, warned
+    return run_module(monkeypatch, flowtable.main, dict(args, _ansible_check_mode=check, _ansible_diff=diff))
 
 
 def test_argspec_matches_documentation():

@@ -5,42 +5,14 @@ from __future__ import annotations
 import json
 import typing as t
 
-import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.flowoffload.nft.plugins.modules import offload_facts
-
-
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
+from ansible_collections.flowoffload.nft.tests.unit.plugins.modules.harness import Exit, Fail, run_module
 
 
 def _run(monkeypatch, args: t.Dict[str, t.Any], gathered=None):
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-    result: t.Dict[str, t.Any] = {}
-
-    def exit_json(self, **kwargs):
-        result.update(kwargs)
-        raise Exit()
-
-    def fail_json(self, **kwargs):
-        result.update(kwargs)
-        raise Fail()
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    warned: t.List[str] = []
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warned.append(msg))
     if gathered is not None:
         monkeypatch.setattr(offload_facts, "gather", gathered)
-    with pytest.raises((Exit, Fail)) as info:
-        offload_facts.main()
-    return info.type, result, warned
+    return run_module(monkeypatch, offload_facts.main, args)
 
 
 def test_unknown_subset_fails_naming_the_option(monkeypatch):
