@@ -79,7 +79,8 @@ ssh_opts() {
     printf '%s\n' -i "$LAB_IMAGES/id_ed25519" -p "$(cat "$dir/port")" \
         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
         -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=5 \
-        -o ControlMaster=auto -o ControlPersist=120s -o "ControlPath=$dir/ssh-%C"
+        -o ControlMaster=auto -o ControlPersist=120s -o "ControlPath=$dir/ssh-%C" \
+        -o ServerAliveInterval=10 -o ServerAliveCountMax=6
 }
 
 # lab_debootstrap SUITE TARGET PACKAGES: minbase debootstrap with a .deb cache kept in
