@@ -2,7 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-import json
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.modules import offload_facts
