@@ -24,7 +24,7 @@ OPENWRT_DEPENDENCIES = ["kmod-nf-flow"]
 ANCHOR_MODULE = "nf_flow_table"
 
 # (binary, manager) in detection order; opkg/apk first so OpenWrt wins over apt leftovers
-_MANAGERS = (
+MANAGERS = (
     ("opkg", "opkg"),
     ("apk", "apk"),
     ("apt-get", "apt"),
@@ -176,7 +176,7 @@ def _bin(runner: t.Any, name: str) -> str:
 # --- reading the host ------------------------------------------------------------------
 def detect_package_manager(runner: t.Any) -> str:
     """opkg, apk, apt, dnf, yum or none: the first manager whose binary is present."""
-    for binary, manager in _MANAGERS:
+    for binary, manager in MANAGERS:
         if runner.which(binary):
             return manager
     return "none"

@@ -1,0 +1,117 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one host-facts reader: platform, kernel release, tools present (private).
+
+Every planner that needs to know what the host is (OpenWrt or not, init system, package
+manager, which binaries exist) adds ``host_reads()`` to its read script and calls
+``host_from(snapshot)``: the kernel release and the platform are read one way only.
+"""
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_parse as fp
+from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot
+
+# Binaries whose presence the planners need (``command -v``); order does not matter.
+TOOLS = ("nft", "systemctl", "uci", "fw4", "opkg", "apk", "apt-get", "dpkg", "dnf", "yum", "rpm",
+         "modprobe", "rmmod", "ip", "tc", "ethtool", "conntrack", "sysctl", "flock", "lock",
+         "firewall-cmd", "ubus", "udevadm")
+PREFIX = "host:"
+
+_HOST_CODE = """\
+for fo_x in {tools}; do
+  fo_p=$(command -v "$fo_x" 2>/dev/null) && printf '%s=%s\\n' "$fo_x" "$fo_p"
+done
+exit 0"""
+
+_FILES_CODE = """\
+for fo_x in /run/systemd/system /run/openrc /sbin/openrc /sbin/fw4 /usr/share/firewall4 /sbin/fw3 \\
+    /etc/init.d/firewall /etc/openwrt_release; do
+  [ -e "$fo_x" ] && echo "$fo_x"
+done
+exit 0"""
+
+
+def host_reads() -> t.List[Read]:
+    """The reads ``host_from`` needs (dedupled by key when several planners add them)."""
+    return [
+        Read(PREFIX + "os-release", "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release"),
+        Read(PREFIX + "openwrt_release", "cat /etc/openwrt_release"),
+        Read(PREFIX + "osrelease", "cat /proc/sys/kernel/osrelease 2>/dev/null || uname -r"),
+        Read(PREFIX + "pid1", "cat /proc/1/comm"),
+        Read(PREFIX + "tools", _HOST_CODE.format(tools=" ".join(TOOLS))),
+        Read(PREFIX + "paths", _FILES_CODE),
+        Read(PREFIX + "systemd-units",
+             "command -v systemctl >/dev/null 2>&1 || exit 0\n"
+             "printf 'firewalld.service=%s\\n' \"$(systemctl is-active firewalld.service 2>/dev/null)\"\n"
+             "printf 'nftables.service=%s/%s\\n' \"$(systemctl is-enabled nftables.service 2>/dev/null)\" "
+             "\"$(systemctl is-active nftables.service 2>/dev/null)\""),
+    ]
+
+
+def _pairs(text: str) -> t.Dict[str, str]:
+    out = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def tools(snapshot: Snapshot) -> t.Dict[str, str]:
+    """binary name -> path, for the TOOLS found on the host."""
+    return _pairs(snapshot.text(PREFIX + "tools"))
+
+
+def paths(snapshot: Snapshot) -> t.Set[str]:
+    return set(snapshot.text(PREFIX + "paths").split())
+
+
+def host_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
+    """Platform of the host, same keys as offload_facts' ``platform`` plus ``openwrt`` and
+    ``tools`` (name -> path)."""
+    found = tools(snapshot)
+    present = paths(snapshot)
+    openwrt_text = snapshot.out(PREFIX + "openwrt_release")
+    openwrt = openwrt_text is not None
+    os_release = _packages.parse_os_release(snapshot.out(PREFIX + "os-release") or "")
+    family = _packages.os_family(os_release, openwrt)
+    distribution = os_release.get("ID", "")
+    version = os_release.get("VERSION_ID", "")
+    if openwrt:
+        owrt = _packages.parse_os_release(openwrt_text or "")
+        distribution = owrt.get("DISTRIB_ID", "") or "OpenWrt"
+        version = owrt.get("DISTRIB_RELEASE", "") or version
+    init = fp.init_system(
+        snapshot.text(PREFIX + "pid1"),
+        "/run/systemd/system" in present,
+        "/run/openrc" in present or "/sbin/openrc" in present,
+    )
+    units = _pairs(snapshot.text(PREFIX + "systemd-units"))
+    enabled, _sep, active = units.get("nftables.service", "").partition("/")
+    firewall = fp.firewall_in_charge(
+        family,
+        "/sbin/fw4" in present or "/usr/share/firewall4" in present or "fw4" in found,
+        "/sbin/fw3" in present,
+        units.get("firewalld.service") == "active",
+        enabled == "enabled" or active == "active",
+    )
+    release = (snapshot.out(PREFIX + "osrelease") or "").strip() or None
+    manager = "none"
+    for binary, name in _packages.MANAGERS:
+        if binary in found:
+            manager = name
+            break
+    return {
+        "os_family": family,
+        "distribution": distribution,
+        "distribution_version": version,
+        "kernel": release,
+        "package_manager": manager,
+        "firewall": firewall,
+        "init": init,
+        "openwrt": openwrt,
+        "tools": found,
+    }

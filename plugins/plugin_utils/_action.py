@@ -1,0 +1,77 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of the collection's actions (private to flowoffload.nft).
+
+An action validates its arguments against the module's argspec, then runs a ``run_*``
+function of module_utils with an ``ActionTarget``: the target runs each sh script with
+``/bin/sh -c`` through the connection (one round trip per script), so nothing but a POSIX
+shell and the tools the collection calls is needed on the host.
+"""
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
+    FlowOffloadError,
+)
+
+# One command-line argument may hold at most 128 KiB on Linux (MAX_ARG_STRLEN).
+MAX_SCRIPT = 120 * 1024
+
+
+class ActionTarget:
+    """``Target`` over an Ansible connection: one ``/bin/sh -c SCRIPT`` per call."""
+
+    def __init__(self, action: ActionBase) -> None:
+        self._action = action
+        self.round_trips = 0
+
+    def run_script(self, script: str) -> t.Tuple[int, str, str]:
+        if len(script.encode()) > MAX_SCRIPT:
+            raise FlowOffloadError(
+                f"the script for the target is {len(script.encode())} bytes, more than one "
+                f"command line may hold ({MAX_SCRIPT}); use fewer devices or flowtables per task")
+        self.round_trips += 1
+        # pylint: disable-next=protected-access
+        res = self._action._low_level_execute_command(script, executable="/bin/sh")
+        return int(res.get("rc") or 0), to_text(res.get("stdout", "")), to_text(res.get("stderr", ""))
+
+
+class FlowOffloadAction(ActionBase):
+    """Base of the collection's actions: validate, run on the controller, report once."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+    ARGUMENT_SPEC: t.Dict[str, t.Any] = {}
+    MUTUALLY_EXCLUSIVE: t.List[t.Any] = []
+
+    def execute(self, target: ActionTarget, params: t.Dict[str, t.Any], check_mode: bool,
+                task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+        raise AnsibleActionFail("the action does not define execute()")  # pragma: no cover
+
+    def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        _valid, params = self.validate_argument_spec(
+            argument_spec=self.ARGUMENT_SPEC, mutually_exclusive=self.MUTUALLY_EXCLUSIVE)
+        target = ActionTarget(self)
+        check_mode = bool(self._task.check_mode)
+        try:
+            out = self.execute(target, dict(params), check_mode, task_vars)
+        except FlowOffloadError as exc:
+            result.update(failed=True, msg=exc.msg, **exc.details)
+            result["round_trips"] = target.round_trips
+            return result
+        warnings = out.pop("warnings", [])
+        diff = out.pop("diff", None)
+        result.update(out)
+        if warnings:
+            result.setdefault("warnings", []).extend(warnings)
+        if diff is not None and self._task.diff:
+            result["diff"] = diff
+        result["round_trips"] = target.round_trips
+        return result

@@ -1,0 +1,96 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one fake of the target (``_target.Target``) for the unit tests.
+
+``FakeTarget`` answers a read script with the sections it holds (as the real script
+prints them) and an apply script with ``apply_sections`` and a result marker; it records
+every script. ``ShellTarget`` runs the scripts for real under a local shell (busybox ash
+by default) with test doubles first on PATH. tests/unit/plugins/module_utils/test__target.py
+checks both against the real interface.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import typing as t
+
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
+SHARED_CAPTURES = os.path.normpath(os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", "..", "..", "shared", "openwrt", "captures"))
+
+_NONCE = re.compile(r"^fo_n=(\S+)$", re.M)
+
+
+def fixture(name: str) -> str:
+    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def render_sections(nonce: str, sections: t.Mapping[str, Section]) -> str:
+    """Sections as the read/apply scripts print them."""
+    out = []
+    for key, sec in sections.items():
+        out.append(f"@@{nonce} {key} {sec.rc}@@\n{sec.out}\n@@{nonce}-err@@\n{sec.err}\n@@{nonce}-end@@\n")
+    return "".join(out)
+
+
+def sec(out: str = "", rc: int = 0, err: str = "") -> Section:
+    return Section(rc, out, err)
+
+
+class FakeTarget:
+    """Target double: read -> ``sections``; apply -> ``apply_sections`` + ``result``.
+
+    ``after_apply`` (optional) replaces ``sections`` once an apply script ran with result
+    ``ok``, so a second run sees the changed host.
+    """
+
+    def __init__(self, sections: t.Optional[t.Mapping[str, Section]] = None,
+                 apply_sections: t.Optional[t.Mapping[str, Section]] = None,
+                 result: str = "ok -", after_apply: t.Optional[t.Mapping[str, Section]] = None) -> None:
+        self.sections: t.Dict[str, Section] = dict(sections or {})
+        self.apply_sections: t.Dict[str, Section] = dict(apply_sections or {})
+        self.result = result
+        self.after_apply = dict(after_apply) if after_apply is not None else None
+        self.scripts: t.List[str] = []
+        self.round_trips = 0
+
+    @property
+    def applies(self) -> t.List[str]:
+        return [s for s in self.scripts if "# flowoffload.nft: apply" in s]
+
+    def run_script(self, script: str) -> t.Tuple[int, str, str]:
+        self.round_trips += 1
+        self.scripts.append(script)
+        match = _NONCE.search(script)
+        nonce = match.group(1) if match else "FO"
+        if "# flowoffload.nft: apply" in script:
+            text = render_sections(nonce, self.apply_sections) + f"@@{nonce}-result {self.result}@@\n"
+            if self.result.startswith("ok") and self.after_apply is not None:
+                self.sections = dict(self.after_apply)
+            return (0 if self.result.startswith("ok") else 3), text, ""
+        return 0, render_sections(nonce, self.sections), ""
+
+
+class ShellTarget:
+    """Runs the scripts for real with a local shell; ``doubles`` is put first on PATH."""
+
+    def __init__(self, doubles: t.Optional[str] = None, shell: t.Sequence[str] = ()) -> None:
+        self.shell = list(shell) or ([shutil.which("busybox") or "/bin/sh", "sh"]
+                                     if shutil.which("busybox") else ["/bin/sh"])
+        self.doubles = doubles
+        self.scripts: t.List[str] = []
+        self.round_trips = 0
+
+    def run_script(self, script: str) -> t.Tuple[int, str, str]:
+        self.round_trips += 1
+        self.scripts.append(script)
+        env = dict(os.environ)
+        if self.doubles:
+            env["PATH"] = f"{self.doubles}:{env.get('PATH', '/usr/bin:/bin')}"
+        proc = subprocess.run([*self.shell, "-c", script], capture_output=True, text=True, env=env, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
