@@ -35,7 +35,7 @@ exit 0"""
 
 
 def host_reads() -> t.List[Read]:
-    """The reads ``host_from`` needs (dedupled by key when several planners add them)."""
+    """The reads ``host_from`` needs (deduplicated by key when several planners add them)."""
     return [
         Read(PREFIX + "os-release", "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release"),
         Read(PREFIX + "openwrt_release", "cat /etc/openwrt_release"),
@@ -43,6 +43,7 @@ def host_reads() -> t.List[Read]:
         Read(PREFIX + "pid1", "cat /proc/1/comm"),
         Read(PREFIX + "tools", _HOST_CODE.format(tools=" ".join(TOOLS))),
         Read(PREFIX + "paths", _FILES_CODE),
+        Read(PREFIX + "netdevs", "ls /sys/class/net"),
         Read(PREFIX + "systemd-units",
              "command -v systemctl >/dev/null 2>&1 || exit 0\n"
              "printf 'firewalld.service=%s\\n' \"$(systemctl is-active firewalld.service 2>/dev/null)\"\n"
@@ -67,6 +68,11 @@ def tools(snapshot: Snapshot) -> t.Dict[str, str]:
 
 def paths(snapshot: Snapshot) -> t.Set[str]:
     return set(snapshot.text(PREFIX + "paths").split())
+
+
+def netdevs(snapshot: Snapshot) -> t.Set[str]:
+    """Names of the network devices that exist (``/sys/class/net``)."""
+    return set(snapshot.text(PREFIX + "netdevs").split())
 
 
 def host_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
