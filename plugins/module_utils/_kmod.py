@@ -16,6 +16,8 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
+from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_from, host_reads
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, shq
 
 DEFAULT_MODULES: t.List[str] = ["nf_flow_table", "nf_flow_table_inet", "nft_flow_offload"]
 # Dependents first: the order in which state=absent unloads them.
@@ -306,6 +308,247 @@ def read_persistence(runner: t.Any) -> t.Dict[str, t.Any]:
         "init": "systemd" if runner.exists("/run/systemd/system") else "other",
     }
     state = persistence_state(runner, platform)
+    return {k: state[k] for k in ("file", "present", "modules")}
+
+
+# --- the read script (snapshot) --------------------------------------------------------
+PREFIX = "kmod:"
+# Module files of netfilter flow offload, any kernel generation (old OpenWrt trees have
+# nf_flow_table_ipv4/_ipv6/_hw).
+FLOW_NAMES_RE = "nf_flow_table[a-z0-9_]*|nft_flow_offload"
+_FLOW_NAME = re.compile(rf"^({FLOW_NAMES_RE})$")
+# What the kernel config section keeps (CONFIG_MODULES for module support).
+CONFIG_RE = r"^(# )?CONFIG_(MODULES|NF_FLOW[A-Z0-9_]*|NFT_FLOW[A-Z0-9_]*)[= ]"
+_RELEASE = "fo_r=$(cat /proc/sys/kernel/osrelease 2>/dev/null || uname -r)"
+
+
+def _group(names: t.Sequence[str]) -> t.Tuple[str, t.List[str], str]:
+    """(key suffix, names to look at, grep -E alternation of their file names).
+
+    The flow offload modules are always looked at, so offload_facts and offload_kmod share
+    the sections; other names add a suffix to the keys (``kmod:dep:foo,bar``).
+    """
+    wanted = [normalize(n) for n in validate_modules(list(names) or DEFAULT_MODULES)]
+    extras = sorted({n for n in wanted if not _FLOW_NAME.match(n)})
+    loop = list(DEFAULT_MODULES) + [n for n in dict.fromkeys(wanted) if n not in DEFAULT_MODULES]
+    alternation = "|".join([FLOW_NAMES_RE] + [re.sub(r"[-_]", "[-_]", n) for n in extras])
+    return (":" + ",".join(extras) if extras else ""), loop, alternation
+
+
+def _names_code(loop: t.Sequence[str]) -> str:
+    return " ".join(shq(n) for n in loop)
+
+
+def module_reads(names: t.Sequence[str] = ()) -> t.List[Read]:
+    """Reads for ``module_states_from``/``kernel_config_from``/``module_support_from``
+    (plus the host reads: the kernel release). Raises FlowOffloadError on a bad name."""
+    suffix, loop, alt = _group(names)
+    files = shq(f"(^|/)({alt})\\.ko(\\.(xz|gz|zst))?$")
+    dep = shq(f"^([^:]*/)?({alt})\\.ko(\\.(xz|gz|zst))?:")
+    listed = shq(f"^({alt})\\.ko(\\.(xz|gz|zst))?$")
+    mods = _names_code(loop)
+    return host_reads() + [
+        Read(PREFIX + "proc-modules", "cat /proc/modules"),
+        Read(PREFIX + "builtin" + suffix,
+             f'{_RELEASE}\nfo_f="/lib/modules/$fo_r/modules.builtin"\n'
+             '[ -e "$fo_f" ] || { echo "absent: $fo_f" >&2; exit 2; }\n'
+             f'grep -E {files} "$fo_f"\nexit 0'),
+        Read(PREFIX + "dep" + suffix,
+             f'{_RELEASE}\nfo_f="/lib/modules/$fo_r/modules.dep"\n'
+             '[ -e "$fo_f" ] || { echo "absent: $fo_f" >&2; exit 2; }\n'
+             f'grep -E {dep} "$fo_f"\nexit 0'),
+        Read(PREFIX + "ls" + suffix,
+             f'{_RELEASE}\n[ -d "/lib/modules/$fo_r" ] || {{ echo "absent: /lib/modules/$fo_r" >&2; exit 2; }}\n'
+             f'for fo_x in "/lib/modules/$fo_r"/*; do printf \'%s\\n\' "${{fo_x##*/}}"; done | grep -E {listed}\nexit 0'),
+        Read(PREFIX + "config",
+             f"{_RELEASE}\n"
+             "if [ -r /proc/config.gz ]; then\n"
+             "  echo '# source: /proc/config.gz'\n"
+             f"  gzip -dc /proc/config.gz | grep -E {shq(CONFIG_RE)}\n  exit 0\nfi\n"
+             'fo_f="/boot/config-$fo_r"\n'
+             'if [ -r "$fo_f" ]; then\n'
+             '  echo "# source: $fo_f"\n'
+             f'  grep -E {shq(CONFIG_RE)} "$fo_f"\n  exit 0\nfi\n'
+             'echo "no /proc/config.gz, no $fo_f" >&2\nexit 2'),
+        Read(PREFIX + "sys" + suffix,
+             f"for fo_m in {mods}; do\n"
+             '  fo_d="/sys/module/$fo_m"\n'
+             '  [ -e "$fo_d" ] || continue\n'
+             '  fo_i=$(cat "$fo_d/initstate" 2>/dev/null) || fo_i=-\n'
+             '  fo_c=$(cat "$fo_d/refcnt" 2>/dev/null) || fo_c=-\n'
+             "  fo_h=''\n"
+             '  for fo_x in "$fo_d"/holders/*; do [ -e "$fo_x" ] && fo_h="$fo_h${fo_x##*/},"; done\n'
+             '  printf \'%s %s %s %s\\n\' "$fo_m" "${fo_i:--}" "${fo_c:--}" "${fo_h:--}"\n'
+             "done\nexit 0"),
+        Read(PREFIX + "modinfo" + suffix,
+             "command -v modinfo >/dev/null 2>&1 || { echo 'modinfo not found' >&2; exit 127; }\n"
+             f"for fo_m in {mods}; do\n"
+             '  grep -q "^$fo_m " /proc/modules 2>/dev/null && continue\n'
+             '  fo_o=$(modinfo -n "$fo_m" 2>&1); fo_c=$?\n'
+             '  printf \'%s %s %s\\n\' "$fo_m" "$fo_c" "$(printf \'%s\\n\' "$fo_o" | head -n 1)"\n'
+             "done\nexit 0"),
+    ]
+
+
+def _release(snapshot: Snapshot) -> str:
+    return str(host_from(snapshot).get("kernel") or "")
+
+
+def _source_lines(text: str) -> t.Tuple[str, t.List[str]]:
+    lines = (text or "").splitlines()
+    if lines and lines[0].startswith("# source: "):
+        return lines[0][len("# source: "):].strip(), lines[1:]
+    return "", lines
+
+
+def kernel_config_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
+    """{file: /proc/config.gz|/boot/config-REL|None, CONFIG_X: y|m|n|value, ...}: the
+    CONFIG_MODULES and flow offload symbols the config states (absent ones are absent)."""
+    text = snapshot.out(PREFIX + "config")
+    if text is None:
+        return {"file": None}
+    source, lines = _source_lines(text)
+    return {"file": source or None, **parse_kernel_config("\n".join(lines))}
+
+
+def module_support_from(snapshot: Snapshot) -> t.Optional[bool]:
+    """True when /proc/modules exists; False when the config says CONFIG_MODULES is not
+    set; None when neither tells."""
+    if snapshot.out(PREFIX + "proc-modules") is not None:
+        return True
+    return False if kernel_config_from(snapshot).get("CONFIG_MODULES") == "n" else None
+
+
+def parse_sys_modules(text: str) -> t.Dict[str, ModState]:
+    """Lines ``name initstate refcnt holders,`` of the sys section (``-`` for none)."""
+    result: t.Dict[str, ModState] = {}
+    for line in (text or "").splitlines():
+        parts = line.split()
+        if len(parts) != 4:
+            continue
+        name, init, refcnt, holders = parts
+        result[normalize(name)] = {
+            "initstate": None if init == "-" else init,
+            "refcnt": int(refcnt) if refcnt.isdigit() else 0,
+            "users": [normalize(h) for h in holders.split(",") if h and h != "-"],
+        }
+    return result
+
+
+def parse_modinfo_lines(text: str) -> t.Dict[str, t.Tuple[int, str]]:
+    """Lines ``name rc first-line-of-output`` of the modinfo section."""
+    result: t.Dict[str, t.Tuple[int, str]] = {}
+    for line in (text or "").splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) >= 2 and parts[1].lstrip("-").isdigit():
+            result[normalize(parts[0])] = (int(parts[1]), parts[2].strip() if len(parts) > 2 else "")
+    return result
+
+
+def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> t.Dict[str, ModState]:
+    """module_states_from plus ``refcnt`` and ``users`` (what planning state=absent needs)."""
+    suffix, _loop, _alt = _group(names)
+    base = f"/lib/modules/{_release(snapshot)}"
+    proc_text = snapshot.out(PREFIX + "proc-modules")
+    proc = parse_proc_modules(proc_text) if proc_text is not None else None
+    builtin_text = snapshot.out(PREFIX + "builtin" + suffix)
+    builtin = parse_modules_builtin(builtin_text or "")
+    dep_text = snapshot.out(PREFIX + "dep" + suffix)
+    dep = parse_modules_dep(dep_text or "")
+    if dep_text is None:  # OpenWrt: flat folder of NAME.ko, no modules.dep
+        dep = {_module_name(f): f for f in (snapshot.out(PREFIX + "ls" + suffix) or "").split()}
+    config = kernel_config_from(snapshot)
+    config_path = config.get("file") or ""
+    sys_mods = parse_sys_modules(snapshot.text(PREFIX + "sys" + suffix))
+    modinfo_sec = snapshot.get(PREFIX + "modinfo" + suffix)
+    modinfo = parse_modinfo_lines(modinfo_sec.out) if modinfo_sec is not None and modinfo_sec.ok else {}
+    result: t.Dict[str, ModState] = {}
+    for name in names:
+        key = normalize(name)
+        path = f"{base}/{dep[key]}" if key in dep else None
+        entry: ModState = {"state": "missing", "path": None, "evidence": "", "refcnt": 0, "users": []}
+        sys_entry = sys_mods.get(key)
+        live = proc.get(key) if proc is not None else (
+            sys_entry if sys_entry and sys_entry["initstate"] else None)
+        if live:
+            users = ", ".join(live["users"]) or "no module"
+            where = "/proc/modules" if proc is not None else f"/sys/module/{key}"
+            state = live.get("state") or live.get("initstate")
+            entry.update(state="loaded", path=path, refcnt=live["refcnt"], users=live["users"],
+                         evidence=f"{where}: {state}, refcount {live['refcnt']}, used by {users}")
+            result[name] = entry
+            continue
+        notes = ["not in /proc/modules" if proc is not None
+                 else f"/proc/modules unreadable and no /sys/module/{key}/initstate"]
+        symbol = config_symbol(key)
+        info = modinfo.get(key)
+        if key in builtin:
+            entry.update(state="builtin", evidence=f"{base}/modules.builtin lists {builtin[key]}")
+        elif builtin_text is None and proc is None and sys_entry is not None:
+            entry.update(state="builtin", evidence=f"/sys/module/{key} exists without initstate (built in)")
+        elif config.get(symbol) == "y":
+            entry.update(state="builtin", evidence=f"{symbol}=y in {config_path}")
+        elif path:
+            entry.update(state="module", path=path,
+                         evidence=f"{'modules.dep' if dep_text is not None else base} lists {dep[key]}")
+        elif info is not None and info[0] == 0 and info[1].endswith("(builtin)"):
+            entry.update(state="builtin", evidence="modinfo -n: (builtin)")
+        elif info is not None and info[0] == 0 and info[1].startswith("/"):
+            entry.update(state="module", path=info[1], evidence=f"modinfo -n: {info[1]}")
+        elif info is not None:
+            notes.append(f"modinfo: {re.sub(r'^modinfo: ', '', info[1]) or f'rc={info[0]}'}")
+        if entry["state"] == "missing":
+            if builtin_text is None:
+                notes.append(f"no {base}/modules.builtin")
+            if symbol in config:
+                shown = f"{symbol} is not set" if config[symbol] == "n" else f"{symbol}={config[symbol]}"
+                notes.append(f"{shown} in {config_path}")
+            entry["evidence"] = "; ".join(notes)
+        result[name] = entry
+    return result
+
+
+def module_states_from(snapshot: Snapshot, names: t.Sequence[str] = ()) -> t.Dict[str, ModState]:
+    """name -> {state: loaded|builtin|module|missing, path, evidence} (offload_facts'
+    ``kernel.modules``); ``names`` as given to ``module_reads`` (default: DEFAULT_MODULES)."""
+    return {name: {k: v[k] for k in ("state", "path", "evidence")}
+            for name, v in inspect_from(snapshot, list(names) or DEFAULT_MODULES).items()}
+
+
+# --- boot-time load list (snapshot) ----------------------------------------------------
+def _file_read(key: str, path: str) -> Read:
+    """cat of path; rc 2 and ``absent`` on stderr when it does not exist."""
+    return Read(key, f"[ -e {shq(path)} ] || {{ echo absent >&2; exit 2; }}\ncat {shq(path)}")
+
+
+def persistence_reads() -> t.List[Read]:
+    """Reads for ``persistence_from`` (both candidate files and the host reads)."""
+    return host_reads() + [_file_read(PREFIX + "etc-modules", ETC_MODULES),
+                           _file_read(PREFIX + "modules-load", SYSTEMD_FILE)]
+
+
+def persistence_state_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """persistence_from plus ``kind`` (file|block|none), ``content`` ("" if absent),
+    ``exists`` and ``key`` (the section it came from)."""
+    path, kind = persistence_target(platform)
+    key = {"file": PREFIX + "modules-load", "block": PREFIX + "etc-modules"}.get(kind, "")
+    content = snapshot.out(key) if key else None
+    if kind == "file":
+        modules = _names((content or "").splitlines())
+        present = content is not None
+    elif kind == "block":
+        _outside, inside, where = split_block(content or "")
+        modules, present = _names(inside), where >= 0
+    else:
+        modules, present = [], False
+    return {"file": path, "present": present, "modules": modules, "kind": kind,
+            "content": content or "", "exists": content is not None, "key": key}
+
+
+def persistence_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """{file, present, modules}: the boot-time load list offload_kmod writes
+    (offload_facts' ``kernel.persistence``); platform = ``_host.host_from(snapshot)``."""
+    state = persistence_state_from(snapshot, platform)
     return {k: state[k] for k in ("file", "present", "modules")}
 
 

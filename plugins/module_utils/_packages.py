@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import typing as t
 
+from ansible_collections.flowoffload.nft.plugins.module_utils import _host
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot
 
 OPENWRT_RELEASE = "/etc/openwrt_release"
 OPKG_STATUS = "/usr/lib/opkg/status"
@@ -171,6 +173,171 @@ def provider_candidates(platform: t.Mapping[str, t.Any]) -> t.List[str]:
 def _bin(runner: t.Any, name: str) -> str:
     """The binary's full path when found (PATH may lack /sbin on OpenWrt), else its name."""
     return runner.which(name) or name
+
+
+# --- the read script (snapshot) --------------------------------------------------------
+PREFIX = "kmod:pkg-"
+_RELEASE = "fo_r=$(cat /proc/sys/kernel/osrelease 2>/dev/null || uname -r)"
+_OPENWRT_ONLY = f"[ -e {OPENWRT_RELEASE} ] || exit 0"
+_FLOW_FILES = r"^(nf_flow_table[a-z0-9_]*|nft_flow_offload)\.ko(\.(xz|gz|zst))?$"
+_PKG_DB_CODE = f"""\
+{_OPENWRT_ONLY}
+if [ -e {OPKG_STATUS} ]; then
+  echo '@ opkg {OPKG_STATUS}'
+  awk '/^Package: /{{k=($2=="{OPENWRT_PACKAGE}"||$2=="kmod-nf-flow")}} k && /^(Package|Version|Status|Depends):|^$/' {OPKG_STATUS}
+elif [ -e {APK_INSTALLED} ]; then
+  echo '@ apk {APK_INSTALLED}'
+  awk 'function f(){{if(k)printf "%s\\n",b; b="";k=0}} /^$/{{f();next}} /^[PVD]:/{{b=b $0 "\\n"}} /^P:({OPENWRT_PACKAGE}|kmod-nf-flow)$/{{k=1}} END{{f()}}' {APK_INSTALLED}
+elif command -v apk >/dev/null 2>&1; then
+  echo '@ apk apk info -e'
+  for fo_x in {OPENWRT_PACKAGE} kmod-nf-flow; do
+    apk info -e "$fo_x" >/dev/null 2>&1 && printf 'P:%s\\n\\n' "$fo_x"
+  done
+else
+  echo '@ none'
+fi
+exit 0"""
+_PKG_FILES_CODE = f"""\
+{_OPENWRT_ONLY}
+{_RELEASE}
+for fo_x in "/lib/modules/$fo_r"/*; do printf '%s\\n' "${{fo_x##*/}}"; done | grep -E '{_FLOW_FILES}'
+exit 0"""
+_PKG_OWNER_CODE = f"""\
+[ -e {OPENWRT_RELEASE} ] && exit 0
+{_RELEASE}
+fo_p=''
+if command -v modinfo >/dev/null 2>&1; then
+  fo_p=$(modinfo -n {ANCHOR_MODULE} 2>&1 | head -n 1)
+  printf 'modinfo=%s\\n' "$fo_p"
+else
+  echo 'modinfo=modinfo not found'
+fi
+case $fo_p in
+  /*) ;;
+  *) fo_d=$(grep -E '^([^:]*/)?{ANCHOR_MODULE}\\.ko(\\.(xz|gz|zst))?:' "/lib/modules/$fo_r/modules.dep" 2>/dev/null | head -n 1 | cut -d: -f1)
+     fo_p=''; [ -n "$fo_d" ] && fo_p="/lib/modules/$fo_r/$fo_d" ;;
+esac
+printf 'path=%s\\n' "$fo_p"
+[ -n "$fo_p" ] || exit 0
+if command -v dpkg >/dev/null 2>&1; then
+  echo 'tool=dpkg'
+  fo_o=$(dpkg -S "$fo_p" 2>&1); echo "rc=$?"
+  printf '%s\\n' "$fo_o" | sed 's/^/> /'
+  fo_n=$(printf '%s\\n' "$fo_o" | grep -v '^diversion by' | grep ': ' | head -n 1 | cut -d: -f1 | cut -d, -f1)
+  [ -z "$fo_n" ] || printf 'version=%s\\n' "$(dpkg-query -W -f='${{Version}}' "$fo_n" 2>/dev/null)"
+elif command -v rpm >/dev/null 2>&1; then
+  echo 'tool=rpm'
+  fo_o=$(rpm -qf --qf '%{{NAME}} %{{VERSION}}-%{{RELEASE}}\\n' "$fo_p" 2>&1); echo "rc=$?"
+  printf '%s\\n' "$fo_o" | sed 's/^/> /'
+elif command -v apk >/dev/null 2>&1; then
+  echo 'tool=apk'
+  fo_o=$(apk info --who-owns "$fo_p" 2>&1); echo "rc=$?"
+  printf '%s\\n' "$fo_o" | sed 's/^/> /'
+fi
+exit 0"""
+
+
+def package_reads() -> t.List[Read]:
+    """Reads for ``package_from`` (and the host reads it needs for the platform)."""
+    return _host.host_reads() + [
+        Read(PREFIX + "db", _PKG_DB_CODE),
+        Read(PREFIX + "files", _PKG_FILES_CODE),
+        Read(PREFIX + "owner", _PKG_OWNER_CODE),
+    ]
+
+
+def parse_owner_section(text: str) -> t.Dict[str, t.Any]:
+    """{modinfo, path, tool, rc, out, version} from the owner section's lines."""
+    result: t.Dict[str, t.Any] = {"modinfo": "", "path": "", "tool": "", "rc": None, "out": "", "version": ""}
+    out: t.List[str] = []
+    for line in (text or "").splitlines():
+        if line.startswith("> "):
+            out.append(line[2:])
+        elif line == ">":
+            out.append("")
+        else:
+            key, sep, value = line.partition("=")
+            if sep and key in result:
+                result[key] = int(value) if key == "rc" and value.lstrip("-").isdigit() else value
+    result["out"] = "\n".join(out).strip()
+    return result
+
+
+def _openwrt_package_from(snapshot: Snapshot, manager: str) -> t.Dict[str, t.Any]:
+    names = [OPENWRT_PACKAGE] + OPENWRT_DEPENDENCIES
+    text = snapshot.text(PREFIX + "db")
+    head, _sep, body = text.partition("\n")
+    words = head.split(" ", 2)
+    kind = words[1] if head.startswith("@ ") and len(words) > 1 else "none"
+    db: t.Optional[t.Dict[str, t.Dict[str, str]]] = None
+    evidence = ""
+    if kind == "opkg":
+        db, evidence, manager = parse_opkg_status(body), OPKG_STATUS, "opkg"
+    elif kind == "apk":
+        db, evidence, manager = parse_apk_installed(body), words[2] if len(words) > 2 else APK_INSTALLED, "apk"
+    if db is not None:
+        found = [{"name": n, "installed": n in db, "version": db.get(n, {}).get("version", "")}
+                 for n in names]
+    else:
+        # Images built with CLEAN_IPKG carry no database: the module files are the proof.
+        files = (snapshot.out(PREFIX + "files") or "").split()
+        present = {f.split(".ko")[0] for f in files}
+        found = [
+            {"name": OPENWRT_PACKAGE, "installed": bool({"nf_flow_table_inet", "nft_flow_offload"} & present),
+             "version": ""},
+            {"name": "kmod-nf-flow", "installed": "nf_flow_table" in present, "version": ""},
+        ]
+        evidence = (
+            f"no package database ({OPKG_STATUS} and {APK_INSTALLED} absent, image built "
+            f"without one); judged from module files: {', '.join(files) or 'none found'}"
+        )
+    main = found[0]
+    return {"name": OPENWRT_PACKAGE, "installed": main["installed"], "version": main["version"],
+            "manager": manager, "evidence": evidence, "dependencies": found[1:]}
+
+
+def package_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """{name, installed, version, manager, evidence} for the package shipping the modules
+    (offload_facts' ``package``); platform = ``_host.host_from(snapshot)``.
+
+    OpenWrt: kmod-nft-offload (plus ``dependencies``: kmod-nf-flow). Elsewhere the owner
+    of nf_flow_table.ko, or (when the file is absent) the first package that would
+    provide it with ``installed: false``.
+    """
+    manager = str(platform.get("package_manager") or "none")
+    if platform.get("openwrt") or platform.get("os_family") == "OpenWrt":
+        return _openwrt_package_from(snapshot, manager)
+    owner = parse_owner_section(snapshot.text(PREFIX + "owner"))
+    candidates = provider_candidates(platform)
+    modinfo_text = owner["modinfo"] or "modinfo not found"
+    if modinfo_text.endswith("(builtin)"):
+        return {"name": "", "installed": True, "version": "", "manager": manager,
+                "evidence": f"{ANCHOR_MODULE} is built into the kernel (modinfo: (builtin))"}
+    path = owner["path"]
+    if not path:
+        return {"name": candidates[0] if candidates else "", "installed": False, "version": "",
+                "manager": manager,
+                "evidence": f"modinfo -n {ANCHOR_MODULE}: {modinfo_text}; would be provided by "
+                            f"{' or '.join(candidates) or 'no known package for this platform'}"}
+    tool, rc, out = owner["tool"], owner["rc"], owner["out"]
+    name: t.Optional[str] = None
+    version = ""
+    if tool == "dpkg":
+        name = parse_dpkg_search(out) if rc == 0 else None
+        version = owner["version"] if name else ""
+        evidence = f"dpkg -S {path}: {out}"
+    elif tool == "rpm":
+        parsed = parse_rpm_query(out) if rc == 0 else None
+        name, version = parsed if parsed else (None, "")
+        evidence = f"rpm -qf {path}: {out}"
+    elif tool == "apk":
+        parsed = parse_apk_who_owns(out) if rc == 0 else None
+        name, version = parsed if parsed else (None, "")
+        evidence = f"apk info --who-owns {path}: {out}"
+    else:
+        evidence = f"no package manager to ask who owns {path}"
+    return {"name": name or "", "installed": bool(name), "version": version, "manager": manager,
+            "evidence": evidence if name else f"{evidence} (file {path} present but not owned by a package)"}
 
 
 # --- reading the host ------------------------------------------------------------------
