@@ -11,6 +11,7 @@ Two ownership modes:
 """
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
@@ -137,6 +138,62 @@ def wanted_flowtable(desired: t.Mapping[str, t.Any], devices: t.Sequence[str], o
         "offload": offload,
         "counter": desired["counter"],
     }
+
+
+# --- the one flowtable model and the one renderer ---------------------------------------
+@dataclasses.dataclass(frozen=True)
+class FlowtableModel:
+    """A flowtable as the collection renders it (devices sorted, priority an int)."""
+
+    family: str
+    table: str
+    name: str
+    hook: str = "ingress"
+    priority: int = 0
+    devices: t.Tuple[str, ...] = ()
+    offload: bool = False
+    counter: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "devices", tuple(sorted(set(self.devices))))
+
+    def as_dict(self) -> t.Dict[str, t.Any]:
+        """The normalized flowtable of docs/design.md."""
+        return {
+            "family": self.family, "table": self.table, "name": self.name, "hook": self.hook,
+            "priority": self.priority, "devices": list(self.devices), "offload": self.offload,
+            "counter": self.counter,
+        }
+
+    @classmethod
+    def from_dict(cls, data: t.Mapping[str, t.Any]) -> "FlowtableModel":
+        return cls(str(data["family"]), str(data["table"]), str(data["name"]), str(data.get("hook") or "ingress"),
+                   int(data.get("priority") or 0), tuple(data.get("devices") or ()), bool(data.get("offload")),
+                   bool(data.get("counter")))
+
+    def replace(self, **changes: t.Any) -> "FlowtableModel":
+        return dataclasses.replace(self, **changes)
+
+
+def flowtable_parts(ft: FlowtableModel) -> t.List[str]:
+    """The statements inside a flowtable's braces (no devices clause when there are none)."""
+    parts = [f"hook {ft.hook} priority {ft.priority}"]
+    if ft.devices:
+        # Quoted: names starting with a digit or holding '+' are strings, not numbers/operators.
+        parts.append("devices = { " + ", ".join(f'"{dev}"' for dev in ft.devices) + " }")
+    if ft.offload:
+        parts.append("flags offload")
+    if ft.counter:
+        parts.append("counter")
+    return parts
+
+
+def render_flowtable(ft: FlowtableModel, form: str = "add") -> str:
+    """THE flowtable renderer: ``add`` (one batch statement) or ``block`` (nft text, for the
+    diff and the persistence file, indented as inside a table)."""
+    if form == "add":
+        return f"add flowtable {ft.family} {ft.table} {ft.name} {{ " + "; ".join(flowtable_parts(ft)) + "; }"
+    return "".join([f"\tflowtable {ft.name} {{\n"] + [f"\t\t{part}\n" for part in flowtable_parts(ft)] + ["\t}\n"])
 
 
 # --- current state from listings ------------------------------------------------------

@@ -35,11 +35,19 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._nft import (
     list_pair,
     read_flowtables,
 )
-from ansible_collections.flowoffload.nft.plugins.module_utils._probe import (
-    hardware_batch,
-    probe_table_name,
-    software_batch,
-)
+from ansible_collections.flowoffload.nft.plugins.module_utils._probe import probe_batch
+
+
+def probe_table_name() -> str:
+    return "flowoffload_probe_run"
+
+
+def software_batch(table: str) -> str:
+    return probe_batch(None, table)
+
+
+def hardware_batch(table: str, device: str) -> str:
+    return probe_batch(device, table)
 
 OPENWRT_WARNING = (
     "OpenWrt's kernel (generic patch 701) accepts 'flags offload' even where the NIC cannot "

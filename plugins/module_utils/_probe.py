@@ -1,63 +1,104 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Side-effect-free kernel probes with ``nft -c`` (private to flowoffload.nft).
+"""Side-effect-free kernel probes with ``nft -c``, as reads of the read script (private).
 
 ``nft -c -f -`` sends the batch to the kernel without its commit message: the kernel
 validates every object (including the driver bind for ``flags offload``) and aborts the
-transaction, so nothing is ever created. The throwaway table name carries the process id
-so that it never collides with a real table.
+transaction, so nothing is ever created. The throwaway table is named in sh
+(``flowoffload_probe_$$``: the pid of the script's shell), so it never collides with a
+real table and needs nothing from the controller.
 
-Both probes answer ``(verdict, message)``: ``True``/``False`` when the kernel gave a
+Sections (``Snapshot`` keys):
+
+- ``probe:sw``: a flowtable without devices (kernel support for flowtables);
+- ``probe:hw:<dev>``: a flowtable on <dev> with ``flags offload`` (driver support); one
+  Read per listed device (``hw_probe_reads``) or one dynamic Read looping over
+  ``/sys/class/net`` (``hw_probe_dynamic_read``): both emit the same sections.
+
+The batches are rendered by THE flowtable renderer (``_flowtable.render_flowtable``) with
+placeholders for the table and the device, turned into a ``printf`` format (every other
+``%`` and ``\\`` escaped) whose ``%s`` the shell fills in.
+
+Verdicts are ``(True|False|None, message)``: ``True``/``False`` when the kernel gave a
 clear answer, ``None`` when the probe could not run or the answer proves nothing.
 """
 from __future__ import annotations
 
-import os
 import re
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     classify_nft_error,
 )
+from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable import (
+    FlowtableModel,
+    render_flowtable,
+)
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
+    Read,
+    Snapshot,
+    shq,
+)
 
 ProbeResult = t.Tuple[t.Optional[bool], str]
 
+SW_KEY = "probe:sw"
+HW_PREFIX = "probe:hw:"
+PROBE_TABLE_PREFIX = "flowoffload_probe_"
 # Interface names the probe is willing to put into an nft batch: the kernel allows
 # 1-15 bytes without '/', ':' or whitespace; nft needs no shell or nft metacharacter.
 _SAFE_DEVICE = re.compile(r"^[A-Za-z0-9_.@+-]{1,15}$")
-
-
-def probe_table_name(pid: t.Optional[int] = None) -> str:
-    """Name of the throwaway table (never committed, unique per process)."""
-    return f"flowoffload_probe_{os.getpid() if pid is None else pid}"
-
-
-def software_batch(table: str) -> str:
-    """nft batch with one flowtable and no devices: pure kernel-support check."""
-    return (
-        f"table inet {table} {{\n"
-        "  flowtable ft {\n"
-        "    hook ingress priority 0\n"
-        "  }\n"
-        "}\n"
-    )
-
-
-def hardware_batch(table: str, device: str) -> str:
-    """nft batch with one flowtable on ``device`` asking for hardware offload."""
-    return (
-        f"table inet {table} {{\n"
-        "  flowtable ft {\n"
-        "    hook ingress priority 0\n"
-        f'    devices = {{ "{device}" }}\n'
-        "    flags offload\n"
-        "  }\n"
-        "}\n"
-    )
+_TABLE_MARK = "\x01T"
+_DEVICE_MARK = "\x01D"
+DEVICE_ARG = '"$1"'
 
 
 def valid_probe_device(device: str) -> bool:
     return bool(_SAFE_DEVICE.match(device or "")) and device not in (".", "..")
+
+
+def probe_batch(device: t.Optional[str], table: str) -> str:
+    """The nft batch of one probe (device None: the software probe, no devices, no flags)."""
+    ft = FlowtableModel("inet", table, "ft", devices=(device,) if device else (), offload=device is not None)
+    return f"add table inet {table}\n{render_flowtable(ft)}\n"
+
+
+def _printf_code(device: t.Optional[str], device_word: str) -> str:
+    """sh: printf the probe batch (table named in sh) into ``nft -c -f -``."""
+    batch = probe_batch(_DEVICE_MARK if device is not None else None, _TABLE_MARK)
+    fmt = batch.replace("\\", "\\\\").replace("%", "%%")
+    words = []
+    for mark in re.findall("\x01[TD]", fmt):
+        words.append(f'"{PROBE_TABLE_PREFIX}$$"' if mark == _TABLE_MARK else device_word)
+    fmt = re.sub("\x01[TD]", "%s", fmt)
+    return f"printf {shq(fmt)} {' '.join(words)} | nft -c -f -"
+
+
+def software_probe_read() -> Read:
+    """``probe:sw``: does the kernel accept a flowtable at all?"""
+    return Read(SW_KEY, _printf_code(None, ""))
+
+
+def hw_probe_reads(devices: t.Iterable[str]) -> t.List[Read]:
+    """``probe:hw:<dev>`` for each listed device (names a probe cannot take are left out)."""
+    return [Read(HW_PREFIX + dev, _printf_code(dev, shq(dev)))
+            for dev in sorted(set(devices)) if valid_probe_device(dev)]
+
+
+def hw_probe_dynamic_read() -> Read:
+    """``probe:hw:<dev>`` for every device of ``/sys/class/net`` but ``lo`` (one loop)."""
+    code = (
+        "fo_hwprobe() {\n"
+        f"  {_printf_code('', DEVICE_ARG)}\n"
+        "}\n"
+        "for fo_hwp in /sys/class/net/*; do\n"
+        "  [ -e \"$fo_hwp\" ] || continue\n"
+        "  fo_hwd=${fo_hwp##*/}\n"
+        "  case $fo_hwd in lo|*[!A-Za-z0-9_.@+-]*) continue ;; esac\n"
+        f"  fo_cap \"{HW_PREFIX}$fo_hwd\" fo_hwprobe \"$fo_hwd\"\n"
+        "done\n"
+    )
+    return Read(HW_PREFIX, code, dynamic=True)
 
 
 def _first_error_line(stderr: str) -> str:
@@ -67,10 +108,19 @@ def _first_error_line(stderr: str) -> str:
     return (stderr or "").strip().splitlines()[0].strip() if (stderr or "").strip() else ""
 
 
+def _no_nft(rc: int, stderr: str) -> bool:
+    return rc == 127 or bool(re.search(r"nft: (command )?not found|nft: No such file", stderr or ""))
+
+
+_NO_NFT = "the nft binary was not found on the target; install nftables to probe the kernel"
+
+
 def interpret_software(rc: int, stderr: str) -> ProbeResult:
     """Turn the software probe's exit status and stderr into (supported, message)."""
     if rc == 0:
         return True, "nft -c accepted a flowtable: the kernel supports flowtables"
+    if _no_nft(rc, stderr):
+        return None, _NO_NFT
     kind = classify_nft_error(stderr)
     detail = _first_error_line(stderr)
     if kind == "enoent":
@@ -92,6 +142,8 @@ def interpret_hardware(rc: int, stderr: str, device: str) -> ProbeResult:
     """Turn the hardware probe's exit status and stderr into (capable, message)."""
     if rc == 0:
         return True, f"nft -c accepted 'flags offload' on {device}"
+    if _no_nft(rc, stderr):
+        return None, _NO_NFT
     kind = classify_nft_error(stderr)
     detail = _first_error_line(stderr)
     if kind == "eopnotsupp":
@@ -109,17 +161,32 @@ def interpret_hardware(rc: int, stderr: str, device: str) -> ProbeResult:
     return None, f"the probe on {device} gave no answer (rc={rc}): {detail or 'no message'}"
 
 
+def software_verdict(snapshot: Snapshot) -> ProbeResult:
+    """Verdict of the ``probe:sw`` section (None when it was not read)."""
+    sec = snapshot.get(SW_KEY)
+    if sec is None:
+        return None, "the software probe did not run"
+    return interpret_software(sec.rc, sec.err)
+
+
+def hardware_verdicts(snapshot: Snapshot) -> t.Dict[str, ProbeResult]:
+    """{device: verdict} for every ``probe:hw:<dev>`` section of the snapshot."""
+    return {dev: interpret_hardware(sec.rc, sec.err, dev)
+            for dev, sec in sorted(snapshot.with_prefix(HW_PREFIX).items()) if dev}
+
+
+# --- Runner-based probes: kept only while _facts (not yet on the read script) calls them ---
 def probe_software(runner: t.Any) -> ProbeResult:
-    """Does the kernel accept a flowtable? (None + reason when nft cannot be run)."""
+    """Does the kernel accept a flowtable? (legacy Runner path of offload_facts)."""
     nft = runner.which("nft")
     if not nft:
-        return None, "the nft binary was not found; install nftables to probe the kernel"
-    res = runner.run([nft, "-c", "-f", "-"], data=software_batch(probe_table_name()))
+        return None, _NO_NFT
+    res = runner.run([nft, "-c", "-f", "-"], data=probe_batch(None, PROBE_TABLE_PREFIX + "facts"))
     return interpret_software(res.rc, res.stderr)
 
 
 def probe_hardware(runner: t.Any, device: str) -> ProbeResult:
-    """Does the kernel accept 'flags offload' on device? (EOPNOTSUPP -> False)."""
+    """Does the kernel accept 'flags offload' on device? (legacy Runner path of offload_facts)."""
     if not valid_probe_device(device):
         return None, (
             f"device name {device!r} is not a valid interface name (1-15 characters from "
@@ -127,6 +194,6 @@ def probe_hardware(runner: t.Any, device: str) -> ProbeResult:
         )
     nft = runner.which("nft")
     if not nft:
-        return None, "the nft binary was not found; install nftables to probe the kernel"
-    res = runner.run([nft, "-c", "-f", "-"], data=hardware_batch(probe_table_name(), device))
+        return None, _NO_NFT
+    res = runner.run([nft, "-c", "-f", "-"], data=probe_batch(device, PROBE_TABLE_PREFIX + "facts"))
     return interpret_hardware(res.rc, res.stderr, device)
