@@ -119,8 +119,20 @@ def render_table(fig: t.Mapping[str, t.Any]) -> str:
         out.append(row.format("SSH round trips", str(role["ssh_round_trips"]),
                               str(hand["ssh_round_trips"])))
         out.append(row.format("tasks changed", str(role["changed"]), str(hand["changed"])))
+        out.append(row.format("task time on the host (process start-up excluded)",
+                              f"{role['tasks']:.2f} s", f"{hand['tasks']:.2f} s"))
+        out.append(row.format("hand-written / role: task time, wall time",
+                              f"{idem['speedup']:.2f}x", f"{idem['wall_speedup']:.2f}x"))
         out.append(f"  modules run: role {', '.join(role['modules']) or '-'}; "
                    f"hand-written {', '.join(hand['modules']) or '-'}")
+        out.append("")
+    changing = fig.get("changing")
+    if changing:
+        out.append("2b. changing run of the gateway role (profile off -> auto) on one host")
+        out.append(row.format("wall time (ansible-playbook, whole run)", f"{changing['wall']:.1f} s", ""))
+        out.append(row.format("SSH round trips", str(changing["ssh_round_trips"]), ""))
+        out.append(row.format("module executions (Python on the target)", str(changing["module_executions"]), ""))
+        out.append(row.format("tasks changed", str(changing["changed"]), ""))
         out.append("")
     plan = fig.get("planning")
     if plan:
