@@ -1,0 +1,254 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The gateway role in one step: ``flowoffload.nft.offload_profile`` (private).
+
+``run_profile(target, params, check_mode, task_vars_keys)``:
+
+1. every input is checked (``_profile_inputs``), and the ``gateway_*`` variables of the
+   play against the role's, before anything runs on the host;
+2. ONE read script: host, the facts subsets of the profile, the modules, the flowtable
+   (nft and, with ``gateway_backend: auto``, fw4), the sysctl file and values;
+3. the plan, on the controller: the profile's decisions (``_profile_rules.decide``), then
+   ``plan_kmod`` (only when modules are not ready or their boot list lacks one),
+   ``plan_flowtable`` or ``plan_fw4``, and the sysctl plan, merged in that order into ONE
+   ApplySpec (``off``: flowtable first, then modules and the sysctl file);
+4. only when something changes and not in check mode, ONE apply script; each part is
+   finished from its read-back.
+
+An idempotent run is one round trip, a changing run two.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import typing as t
+
+from ansible_collections.flowoffload.nft.plugins.module_utils import _host
+from ansible_collections.flowoffload.nft.plugins.module_utils import _profile_inputs as pin
+from ansible_collections.flowoffload.nft.plugins.module_utils import _profile_rules as rules
+from ansible_collections.flowoffload.nft.plugins.module_utils import _profile_sysctl as psys
+from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
+    ApplyResult, ApplySpec, Read, Snapshot, apply_script, parse_apply, parse_sections, read_script,
+)
+
+_MU = "ansible_collections.flowoffload.nft.plugins.module_utils."
+_MODULES = "ansible_collections.flowoffload.nft.plugins.modules."
+RESULT_KEYS = ("profile", "backend", "devices", "hardware_offload", "fallback_reason", "changed", "flows")
+
+
+def _api(module: str, name: str) -> t.Callable[..., t.Any]:
+    """A function of another module_utils file (imported when the profile needs it)."""
+    return getattr(importlib.import_module(_MU + module), name)
+
+
+# The parts of a profile: (reads, plan, finish) of each module the role composes.
+FACTS_READS = ("_facts_reads", "facts_reads")
+BUILD_FACTS = ("_facts", "build_facts")
+KMOD = (("_kmod_plan", "kmod_reads"), ("_kmod_plan", "plan_kmod"), ("_kmod_plan", "finish_kmod"))
+NFT = (("_flowtable_run", "flowtable_reads"), ("_flowtable_run", "plan_flowtable"), ("_flowtable_run", "finish_flowtable"))
+FW4 = (("_fw4", "fw4_reads"), ("_fw4", "plan_fw4"), ("_fw4", "finish_fw4"))
+
+
+def filled(module: str, params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """params with the module's argspec defaults filled in (and checked like the module would)."""
+    try:
+        spec = importlib.import_module(_MODULES + module).ARGUMENT_SPEC
+    except (ImportError, AttributeError):  # pragma: no cover - module run on the target itself
+        return dict(params)
+    # pylint: disable-next=import-outside-toplevel
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    result = ArgumentSpecValidator(spec).validate({k: v for k, v in params.items() if v is not None})
+    if result.error_messages:
+        raise FlowOffloadError(f"{module}: {'; '.join(result.error_messages)} (an error of the gateway role's "
+                               "composition: report it)")
+    return dict(result.validated_parameters)
+
+
+@dataclasses.dataclass
+class Part:
+    """One planned module of the profile."""
+
+    name: str
+    plan: t.Any
+    finish: t.Callable[[t.Any, t.Optional[ApplyResult]], t.Dict[str, t.Any]]
+
+    @property
+    def spec(self) -> ApplySpec:
+        return self.plan.spec
+
+    def owns(self, key: str) -> bool:
+        """Whether a key where the apply script stopped belongs to this part."""
+        spec = self.spec
+        if key in ("nft-check", "nft-apply"):
+            return bool(spec.nft)
+        keys = {e.key for e in spec.expect} | {s.key for s in spec.pre + spec.post}
+        keys |= {p + f.path for f in spec.files for p in ("stage:", "file:")}
+        return key in keys
+
+
+def _flowtable_api(backend: str) -> t.Tuple[t.Tuple[str, str], ...]:
+    return FW4 if backend == "fw4" else NFT
+
+
+def profile_reads(inputs: pin.Inputs, kmod_params: t.Mapping[str, t.Any],
+                  ft_params: t.Mapping[str, t.Any]) -> t.List[Read]:
+    """The one read script's sections (fw4's too when the backend is auto)."""
+    reads = _host.host_reads() + _api(*FACTS_READS)(rules.subsets_for(inputs))
+    reads += _api(*KMOD[0])(kmod_params)
+    backends = ["nft", "fw4"] if inputs.backend == "auto" else [inputs.backend]
+    for backend in backends:
+        params = dict(ft_params, backend=backend)
+        if backend == "fw4":
+            params["devices"] = None
+        reads += _api(*_flowtable_api(backend)[0])(filled("flowtable", params))
+    if inputs.profile != "off" and inputs.devices is None:
+        reads.append(_api("_probe", "hw_probe_dynamic_read")())
+    return reads + psys.sysctl_reads()
+
+
+def _read(target: t.Any, reads: t.Sequence[Read]) -> Snapshot:
+    script, nonce = read_script(reads)
+    rc, out, err = target.run_script(script)
+    snapshot, _markers = parse_sections(out, nonce)
+    if not snapshot.sections:
+        raise FlowOffloadError(f"the read script failed on the target (rc={rc}): {(err or out).strip()[-2000:]}; "
+                               "nothing was changed", rc=rc, stdout=out[-2000:], stderr=err[-2000:])
+    return snapshot
+
+
+def plan_parts(snapshot: Snapshot, inputs: pin.Inputs, decision: rules.Decision, init: str,
+               check_mode: bool) -> t.List[Part]:
+    """The parts that run, in the order their apply steps must run."""
+    parts: t.List[Part] = []
+    if decision.kmod is not None:
+        params = filled("offload_kmod", decision.kmod)
+        parts.append(Part("kmod", _api(*KMOD[1])(snapshot, params, check_mode), _api(*KMOD[2])))
+    if decision.flowtable is not None:
+        api = _flowtable_api(decision.backend)
+        params = filled("flowtable", decision.flowtable)
+        parts.append(Part("flowtable", _api(*api[1])(snapshot, params, check_mode), _api(*api[2])))
+    if decision.sysctl:
+        running = psys.parse_running(snapshot.text(psys.RUNNING_KEY))
+        in_file = psys.file_settings(psys.parse_file_section(snapshot.out(psys.FILE_KEY)))
+        wanted = psys.wanted_settings(running, inputs.tcp_timeout, inputs.udp_timeout, inputs.forwarding,
+                                      decision.loading_modules, in_file)
+        parts.append(Part("sysctl", psys.plan_sysctl(snapshot, wanted, init, remove=decision.remove_sysctl),
+                          psys.finish_sysctl))
+    if inputs.profile == "off" and parts and parts[0].name == "kmod":
+        # off: the flowtable goes first, so the modules it holds can be unloaded after it
+        parts = parts[1:2] + parts[:1] + parts[2:]
+    return parts
+
+
+def merged_spec(parts: t.Sequence[Part]) -> ApplySpec:
+    """The parts' ApplySpecs in order, as one (the parts' own specs are left as they are)."""
+    spec = ApplySpec()
+    for part in parts:
+        if part.spec.changes():
+            spec.extend(part.spec)
+    return spec
+
+
+def finish_parts(parts: t.Sequence[Part], res: t.Optional[ApplyResult]) -> t.Dict[str, t.Dict[str, t.Any]]:
+    """Each part's result from the one read-back; a failure is explained by the part it hit."""
+    changing = [p for p in parts if p.spec.changes()]
+    if res is not None and res.status != "ok":
+        owner = next((p for p in changing if p.owns(res.key)), None)
+        if owner is None and res.key == "lock" and changing:
+            owner = changing[0]
+        others = [p.name for p in changing if p is not owner]
+        if owner is not None:
+            try:
+                owner.finish(owner.plan, res)
+            except FlowOffloadError as exc:
+                if res.status == "failed-after" and others:
+                    exc.msg += f" (the other parts of this run, {', '.join(others)}, were applied up to that step)"
+                raise
+        sec = res.section()
+        said = ((sec.err or sec.out) if sec else res.stderr).strip()[-1000:] or "no message"
+        raise FlowOffloadError(
+            f"the apply script stopped at {res.status} {res.key or '(no result)'}: {said}"
+            + ("; nothing was changed" if res.status in ("failed", "stale") else "; check the host and run again"),
+            rc=res.rc, stdout=res.stdout[-2000:], stderr=res.stderr[-2000:])
+    return {p.name: p.finish(p.plan, res if res is not None and p.name in {c.name for c in changing} else None) for p in parts}
+
+
+def _dedupe(items: t.Iterable[str]) -> t.List[str]:
+    out: t.List[str] = []
+    for item in items:
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
+def gateway_result(inputs: pin.Inputs, decision: rules.Decision, results: t.Mapping[str, t.Mapping[str, t.Any]],
+                   flows: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
+    """The keys the role records in gateway_result."""
+    ft = results.get("flowtable") or {}
+    if inputs.profile == "off" or decision.unsupported:
+        devices: t.List[str] = []
+    else:
+        devices = list((ft.get("flowtable") or {}).get("devices") or decision.devices)
+    return {
+        "profile": inputs.profile,
+        "backend": decision.backend,
+        "devices": devices,
+        "hardware_offload": bool(ft.get("hardware_offload", False)),
+        "fallback_reason": decision.unsupported or ft.get("fallback_reason") or "",
+        "changed": any(bool(r.get("changed")) for r in results.values()),
+        "flows": dict(flows or {}) if inputs.verify and inputs.profile != "off" else {},
+    }
+
+
+def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
+                task_vars_keys: t.Optional[t.Iterable[str]] = None,
+                known_vars: t.Optional[t.Iterable[str]] = None) -> t.Dict[str, t.Any]:
+    """The whole profile: one read, a plan, one apply when something changes.
+
+    task_vars_keys: the play's variable names (the action passes them); with
+    ``check_role_vars`` every ``gateway_*`` name must be one of known_vars (the role's
+    argument_specs options; default: the role variables of offload_profile's options).
+    """
+    inputs = pin.validate_inputs(params)
+    if params.get("check_role_vars") and task_vars_keys is not None:
+        known = list(known_vars) if known_vars is not None else [pin.var(o) for o in pin.ROLE_OPTIONS]
+        pin.check_role_vars(task_vars_keys, known, pin.allowed_extra(params))
+    kmod_read_params = filled("offload_kmod", {"state": "absent" if inputs.profile == "off" else "present",
+                                               "persistent": True, "modules": list(rules.MODULES)})
+    ft_read_params = rules.flowtable_params(inputs, "nft", list(inputs.devices or []),
+                                            state="absent" if inputs.profile == "off" else "present")
+    snapshot = _read(target, profile_reads(inputs, kmod_read_params, ft_read_params))
+    subsets = rules.subsets_for(inputs)
+    facts = _api(*BUILD_FACTS)(snapshot, subsets)
+    host = _host.host_from(snapshot)
+    decision = rules.decide(inputs, facts, _host.netdevs(snapshot))
+    parts = [] if decision.unsupported else plan_parts(snapshot, inputs, decision, host.get("init") or "", check_mode)
+    spec = merged_spec(parts)
+    res: t.Optional[ApplyResult] = None
+    flows = facts.get("flows")
+    if spec.changes() and not check_mode:
+        if inputs.verify and inputs.profile != "off":
+            spec.readback += [r for r in _api(*FACTS_READS)(["flows"]) if r.key.startswith("facts:")]
+        script, nonce = apply_script(spec)
+        rc, out, err = target.run_script(script)
+        res = parse_apply(rc, out, err, nonce)
+    results = finish_parts(parts, res)
+    if res is not None and inputs.verify and inputs.profile != "off":
+        flows = _api(*BUILD_FACTS)(res.snapshot, ["flows"]).get("flows") or flows
+    out = gateway_result(inputs, decision, results, flows)
+    report = list(decision.report)
+    if inputs.verify and inputs.profile != "off" and not decision.unsupported:
+        report.append(rules.flows_line(flows))
+    warnings = list(inputs.warnings) + decision.warnings
+    for name in ("kmod", "flowtable", "sysctl"):
+        warnings += (results.get(name) or {}).get("warnings") or []
+    diffs = [r["diff"] for r in results.values() if r.get("diff") and r.get("changed")]
+    out.update(
+        report=report,
+        warnings=_dedupe(warnings),
+        parts={name: {k: v for k, v in r.items() if k not in ("warnings", "diff")} for name, r in results.items()},
+    )
+    if diffs:
+        out["diff"] = diffs
+    return out

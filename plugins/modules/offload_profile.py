@@ -1,0 +1,229 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: offload_profile
+short_description: Apply a whole flow offload profile in one step (the engine of the gateway role)
+version_added: 1.1.0
+description:
+  - Does what the role P(flowoffload.nft.gateway#role) does, as one task: reads the facts the
+    profile needs, loads the kernel modules and keeps their boot-time list, manages the
+    flowtable and its rule (or fw4's flow offloading options) and the sysctl file
+    C(/etc/sysctl.d/90-flowoffload.conf).
+  - Each option is one role variable without its C(gateway_) prefix (O(profile) is
+    C(gateway_profile)); error messages name the role variable. The role passes all of them;
+    see C(ansible-doc -t role flowoffload.nft.gateway) for what each one means.
+  - Every input is checked before anything runs on the host: device names, the priority,
+    the timeouts (1 to 2147483 seconds, the largest value the kernel takes at any HZ),
+    names of table, flowtable and chain. After the one read, the checks that need the facts
+    (devices that do not exist, kernel support, conflicts, hardware capability) also run
+    before any change.
+  - Runs on the controller (action plugin). The target runs one read script per run and,
+    only when something must change, one apply script that takes the host lock, re-checks
+    the state planned from, stages the files, loads modules, validates and applies one
+    C(nft -f) batch, moves the files into place, applies the sysctl file and reads back the
+    result. An idempotent run costs one round trip, a changing run two.
+  - The modules P(flowoffload.nft.offload_facts#module), P(flowoffload.nft.offload_kmod#module)
+    and P(flowoffload.nft.flowtable#module) stay for playbooks that compose their own tasks.
+requirements:
+  - On the target, C(/bin/sh) (busybox ash is enough) and C(nft); on OpenWrt C(uci), C(fw4) and
+    C(opkg) or C(apk). No Python is needed on the target.
+author:
+  - flowoffload.nft maintainers (@flowoffload)
+extends_documentation_fragment:
+  - flowoffload.nft._attributes
+  - flowoffload.nft._attributes.PLATFORM
+attributes:
+  action:
+    description: Runs as an action plugin on the controller.
+    support: full
+    details:
+      - All planning runs on the controller; the target runs sh scripts only.
+  check_mode:
+    support: full
+    details:
+      - Runs the same read and plan; sends no apply script.
+  diff_mode:
+    support: full
+    details:
+      - One diff per part that changes (module boot-time list, flowtable or fw4 options, sysctl file).
+  platform:
+    support: full
+options:
+  profile:
+    description: C(gateway_profile).
+    type: str
+    choices: [auto, software, hardware, "off"]
+    default: auto
+  devices:
+    description: C(gateway_devices) (V(auto), a list, or one comma-separated string).
+    type: raw
+    default: auto
+  protocols:
+    description: C(gateway_protocols).
+    type: list
+    elements: str
+    choices: [tcp, udp]
+    default: [tcp, udp]
+  counter:
+    description: C(gateway_counter).
+    type: bool
+    default: true
+  tcp_timeout:
+    description: C(gateway_tcp_timeout) (seconds, 1 to 2147483; V(null) leaves the kernel's value).
+    type: raw
+  udp_timeout:
+    description: C(gateway_udp_timeout) (seconds, 1 to 2147483; V(null) leaves the kernel's value).
+    type: raw
+  forwarding:
+    description: C(gateway_forwarding).
+    type: bool
+    default: false
+  conflicts:
+    description: C(gateway_conflicts).
+    type: str
+    choices: [warn, fail]
+    default: warn
+  backend:
+    description: C(gateway_backend).
+    type: str
+    choices: [auto, nft, fw4]
+    default: auto
+  bootstrap_python:
+    description:
+      - C(gateway_bootstrap_python). Deprecated, does nothing (nothing needs Python on the target);
+        V(true) gives a deprecation warning.
+    type: bool
+    default: false
+  fail_unsupported:
+    description: C(gateway_fail_unsupported).
+    type: bool
+    default: false
+  verify:
+    description: C(gateway_verify); the conntrack counts come from the same read (or read-back).
+    type: bool
+    default: false
+  table:
+    description: C(gateway_table).
+    type: str
+    default: flowoffload
+  flowtable:
+    description: C(gateway_flowtable).
+    type: str
+    default: ft
+  chain:
+    description: C(gateway_chain).
+    type: str
+  priority:
+    description: C(gateway_priority) (an integer within the kernel's signed 32-bit range, or V(filter) [+/- N]).
+    type: raw
+    default: filter
+  allowed_extra_vars:
+    description: C(gateway_allowed_extra_vars) (names that O(check_role_vars) accepts).
+    type: list
+    elements: str
+    default: []
+  check_role_vars:
+    description:
+      - Refuse every C(gateway_*) variable of the play that is not a variable of the role
+        (a misspelled C(gateway_profle) would otherwise leave the default profile to run), nor
+        C(gateway_result), C(gateway_hosts) or a name of O(allowed_extra_vars).
+      - The role sets it; it needs the action plugin (it reads the play's variables).
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+---
+- name: Apply the auto profile on the routers' LAN and WAN devices
+  flowoffload.nft.offload_profile:
+    profile: auto
+    devices: [eth0, eth1]
+  register: profile
+
+- name: Remove everything the collection put on the host
+  flowoffload.nft.offload_profile:
+    profile: "off"
+"""
+
+RETURN = r"""
+profile:
+  description: The profile applied.
+  returned: always
+  type: str
+  sample: auto
+backend:
+  description: The backend used (V(nft) or V(fw4)).
+  returned: always
+  type: str
+  sample: nft
+devices:
+  description: The devices in the flowtable (empty with V(off) and where the kernel has no flowtables).
+  returned: always
+  type: list
+  elements: str
+  sample: [eth0, eth1]
+hardware_offload:
+  description: Whether the flowtable has C(flags offload).
+  returned: always
+  type: bool
+fallback_reason:
+  description: Why hardware offload (or any offload, where the kernel has no flowtables) is not used; C("") if none.
+  returned: always
+  type: str
+flows:
+  description: Conntrack counts C({total, offload, hw_offload}) with O(verify); C({}) otherwise.
+  returned: always
+  type: dict
+report:
+  description: Lines the role prints (the unsupported-kernel report, the verified flow counts).
+  returned: always
+  type: list
+  elements: str
+parts:
+  description: The result of each part that ran (C(kmod), C(flowtable), C(sysctl)), as the module of that part returns it.
+  returned: always
+  type: dict
+round_trips:
+  description: Scripts run on the target (1 when nothing changes, 2 when something does).
+  returned: always
+  type: int
+  sample: 1
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.flowoffload.nft.plugins.module_utils._module_target import run_module
+from ansible_collections.flowoffload.nft.plugins.module_utils._profile import run_profile
+
+ARGUMENT_SPEC = {
+    "profile": {"type": "str", "choices": ["auto", "software", "hardware", "off"], "default": "auto"},
+    "devices": {"type": "raw", "default": "auto"},
+    "protocols": {"type": "list", "elements": "str", "choices": ["tcp", "udp"], "default": ["tcp", "udp"]},
+    "counter": {"type": "bool", "default": True},
+    "tcp_timeout": {"type": "raw"},
+    "udp_timeout": {"type": "raw"},
+    "forwarding": {"type": "bool", "default": False},
+    "conflicts": {"type": "str", "choices": ["warn", "fail"], "default": "warn"},
+    "backend": {"type": "str", "choices": ["auto", "nft", "fw4"], "default": "auto"},
+    "bootstrap_python": {"type": "bool", "default": False},
+    "fail_unsupported": {"type": "bool", "default": False},
+    "verify": {"type": "bool", "default": False},
+    "table": {"type": "str", "default": "flowoffload"},
+    "flowtable": {"type": "str", "default": "ft"},
+    "chain": {"type": "str"},
+    "priority": {"type": "raw", "default": "filter"},
+    "allowed_extra_vars": {"type": "list", "elements": "str", "default": []},
+    "check_role_vars": {"type": "bool", "default": False},
+}
+
+
+def main() -> None:
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run_profile)
+
+
+if __name__ == "__main__":
+    main()
