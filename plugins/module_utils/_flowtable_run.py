@@ -1,82 +1,271 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Flowtable module: read only what we own, plan, validate with ``nft -c``, apply (private).
+"""Flowtable module on the controller: read -> plan -> apply -> verify (private).
 
-Everything that talks to the host goes through the Runner; planning is in _flowtable.
+``flowtable_reads(params)`` lists what one read script prints (keys ``ft:*``, ``host:*``,
+``probe:*``); ``plan_flowtable(snapshot, params, check_mode)`` plans from it (pure) and
+gives the predicted result and the ``ApplySpec``; ``finish_flowtable(plan, apply_result)``
+turns the apply script's read-back (or its failure) into the module's return values;
+``run_flowtable`` chains them: one round trip when nothing changes, two when it does.
+The three pieces work on a snapshot holding other planners' sections and with the spec
+merged into others' (the gateway action): every key of ours starts with ``ft:``.
 """
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
+from ansible_collections.flowoffload.nft.plugins.module_utils import _host, _probe
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
     classify_nft_error,
     nft_hint,
 )
 from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable import (
+    Current,
+    Desired,
+    FlowtableModel,
+    check_devices_free,
     desired_state,
     parse_chain_mode,
     parse_owned,
-    plan,
+    plan_chain,
+    plan_owned,
     select_devices,
-    wanted_flowtable,
 )
 from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable_persist import (
-    OPENWRT_RELEASE,
-    apply_files,
     file_plan,
-    fw4_apply,
-    fw4_read,
-    fw4_wanted,
+    nft_path,
+    unit_name,
+    unit_path,
 )
-from ansible_collections.flowoffload.nft.plugins.module_utils._lock import host_lock
-from ansible_collections.flowoffload.nft.plugins.module_utils._nft import (
-    _list,
-    list_pair,
-    read_flowtables,
+from ansible_collections.flowoffload.nft.plugins.module_utils._nft import parse_flowtables
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
+    ApplyResult,
+    ApplySpec,
+    Expect,
+    FileChange,
+    Read,
+    Snapshot,
+    Step,
+    apply_script,
+    argv,
+    parse_apply,
+    parse_sections,
+    read_script,
 )
-from ansible_collections.flowoffload.nft.plugins.module_utils._probe import probe_batch
 
-
-def probe_table_name() -> str:
-    return "flowoffload_probe_run"
-
-
-def software_batch(table: str) -> str:
-    return probe_batch(None, table)
-
-
-def hardware_batch(table: str, device: str) -> str:
-    return probe_batch(device, table)
-
+PREFIX = "ft:"
 OPENWRT_WARNING = (
     "OpenWrt's kernel (generic patch 701) accepts 'flags offload' even where the NIC cannot "
     "offload, so acceptance proves nothing; the proof of hardware offload is conntrack "
     "entries marked [HW_OFFLOAD]"
 )
+STALE = "the host changed while planning (another run or an administrator); nothing was changed; run again"
 
 
-def read_current(runner: t.Any, desired: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
-    """Current state of only what we own: the owned table, or the chain + one flowtable."""
-    family, table = desired["family"], desired["table"]
-    if desired["chain"] is None:
-        pair = list_pair(runner, ["table", family, table])
-        if pair is None:
-            return parse_owned(None, "", family, table)
-        return parse_owned(pair[0], pair[1], family, table)
-    nft = runner.which("nft", required=True)
-    chain_json = _list(runner, nft, ["chain", family, table, desired["chain"]], True)
-    ft_pair = list_pair(runner, ["flowtable", family, table, desired["name"]]) if chain_json else None
-    return parse_chain_mode(chain_json, ft_pair, desired)
+@dataclasses.dataclass
+class FtPlan:
+    """The predicted return values and what to apply (an empty spec when nothing changes)."""
+
+    result: t.Dict[str, t.Any]
+    spec: ApplySpec
+    desired: t.Optional[Desired] = None
+    snapshot: t.Optional[Snapshot] = None
+    devices: t.List[str] = dataclasses.field(default_factory=list)
+    fw4: t.Any = None
 
 
-def first_error(stderr: str) -> t.Tuple[str, str]:
-    """(kind, line) of the FIRST error nft reports.
+# --- reads -------------------------------------------------------------------------------
+def _listing(what: str, desired: Desired, json_out: bool) -> str:
+    spec = [desired.family, desired.table] + ([desired.chain] if what == "chain" else [])
+    if what == "flowtable":
+        spec.append(desired.name)
+    return argv("nft", *(["-j"] if json_out else []), "list", what, *spec)
 
-    nft reports every failing statement of a batch; later ones are often consequences
-    (a rule referencing a flowtable the kernel refused fails with ENOENT), so only the
-    first one tells the cause.
-    """
+
+def _cat(path: str) -> str:
+    return f"[ -e {argv(path)} ] || {{ echo absent >&2; exit 2; }}\ncat {argv(path)}"
+
+
+def _reads_for(desired: Desired) -> t.List[Read]:
+    reads: t.List[Read] = []
+    if desired.chain is None:
+        reads += [Read(PREFIX + "table-json", _listing("table", desired, True)),
+                  Read(PREFIX + "table-text", _listing("table", desired, False))]
+    else:
+        reads += [Read(PREFIX + "chain-json", _listing("chain", desired, True)),
+                  Read(PREFIX + "ft-json", _listing("flowtable", desired, True)),
+                  Read(PREFIX + "ft-text", _listing("flowtable", desired, False)),
+                  Read(PREFIX + "flowtables", argv("nft", "-j", "list", "flowtables", desired.family))]
+    reads += [
+        Read(PREFIX + "file", _cat(nft_path(desired, False))),
+        Read(PREFIX + "file-openwrt", _cat(nft_path(desired, True))),
+        Read(PREFIX + "unit", _cat(unit_path(desired))),
+        Read(PREFIX + "unit-enabled", "command -v systemctl >/dev/null 2>&1 || exit 127\n"
+             + argv("systemctl", "is-enabled", unit_name(desired))),
+    ]
+    if desired.state == "present":
+        reads.append(_probe.software_probe_read())
+        if desired.offload in ("true", "auto"):
+            reads += _probe.hw_probe_reads(desired.devices)
+    return reads
+
+
+def flowtable_reads(params: t.Mapping[str, t.Any]) -> t.List[Read]:
+    """Everything the plan needs, for one read script (validates params first)."""
+    desired = desired_state(params)
+    if desired.backend == "fw4":
+        from ansible_collections.flowoffload.nft.plugins.module_utils import _fw4  # pylint: disable=import-outside-toplevel
+        return _fw4.fw4_reads(params)
+    return _host.host_reads() + _reads_for(desired)
+
+
+# --- plan --------------------------------------------------------------------------------
+def _listing_out(snapshot: Snapshot, key: str, what: str) -> t.Optional[str]:
+    """stdout of a listing; None when the object does not exist; raises on other errors."""
+    sec = snapshot.get(PREFIX + key)
+    if sec is None:
+        raise FlowOffloadError(f"the read script printed no {PREFIX}{key} section; see stdout")
+    if sec.rc == 0:
+        return sec.out
+    if sec.rc == 127:
+        raise FlowOffloadError("the nft binary was not found on the target; install nftables (nft)", stderr=sec.err)
+    kind = classify_nft_error(sec.err)
+    if kind == "enoent":
+        return None
+    hint = nft_hint(sec.err)
+    raise FlowOffloadError(f"listing the {what} failed: {sec.err.strip()}" + (f"; {hint}" if hint else ""),
+                           rc=sec.rc, stderr=sec.err)
+
+
+def read_current(snapshot: Snapshot, desired: Desired) -> Current:
+    if desired.chain is None:
+        json_text = _listing_out(snapshot, "table-json", f"table {desired.family} {desired.table}")
+        return parse_owned(json_text, snapshot.text(PREFIX + "table-text"), desired)
+    chain_json = _listing_out(snapshot, "chain-json", f"chain {desired.family} {desired.table} {desired.chain}")
+    ft_json = _listing_out(snapshot, "ft-json", f"flowtable {desired.name}") if chain_json is not None else None
+    pair = (ft_json, snapshot.text(PREFIX + "ft-text")) if ft_json is not None else None
+    return parse_chain_mode(chain_json, pair, desired)
+
+
+def _file(snapshot: Snapshot, key: str) -> t.Optional[str]:
+    return snapshot.out(PREFIX + key)
+
+
+def _hardware(desired: Desired, snapshot: Snapshot, devices: t.Sequence[str],
+              warnings: t.List[str]) -> t.Tuple[bool, str]:
+    """(hardware, fallback_reason) from the probe verdicts."""
+    if desired.offload == "false" or desired.state == "absent":
+        return False, ""
+    verdicts = _probe.hardware_verdicts(snapshot)
+    refused = [dev for dev in devices if verdicts.get(dev, (None, ""))[0] is False]
+    unknown = [dev for dev in devices if verdicts.get(dev, (None, ""))[0] is None]
+    if desired.offload == "true":
+        if refused:
+            answers = "; ".join(verdicts[dev][1] for dev in refused)
+            raise FlowOffloadError(
+                f"offload: hardware offload is not supported on {', '.join(refused)} ({answers}); use "
+                "offload=auto (falls back to software) or offload=false, or remove those devices")
+        if unknown:
+            warnings.append("offload=true: the kernel gave no answer for " + "; ".join(
+                verdicts.get(dev, (None, f"{dev}: not probed"))[1] for dev in unknown))
+        return True, ""
+    if not refused and not unknown:
+        return True, ""
+    answers = "; ".join(verdicts.get(dev, (None, f"{dev} was not probed"))[1] for dev in refused + unknown)
+    reason = f"the kernel did not accept 'flags offload' on {', '.join(refused + unknown)}: {answers}"
+    warnings.append(f"offload=auto: {reason}; using software offload")
+    return False, reason
+
+
+def _expect(snapshot: Snapshot, key: str, code: str) -> Expect:
+    sec = snapshot.get(key)
+    out = (sec.out if sec else "") + f"fo_rc={sec.rc if sec else 0}\n"
+    return Expect(key, f"(\n{code}\n) 2>/dev/null\necho \"fo_rc=$?\"", out)
+
+
+def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool) -> FtPlan:
+    """Plan from the read snapshot: predicted result + ApplySpec (pure)."""
+    del check_mode  # the plan is the same; run_flowtable decides whether to apply
+    desired = desired_state(params)
+    if desired.backend == "fw4":
+        from ansible_collections.flowoffload.nft.plugins.module_utils import _fw4  # pylint: disable=import-outside-toplevel
+        fw4_plan = _fw4.plan_fw4(snapshot, params, False)
+        return FtPlan(fw4_plan.result, fw4_plan.spec, desired, snapshot, fw4=fw4_plan)
+    host = _host.host_from(snapshot)
+    openwrt = bool(host["openwrt"])
+    systemd = "systemctl" in host["tools"] and not openwrt
+    warnings: t.List[str] = []
+    devices: t.List[str] = []
+    skipped: t.List[str] = []
+    if desired.state == "present":
+        present = _host.netdevs(snapshot) if snapshot.out("host:netdevs") is not None else None
+        devices, skipped = select_devices(desired, lambda dev: present is None or dev in present)
+        if skipped:
+            warnings.append(f"missing_devices=skip: skipped {', '.join(skipped)} (no such device)")
+    current = read_current(snapshot, desired)
+    hardware, fallback = _hardware(desired, snapshot, devices, warnings)
+    new = desired.flowtable(devices, hardware) if desired.state == "present" else None
+    if desired.chain is not None:
+        family_fts = parse_flowtables(snapshot.out(PREFIX + "flowtables") or "", "")
+        check_devices_free(Current(flowtables=[FlowtableModel.from_dict(ft) for ft in family_fts
+                                                if ft["table"] == desired.table]), new)
+    plan = (plan_owned if desired.chain is None else plan_chain)(current, desired, new)
+    if plan.commands and new is not None and _probe.software_verdict(snapshot)[0] is False:
+        raise FlowOffloadError(f"offload: {_probe.software_verdict(snapshot)[1]}; nothing was changed")
+    file_key = "file-openwrt" if openwrt else "file"
+    entries = file_plan(desired, plan.after, plan.flowtable, _file(snapshot, file_key), _file(snapshot, "unit"),
+                        openwrt, systemd, host["tools"].get("nft", "/usr/sbin/nft"))
+    if not openwrt and not systemd and desired.persist and desired.state == "present":
+        warnings.append("systemctl not found: the persistence file is written but no systemd unit can load "
+                        "it at boot; load it from your init system")
+    unit_after = next((e["after"] for e in entries if e["path"] == unit_path(desired)), None)
+    unit_wanted = bool(unit_after) if unit_after is not None else bool(_file(snapshot, "unit"))
+    enabled = (snapshot.out(PREFIX + "unit-enabled") or "").strip() == "enabled"
+    post: t.List[Step] = []
+    unit = unit_name(desired)
+    if systemd and unit_wanted and (unit_after is not None or not enabled):
+        post += [Step(PREFIX + "daemon-reload", "systemctl daemon-reload"),
+                 Step(PREFIX + "enable", argv("systemctl", "enable", unit))]
+    elif unit_after == "" and systemd:
+        wants = [f"/etc/systemd/system/{target}.wants/{unit}" for target in ("multi-user.target", "nftables.service")]
+        post.append(Step(PREFIX + "disable", f"{argv('systemctl', 'disable', unit)} >/dev/null 2>&1\n"
+                         f"rm -f {argv(*wants)}\nsystemctl daemon-reload"))
+    spec = ApplySpec(nft=list(plan.commands), post=post,
+                     files=[FileChange(e["path"], e["after"] or None) for e in entries])
+    if spec.changes():
+        keys = ["table-json", "table-text"] if desired.chain is None else ["chain-json", "ft-json", "ft-text"]
+        keys += [file_key, "unit"]
+        reads = {r.key: r.code for r in _reads_for(desired)}
+        spec.expect = [_expect(snapshot, PREFIX + key, reads[PREFIX + key]) for key in keys]
+        what = "table" if desired.chain is None else "flowtable"
+        spec.readback = [Read(PREFIX + "after-json", _listing(what, desired, True)),
+                         Read(PREFIX + "after-text", _listing(what, desired, False))]
+    if openwrt and hardware:
+        warnings.append(OPENWRT_WARNING)
+    table = f"{desired.family} {desired.table}"
+    diff = [{"before_header": f"nft: {table} (owned objects)", "after_header": f"nft: {table} (owned objects)",
+             "before": plan.before, "after": plan.after}]
+    diff += [{"before_header": e["path"], "after_header": e["path"], "before": e["before"], "after": e["after"]}
+             for e in entries]
+    result = {
+        "changed": spec.changes(),
+        "commands": list(plan.commands),
+        "flowtable": plan.flowtable.as_dict() if plan.flowtable else {},
+        "hardware_offload": bool(new and new.offload),
+        "fallback_reason": fallback,
+        "skipped_devices": skipped,
+        "persist_files": [e["path"] for e in entries],
+        "diff": diff,
+        "warnings": warnings,
+    }
+    return FtPlan(result, spec, desired, snapshot, devices)
+
+
+# --- finish ------------------------------------------------------------------------------
+def _first_error(stderr: str) -> t.Tuple[str, str]:
+    """(kind, line) of the FIRST error nft reports (later ones are often consequences)."""
     lines = (stderr or "").splitlines()
     for line in lines:
         if "Error:" in line or "Operation not permitted" in line:
@@ -84,168 +273,102 @@ def first_error(stderr: str) -> t.Tuple[str, str]:
     return classify_nft_error(stderr), (lines[0].strip() if lines else "")
 
 
-def _batch(lines: t.Sequence[str]) -> str:
-    return "".join(f"{line}\n" for line in lines)
+def explain_failure(plan: FtPlan, res: ApplyResult) -> FlowOffloadError:
+    """The apply script stopped: a message naming the cause and the fix (no extra round trip)."""
+    sec = res.section()
+    err = sec.err if sec else res.stderr
+    details = {"rc": res.rc, "stdout": res.stdout, "stderr": err, "commands": list(plan.spec.nft)}
+    if res.status == "stale":
+        return FlowOffloadError(f"{STALE} (state read as {res.key} differs)", **details)
+    if res.status == "lost":
+        return FlowOffloadError(f"the apply script ended without a result (rc={res.rc}): {res.stderr.strip()}; "
+                                "check the host's state before running again", **details)
+    if res.key.startswith("stage:"):
+        path = res.key[len("stage:"):]
+        return FlowOffloadError(f"cannot write {path}: {err.strip() or 'write failed'} (disk full or read-only?); "
+                                "nothing was changed (ruleset and files as before); free space or fix the "
+                                "directory and run again", **details)
+    if res.key == "lock":
+        return FlowOffloadError(f"could not take the host lock: {err.strip()}; nothing was changed", **details)
+    if res.key in ("nft-check", "nft-apply"):
+        stage = "nft -c validation" if res.key == "nft-check" else "apply"
+        kind, detail = _first_error(err)
+        head = f"nft rejected the batch ({stage}; nothing was applied): {detail or f'rc={res.rc}'}"
+        return FlowOffloadError(f"{head}; {_advice(plan, kind, detail)}", **details)
+    if res.status == "failed-after":
+        return FlowOffloadError(f"the ruleset and files were changed but '{res.key}' failed: {err.strip()}; "
+                                "fix it and run again (the next run completes the change)", **details)
+    return FlowOffloadError(f"the apply script failed at {res.key}: {err.strip()}", **details)
 
 
-def _fail(msg: str, res: t.Any, lines: t.Sequence[str]) -> FlowOffloadError:
-    return FlowOffloadError(msg, cmd=res.cmd, rc=res.rc, stdout=res.stdout, stderr=res.stderr,
-                            commands=list(lines))
-
-
-def explain_failure(runner: t.Any, nft: str, desired: t.Mapping[str, t.Any], devices: t.Sequence[str],
-                    res: t.Any, lines: t.Sequence[str], stage: str) -> FlowOffloadError:
-    """Turn a rejected batch into an error that names the cause and the fix."""
-    kind, detail = first_error(res.stderr)
-    detail = detail or f"rc={res.rc}"
-    head = f"nft rejected the batch ({stage}; nothing was applied): {detail}"
+def _advice(plan: FtPlan, kind: str, detail: str) -> str:
+    snapshot = plan.snapshot or Snapshot({})
     if kind == "eperm":
-        return _fail(f"{head}; nft needs CAP_NET_ADMIN: run the task as root (become: true)", res, lines)
+        return "nft needs CAP_NET_ADMIN: run the task as root (become: true)"
     if kind == "enoent":
-        probe = runner.run([nft, "-c", "-f", "-"], data=software_batch(probe_table_name()))
-        if first_error(probe.stderr)[0] == "enoent":
-            return _fail(
-                f"{head}; the kernel lacks flowtable support (nf_flow_table): even a "
-                f"flowtable without devices is refused. Hint: {nft_hint(detail)}; on "
-                "Debian/Ubuntu the modules come with the kernel image package "
-                "(linux-image-*/linux-modules-*)", res, lines)
-        return _fail(f"{head}; {nft_hint(detail)}", res, lines)
+        if _probe.software_verdict(snapshot)[0] is False:
+            return ("the kernel lacks flowtable support (nf_flow_table): even a flowtable without devices is "
+                    f"refused. Hint: {nft_hint(detail)}; on Debian/Ubuntu the modules come with the kernel "
+                    "image package (linux-image-*/linux-modules-*)")
+        return ("a listed device does not exist any more (devices: " + ", ".join(plan.devices) + "); "
+                + nft_hint(detail))
     if kind == "eopnotsupp":
-        failing = []
-        for dev in devices:
-            probe = runner.run([nft, "-c", "-f", "-"], data=hardware_batch(probe_table_name(), dev))
-            if first_error(probe.stderr)[0] == "eopnotsupp":
-                failing.append(dev)
-        names = ", ".join(failing) if failing else "one of " + ", ".join(devices)
-        return _fail(
-            f"{head}; offload: hardware offload is not supported on {names} (the driver cannot "
-            "offload flows); use offload=auto (falls back to software) or offload=false, or "
-            "remove those devices", res, lines)
+        verdicts = _probe.hardware_verdicts(snapshot)
+        failing = [dev for dev in plan.devices if verdicts.get(dev, (None, ""))[0] is False]
+        names = ", ".join(failing) if failing else "one of " + ", ".join(plan.devices)
+        return (f"offload: hardware offload is not supported on {names} (the driver cannot offload flows); "
+                "use offload=auto (falls back to software) or offload=false, or remove those devices")
     if kind == "eexist":
-        others = [ft for ft in read_flowtables(runner, desired["family"], desired["table"])
-                  if ft["name"] != desired["name"] and set(ft["devices"]) & set(devices)]
-        where = "; ".join(
-            f"{', '.join(sorted(set(ft['devices']) & set(devices)))} already in flowtable {ft['name']}"
-            for ft in others
-        ) or "a device is already in another flowtable of this table"
-        return _fail(
-            f"{head}; devices: {where} (table {desired['family']} {desired['table']}); a device "
-            "can be in only one flowtable per table: remove it from devices or from the other "
-            "flowtable", res, lines)
+        desired = plan.desired
+        others = []
+        if desired is not None:
+            json_text = snapshot.out(PREFIX + ("table-json" if desired.chain is None else "flowtables")) or ""
+            others = [ft for ft in parse_flowtables(json_text, "") if ft["table"] == desired.table
+                      and ft["name"] != desired.name and set(ft["devices"]) & set(plan.devices)]
+        where = "; ".join(f"{', '.join(sorted(set(ft['devices']) & set(plan.devices)))} already in flowtable "
+                          f"{ft['name']}" for ft in others) or "a device is already in another flowtable of this table"
+        return (f"devices: {where}; a device can be in only one flowtable per table: remove it from devices "
+                "or from the other flowtable")
     if kind == "ebusy":
-        return _fail(f"{head}; {nft_hint(detail)} (a rule outside flowoffload.nft uses the "
-                     "flowtable; remove that rule first)", res, lines)
-    return _fail(f"{head}; {nft_hint(detail) or 'see stderr'}", res, lines)
+        return f"{nft_hint(detail)} (a rule outside flowoffload.nft uses the flowtable; remove that rule first)"
+    return nft_hint(detail) or "see stderr"
 
 
-def run_nft(runner: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
-    desired = desired_state(params)
-    if desired["backend"] == "fw4":
-        return run_fw4(runner, desired, check_mode)
-    nft = runner.which("nft", required=True)
-    openwrt = runner.exists(OPENWRT_RELEASE)
-    warnings: t.List[str] = []
-    devices: t.List[str] = []
-    skipped: t.List[str] = []
-    if desired["state"] == "present":
-        devices, skipped = select_devices(desired, lambda dev: runner.exists(f"/sys/class/net/{dev}"))
-        if skipped:
-            warnings.append(f"missing_devices=skip: skipped {', '.join(skipped)} (no such device)")
-    fallback = ""
-    with host_lock():
-        current = read_current(runner, desired)
-        cur_ft = next((ft for ft in current["flowtables"] if ft["name"] == desired["name"]), None)
-        mode = desired["offload"]
-        hardware = mode == "true" or (mode == "auto" and not (cur_ft and not cur_ft["offload"]))
-        new_ft = wanted_flowtable(desired, devices, hardware) if desired["state"] == "present" else None
-        result = plan(current, desired, new_ft)
-        if mode == "auto" and cur_ft and not cur_ft["offload"] and result["commands"]:
-            # Something else changes: probe hardware again with the new batch.
-            hardware = True
-            new_ft = wanted_flowtable(desired, devices, True)
-            result = plan(current, desired, new_ft)
-        elif mode == "auto" and cur_ft and not cur_ft["offload"] and new_ft:
-            fallback = ("offload=auto: the existing flowtable is software-only and nothing else "
-                        "changes, so it is kept without a new hardware probe")
-        lines = result["commands"]
-        if lines:
-            res = runner.run([nft, "-c", "-f", "-"], data=_batch(lines))
-            kind, detail = first_error(res.stderr) if res.rc else ("", "")
-            if kind == "eopnotsupp" and mode == "auto" and new_ft and new_ft["offload"]:
-                fallback = f"the kernel refused 'flags offload' with EOPNOTSUPP ({detail})"
-                warnings.append(f"offload=auto: {fallback}; using software offload")
-                hardware = False
-                new_ft = wanted_flowtable(desired, devices, False)
-                result = plan(current, desired, new_ft)
-                lines = result["commands"]
-                res = runner.run([nft, "-c", "-f", "-"], data=_batch(lines)) if lines else res._replace(rc=0)
-                kind = first_error(res.stderr)[0] if res.rc else ""
-            if res.rc and kind == "eperm" and check_mode:
-                warnings.append(
-                    "check mode could not validate the batch with nft -c (Operation not "
-                    "permitted: needs root/CAP_NET_ADMIN); run with become: true to validate")
-            elif res.rc:
-                raise explain_failure(runner, nft, desired, devices, res, lines, "nft -c validation")
-            if lines and not check_mode:
-                res = runner.run([nft, "-f", "-"], data=_batch(lines))
-                if res.rc:
-                    raise explain_failure(runner, nft, desired, devices, res, lines, "apply")
-        after_ft = next((ft for ft in result["after_flowtables"] if ft["name"] == desired["name"]), None)
-        if lines and not check_mode and new_ft:
-            read_back = [ft for ft in read_flowtables(runner, desired["family"], desired["table"])
-                         if ft["name"] == desired["name"]]
-            after_ft = read_back[0] if read_back else after_ft
-        entries = file_plan(desired, result["after"], after_ft, runner.read, openwrt, nft)
-        files_changed, file_warnings = apply_files(runner, desired, entries, openwrt, check_mode)
-        warnings.extend(file_warnings)
-    if openwrt and new_ft and new_ft["offload"]:
-        warnings.append(OPENWRT_WARNING)
-    spec = f"{desired['family']} {desired['table']}"
-    diff = [{"before_header": f"nft: {spec} (owned objects)", "after_header": f"nft: {spec} (owned objects)",
-             "before": result["before"], "after": result["after"]}]
-    diff += [{"before_header": e["path"], "after_header": e["path"], "before": e["before"], "after": e["after"]}
-             for e in entries]
-    return {
-        "changed": bool(lines) or files_changed,
-        "commands": list(lines),
-        "flowtable": dict(after_ft) if after_ft and desired["state"] == "present" else {},
-        "hardware_offload": bool(new_ft and new_ft["offload"]),
-        "fallback_reason": fallback,
-        "skipped_devices": skipped,
-        "persist_files": [entry["path"] for entry in entries],
-        "diff": diff,
-        "warnings": warnings,
-    }
+def finish_flowtable(plan: FtPlan, apply_result: t.Optional[ApplyResult]) -> t.Dict[str, t.Any]:
+    """Final return values: the plan's, with ``flowtable`` read back after an apply."""
+    if plan.fw4 is not None:
+        from ansible_collections.flowoffload.nft.plugins.module_utils import _fw4  # pylint: disable=import-outside-toplevel
+        return _fw4.finish_fw4(plan.fw4, apply_result)
+    result = dict(plan.result)
+    if apply_result is None:
+        return result
+    if not apply_result.ok:
+        raise explain_failure(plan, apply_result)
+    desired = plan.desired
+    json_text = apply_result.snapshot.out(PREFIX + "after-json")
+    if desired is not None and desired.state == "present" and json_text is not None:
+        found = [ft for ft in parse_flowtables(json_text, apply_result.snapshot.text(PREFIX + "after-text"))
+                 if ft["name"] == desired.name and ft["table"] == desired.table]
+        if found:
+            result["flowtable"] = FlowtableModel.from_dict(found[0]).as_dict()
+    return result
 
 
-def run_fw4(runner: t.Any, desired: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
-    """backend=fw4: set firewall4's UCI offloading knobs and reload it."""
-    if not runner.exists(OPENWRT_RELEASE):
-        raise FlowOffloadError(
-            "backend: fw4 works only on OpenWrt (no /etc/openwrt_release here); use backend=nft")
-    wanted = fw4_wanted(desired)
-    with host_lock():
-        current = fw4_read(runner)
-        changes = {k: v for k, v in wanted.items() if current.get(k) != v}
-        commands = [f"uci set firewall.@defaults[0].{k}={v}" for k, v in sorted(changes.items())]
-        if changes:
-            commands += ["uci commit firewall", "fw4 reload"]
-        if changes and not check_mode:
-            fw4_apply(runner, changes)
-        fts = [ft for ft in read_flowtables(runner, "inet", "fw4") if ft["name"] == "ft"]
-    warnings = [OPENWRT_WARNING] if wanted["flow_offloading_hw"] == "1" else []
-    flowtable = fts[0] if fts and desired["state"] == "present" else {}
-    return {
-        "changed": bool(changes),
-        "commands": commands,
-        "flowtable": flowtable,
-        "hardware_offload": bool(flowtable.get("offload")) if flowtable else wanted["flow_offloading_hw"] == "1",
-        "fallback_reason": "",
-        "skipped_devices": [],
-        "persist_files": ["/etc/config/firewall"] if changes else [],
-        "diff": {
-            "before": "".join(f"{k}={current.get(k)}\n" for k in sorted(wanted)),
-            "after": "".join(f"{k}={v}\n" for k, v in sorted(wanted.items())),
-        },
-        "warnings": warnings,
-    }
+def run_flowtable(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
+    """read -> plan -> (apply) -> finish; at most two round trips."""
+    desired = desired_state(params)  # refuse bad input before any script runs
+    if desired.backend == "fw4":
+        from ansible_collections.flowoffload.nft.plugins.module_utils import _fw4  # pylint: disable=import-outside-toplevel
+        return _fw4.run_fw4(target, params, check_mode)
+    script, nonce = read_script(flowtable_reads(params))
+    rc, out, err = target.run_script(script)
+    snapshot, _markers = parse_sections(out, nonce)
+    if PREFIX + "file" not in snapshot:
+        raise FlowOffloadError(f"the read script failed on the target (rc={rc}): {err.strip() or out.strip()[-500:]}",
+                               rc=rc, stdout=out, stderr=err)
+    plan = plan_flowtable(snapshot, params, check_mode)
+    if check_mode or not plan.spec.changes():
+        return finish_flowtable(plan, None)
+    script, nonce = apply_script(plan.spec)
+    rc, out, err = target.run_script(script)
+    return finish_flowtable(plan, parse_apply(rc, out, err, nonce))

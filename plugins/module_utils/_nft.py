@@ -4,7 +4,7 @@
 
 JSON output (``nft -j``) gives structure; it omits table comments and the flowtable flags
 ``offload`` and ``counter``, which are read from the text listing of the same objects.
-Only ``read_*`` functions take a Runner; everything else takes text and returns data.
+Everything here takes text and returns data (the read script gets the text).
 """
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
-    classify_nft_error,
-    nft_hint,
 )
 
 FAMILIES = ("inet", "ip", "ip6", "netdev", "arp", "bridge")
@@ -36,15 +34,28 @@ _DEVICE_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 _DEVICE_MAX = 15
 _IDENT_MAX = 255
 
-# nft keywords that cannot be used bare as identifiers without quoting; we refuse them
-# instead of quoting so that every rendered statement stays simple.
-_RESERVED = frozenset(
-    "table chain rule set map flowtable element counter quota limit ct meta ip ip6 inet "
-    "arp bridge netdev add delete insert replace flush list create reset rename "
-    "hook priority policy type devices device flags offload accept drop return jump "
-    "goto continue queue comment handle index position define include redefine "
-    "undefine export import monitor describe flow".split()
-)
+# Words nft's scanner (src/scanner.l) turns into keyword tokens in every state, plus the
+# hook and statement words of older releases: as a bare table/chain/flowtable name they make
+# nft's parser fail with a syntax error that does not name the option, so they are refused.
+_RESERVED = frozenset("""
+eq ne le lt ge gt lshift rshift xor and or not vmap include define redefine undefine describe
+hook device devices table chain rule set element map flowtable handle ruleset socket tproxy
+accept drop continue jump goto return to inet netdev add replace update create insert delete get
+list reset flush rename import export monitor destroy position index comment constant interval
+dynamic auto-merge timeout gc-interval elements expires policy size flow offload meter counter
+last log queue limit quota hour day second minute week reject snat dnat masquerade redirect
+random th bridge ether type typeof vlan arp ip ecn time icmp icmpv6 igmp ip6 priority ah esp comp
+flags udp udplite vxlan vni geneve gre gretap tcp dccp sctp rt rt0 rt2 srh hbh frag dst mh meta
+mark iif iifname iiftype oif oifname oiftype skuid skgid nftrace rtclassid ibriport ibrname
+obriport obrname pkttype cpu iifgroup oifgroup cgroup ct numgen jhash symhash dup fwd fib osf
+synproxy tunnel notrack all exists missing exthdr ipsec secmark xt ingress egress chains sets
+tables flowtables counters quotas rules meters maps
+""".split())
+# The kernel keeps a hook priority as a signed 32-bit integer (NFTA_FLOWTABLE_HOOK_PRIORITY).
+PRIORITY_MIN, PRIORITY_MAX = -(2 ** 31), 2 ** 31 - 1
+# IANA protocol numbers nft prints when /etc/protocols is missing (meta l4proto { 6, 17 }).
+PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17}
+_PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
 
 
 def parse_version(text: str) -> str:
@@ -65,8 +76,20 @@ def resolve_priority(value: t.Any, keywords: t.Optional[t.Mapping[str, int]] = N
     Anything else raises FlowOffloadError naming the ``priority`` option.
     """
     table = _FLOWTABLE_KEYWORDS if keywords is None else keywords
-    if isinstance(value, bool):
+    number = _priority_number(value, table)
+    if number is None:
         raise FlowOffloadError(_priority_msg(value, table))
+    if not PRIORITY_MIN <= number <= PRIORITY_MAX:
+        raise FlowOffloadError(
+            f"priority: {value!r} is outside the kernel's signed 32-bit hook priority range "
+            f"({PRIORITY_MIN} to {PRIORITY_MAX}); use a value in that range, e.g. 0 or filter + 5"
+        )
+    return number
+
+
+def _priority_number(value: t.Any, table: t.Mapping[str, int]) -> t.Optional[int]:
+    if isinstance(value, bool):
+        return None
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -81,7 +104,7 @@ def resolve_priority(value: t.Any, keywords: t.Optional[t.Mapping[str, int]] = N
                 offset = int(match.group(3))
                 return base + offset if match.group(2) == "+" else base - offset
             return base
-    raise FlowOffloadError(_priority_msg(value, table))
+    return None
 
 
 def _priority_msg(value: t.Any, table: t.Mapping[str, int]) -> str:
@@ -103,8 +126,9 @@ def validate_identifier(value: t.Any, option: str) -> str:
     ):
         raise FlowOffloadError(
             f"{option}: {value!r} is not a valid nft identifier; use a letter followed by "
-            "letters, digits, '_', '-' or '.' (at most 255 bytes, not an nft keyword such "
-            "as 'table' or 'flow')"
+            "letters, digits, '_', '-' or '.' (at most 255 bytes), not an nft keyword such "
+            "as 'table', 'flow', 'fwd' or 'ingress' (nft's parser reads those as keywords); "
+            f"choose another {option}"
         )
     return text
 
@@ -174,7 +198,7 @@ def parse_text(text: str) -> t.Dict[str, t.Any]:
     flowtable: t.Optional[t.Tuple[str, str, str]] = None
     depth = 0
     for raw_line in (text or "").splitlines():
-        line = raw_line.strip()
+        line = re.sub(r"\s*# handle \d+$", "", raw_line.strip())
         if not line or line.startswith("#"):
             continue
         opens, closes = line.count("{"), line.count("}")
@@ -284,51 +308,71 @@ def rule_offload_target(rule: t.Mapping[str, t.Any]) -> t.Tuple[t.Optional[str],
             if isinstance(right, dict) and "set" in right:
                 right = right["set"]
             values = right if isinstance(right, list) else [right]
-            protocols = sorted(str(v) for v in values)
+            protocols = normalize_protocols(values)
     return target, protocols
 
 
-# --- reading through the Runner -------------------------------------------------------
-def _list(runner: t.Any, nft: str, args: t.Sequence[str], json_out: bool) -> t.Optional[str]:
-    """stdout of ``nft [-j] list ARGS``; None when the object does not exist (ENOENT)."""
-    argv = [nft, "-j", "list", *args] if json_out else [nft, "list", *args]
-    res = runner.run(argv)
-    if res.rc == 0:
-        return res.stdout
-    kind = classify_nft_error(res.stderr)
-    if kind == "enoent":
+def protocol_number(value: t.Any) -> t.Optional[int]:
+    """6 for tcp/'6'/6, 17 for udp: nft prints numbers when /etc/protocols is missing."""
+    text = str(value).strip().lower()
+    if text.isdigit():
+        return int(text)
+    return PROTOCOL_NUMBERS.get(text)
+
+
+def normalize_protocols(values: t.Iterable[t.Any]) -> t.List[str]:
+    """Protocol names ordered by number (tcp, udp); numbers without a name stay numbers."""
+    numbers = []
+    for value in values:
+        number = protocol_number(value)
+        numbers.append(number if number is not None else str(value))
+    ints = sorted({n for n in numbers if isinstance(n, int)})
+    other = sorted({n for n in numbers if not isinstance(n, int)})
+    return [_PROTOCOL_NAMES.get(n, str(n)) for n in ints] + other
+
+
+def offload_rule(rule: t.Mapping[str, t.Any]) -> t.Optional[t.Tuple[str, t.List[str]]]:
+    """(NAME, protocols) when the rule is exactly ``meta l4proto P flow add @NAME`` (what the
+    collection renders, whatever the comment), else None."""
+    exprs = [e for e in rule.get("expr") or [] if isinstance(e, dict)]
+    if len(exprs) != 2 or set(exprs[0]) != {"match"} or set(exprs[1]) != {"flow"}:
         return None
-    hint = nft_hint(res.stderr)
-    raise FlowOffloadError(
-        f"'{' '.join(argv[1:])}' failed: {res.stderr.strip()}" + (f"; {hint}" if hint else ""),
-        cmd=res.cmd, rc=res.rc, stdout=res.stdout, stderr=res.stderr,
-    )
-
-
-def list_pair(runner: t.Any, args: t.Sequence[str]) -> t.Optional[t.Tuple[str, str]]:
-    """(json, text) listing of one object, or None when it does not exist."""
-    nft = runner.which("nft", required=True)
-    json_text = _list(runner, nft, args, True)
-    if json_text is None:
+    match, flow = exprs[0]["match"], exprs[1]["flow"]
+    if not isinstance(match, dict) or match.get("left") != {"meta": {"key": "l4proto"}}:
         return None
-    text = _list(runner, nft, args, False)
-    return json_text, text or ""
+    if match.get("op", "==") not in ("==", "in") or not isinstance(flow, dict) or flow.get("op") != "add":
+        return None
+    target, protocols = rule_offload_target(rule)
+    return (target, protocols) if target and protocols else None
 
 
-def read_flowtables(
-    runner: t.Any, family: t.Optional[str] = None, table: t.Optional[str] = None
-) -> t.List[t.Dict[str, t.Any]]:
-    """Normalized flowtables of the host, or of one table when family and table are given.
+def other_objects(json_text: str) -> t.List[str]:
+    """'KIND NAME' of every object of a listing that is not a table, flowtable, chain or rule."""
+    found = []
+    for item in load_json(json_text):
+        for kind, body in item.items():
+            if kind not in ("table", "flowtable", "chain", "rule"):
+                name = body.get("name", "") if isinstance(body, dict) else ""
+                found.append(f"{kind} {name}".strip())
+    return found
 
-    A kernel without flowtable support lists none; a missing table lists none.
-    """
-    if table:
-        args = ["table", family or "inet", table]
-    elif family:
-        args = ["flowtables", family]
-    else:
-        args = ["flowtables"]
-    pair = list_pair(runner, args)
-    if pair is None:
-        return []
-    return parse_flowtables(pair[0], pair[1])
+
+def chain_rule_lines(text: str, chain: str) -> t.List[str]:
+    """The rule lines of one chain in a text listing, in order (handles stripped)."""
+    lines: t.List[str] = []
+    inside = False
+    depth = 0
+    for raw_line in (text or "").splitlines():
+        line = re.sub(r"\s*# handle \d+$", "", raw_line.strip())
+        if not line:
+            continue
+        if not inside:
+            depth += line.count("{") - line.count("}")
+            if depth == 2 and re.match(rf"^chain\s+\"?{re.escape(chain)}\"?\s*\{{$", line):
+                inside = True
+            continue
+        if line == "}":
+            break
+        if not re.match(r"^(type|policy|comment|devices)\b", line):
+            lines.append(line)
+    return lines

@@ -173,27 +173,3 @@ def hardware_verdicts(snapshot: Snapshot) -> t.Dict[str, ProbeResult]:
     """{device: verdict} for every ``probe:hw:<dev>`` section of the snapshot."""
     return {dev: interpret_hardware(sec.rc, sec.err, dev)
             for dev, sec in sorted(snapshot.with_prefix(HW_PREFIX).items()) if dev}
-
-
-# --- Runner-based probes: kept only while _facts (not yet on the read script) calls them ---
-def probe_software(runner: t.Any) -> ProbeResult:
-    """Does the kernel accept a flowtable? (legacy Runner path of offload_facts)."""
-    nft = runner.which("nft")
-    if not nft:
-        return None, _NO_NFT
-    res = runner.run([nft, "-c", "-f", "-"], data=probe_batch(None, PROBE_TABLE_PREFIX + "facts"))
-    return interpret_software(res.rc, res.stderr)
-
-
-def probe_hardware(runner: t.Any, device: str) -> ProbeResult:
-    """Does the kernel accept 'flags offload' on device? (legacy Runner path of offload_facts)."""
-    if not valid_probe_device(device):
-        return None, (
-            f"device name {device!r} is not a valid interface name (1-15 characters from "
-            "letters, digits and _ . @ + -); not probed"
-        )
-    nft = runner.which("nft")
-    if not nft:
-        return None, _NO_NFT
-    res = runner.run([nft, "-c", "-f", "-"], data=probe_batch(device, PROBE_TABLE_PREFIX + "facts"))
-    return interpret_hardware(res.rc, res.stderr, device)

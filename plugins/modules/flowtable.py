@@ -18,18 +18,33 @@ description:
   - With O(chain) the module adds only its flowtable and one rule tagged
     C(comment "flowoffload.nft:NAME") at the top of an existing forward base chain.
   - Reads only the objects it owns, never the whole ruleset. Every change is one
-    C(nft -f -) batch, validated first with C(nft -c -f -); nothing else in the ruleset
+    C(nft -f) batch, validated first with C(nft -c -f); nothing else in the ruleset
     is touched. A host-wide lock keeps two runs from interleaving.
+  - In the owned table, anything the module does not render (a rule added by hand above the
+    offload rule, a set, another chain) is drift; the run restores the table exactly as rendered.
+  - Runs on the controller (action plugin). The target only runs POSIX sh scripts, one read
+    script per run and, only when something must change, one apply script (lock, re-check
+    of the state planned from, files staged, C(nft -c), C(nft -f), files moved into place,
+    read-back). An idempotent run costs one round trip, a change two.
+requirements:
+  - On the target, C(/bin/sh) (busybox ash is enough) and C(nft); C(systemctl) for the boot
+    unit on systemd hosts. No Python is needed on the target.
 author:
   - flowoffload.nft maintainers (@flowoffload)
 extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
 attributes:
+  action:
+    description: Runs as an action plugin on the controller.
+    support: full
+    details:
+      - All planning runs on the controller; the target runs sh scripts only.
   check_mode:
     support: full
     details:
-      - Runs the same plan and the same C(nft -c) validation (needs root); applies nothing.
+      - Runs the same read and plan (the kernel probes use C(nft -c), which needs root);
+        sends no apply script.
   diff_mode:
     support: full
     details:
@@ -118,6 +133,8 @@ options:
     default: nft
 notes:
   - Needs root (CAP_NET_ADMIN), also in check mode, and the C(nft) binary.
+  - Names that nft reads as keywords (C(fwd), C(ingress), C(flow), ...) are refused for
+    O(name), O(table) and O(chain); O(priority) must fit the kernel's signed 32-bit range.
   - On OpenWrt the kernel accepts C(flags offload) even where hardware cannot offload;
     only conntrack entries marked C([HW_OFFLOAD]) prove hardware offload.
 seealso:
@@ -192,13 +209,10 @@ persist_files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
-    FlowOffloadError,
-)
 from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable_run import (
-    run_nft,
+    run_flowtable,
 )
-from ansible_collections.flowoffload.nft.plugins.module_utils._runner import Runner
+from ansible_collections.flowoffload.nft.plugins.module_utils._module_target import run_module
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", default="ft"),
@@ -218,17 +232,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = run_nft(Runner(module), module.params, module.check_mode)
-    except FlowOffloadError as e:
-        module.fail_json(msg=e.msg, **e.details)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run_flowtable)
 
 
 if __name__ == "__main__":

@@ -2,300 +2,198 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-import typing as t
-
 import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable as F
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
-    fixture,
+    VM,
+    params,
 )
-
-HOST = "1.0.6-bookworm-host-ft"
-TAG = 'comment "flowoffload.nft:ft"'
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import fixture
 
 
-def desired(**params: t.Any) -> t.Dict[str, t.Any]:
-    base: t.Dict[str, t.Any] = {"devices": ["wan0", "lan0"]}
-    base.update(params)
-    return F.desired_state(base)
+def _owned(prefix):
+    return F.parse_owned(fixture(f"{prefix}.json"), fixture(f"{prefix}.txt"), F.desired_state(params()))
 
 
-def flowtable(**kw: t.Any) -> t.Dict[str, t.Any]:
-    ft = {"family": "inet", "table": "flowoffload", "name": "ft", "hook": "ingress", "priority": 0,
-          "devices": ["lan0", "wan0"], "offload": False, "counter": True}
-    ft.update(kw)
-    return ft
+# --- model and renderer ------------------------------------------------------------------
+def test_model_normalizes_devices_once_and_as_dict_is_the_contract():
+    ft = F.FlowtableModel("inet", "flowoffload", "ft", devices=("wan0", "lan0", "wan0"), counter=True)
+    assert ft.devices == ("lan0", "wan0")
+    assert ft.as_dict() == {"family": "inet", "table": "flowoffload", "name": "ft", "hook": "ingress",
+                            "priority": 0, "devices": ["lan0", "wan0"], "offload": False, "counter": True}
+    assert F.FlowtableModel.from_dict(ft.as_dict()) == ft
 
 
-def offload_rule(name: str = "ft", protocols: t.Sequence[str] = ("tcp", "udp"), handle: int = 4,
-                 chain: str = "forward", comment: t.Optional[str] = None) -> t.Dict[str, t.Any]:
-    right: t.Any = {"set": list(protocols)} if len(protocols) > 1 else protocols[0]
-    return {"family": "inet", "table": "flowoffload", "chain": chain, "handle": handle,
-            "comment": f"flowoffload.nft:{name}" if comment is None else comment,
-            "expr": [{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": right}},
-                     {"flow": {"op": "add", "flowtable": f"@{name}"}}]}
+def test_one_renderer_add_and_block():
+    ft = F.FlowtableModel("inet", "t", "ft", priority=-5, devices=("1wan", "lan+"), offload=True, counter=True)
+    assert F.render_flowtable(ft) == ('add flowtable inet t ft { hook ingress priority -5; devices = { "1wan", "lan+" }; '
+                                      'flags offload; counter; }')
+    assert F.render_flowtable(ft, "block") == ('\tflowtable ft {\n\t\thook ingress priority -5\n'
+                                               '\t\tdevices = { "1wan", "lan+" }\n\t\tflags offload\n\t\tcounter\n\t}\n')
 
 
-def owned(flowtables: t.Sequence[t.Dict[str, t.Any]] = (), rules: t.Sequence[t.Dict[str, t.Any]] = ()) -> t.Dict[str, t.Any]:
-    """Current owned table: chain from the real host listing, flowtables/rules given."""
-    base = F.parse_owned(fixture(f"{HOST}-owned-noflowtable.json"), fixture(f"{HOST}-owned-noflowtable.txt"),
-                         "inet", "flowoffload")
-    base["flowtables"] = list(flowtables)
-    base["rules"] = list(rules)
-    return base
-
-
-ABSENT = F.parse_owned(None, "", "inet", "flowoffload")
-
-
-def run_plan(current: t.Dict[str, t.Any], want: t.Dict[str, t.Any], offload: bool = False) -> t.List[str]:
-    new_ft = F.wanted_flowtable(want, want["devices"], offload) if want["state"] == "present" else None
-    return F.plan(current, want, new_ft)["commands"]
-
-
-# --- desired state / bad input ---------------------------------------------------------
-def test_desired_defaults():
-    want = desired()
-    assert want["name"] == "ft" and want["table"] == "flowoffload" and want["family"] == "inet"
-    assert want["devices"] == ["lan0", "wan0"] and want["priority"] == 0
-    assert want["protocols"] == ["tcp", "udp"] and want["counter"] is True and want["offload"] == "false"
-
-
-@pytest.mark.parametrize("value, expected", [(True, "true"), (False, "false"), ("yes", "true"), ("no", "false"),
-                                             ("auto", "auto"), ("True", "true"), ("off", "false")])
-def test_offload_values(value, expected):
-    assert desired(offload=value)["offload"] == expected
-
-
-@pytest.mark.parametrize(
-    "params, option",
-    [
-        ({"offload": "maybe"}, "offload:"),
-        ({"family": "bridge"}, "family:"),
-        ({"family": "netdev"}, "family:"),
-        ({"priority": "mangle"}, "priority:"),
-        ({"priority": "filter + ten"}, "priority:"),
-        ({"name": "flow"}, "name:"),
-        ({"name": "ft; flush ruleset"}, "name:"),
-        ({"table": "my table"}, "table:"),
-        ({"chain": "fwd{"}, "chain:"),
-        ({"devices": ["eth0; flush ruleset"]}, "devices:"),
-        ({"devices": ["averyveryverylong0"]}, "devices:"),
-        ({"devices": [""]}, "devices:"),
-        ({"devices": ["eth/0"]}, "devices:"),
-        ({"devices": ["eth 0"]}, "devices:"),
-        ({"devices": ["eth:0"]}, "devices:"),
-        ({"devices": ["eth'0"]}, "devices:"),
-        ({"devices": ["{eth0}"]}, "devices:"),
-        ({"devices": ["$lan"]}, "devices:"),
-        ({"devices": ["@ft"]}, "devices:"),
-        ({"devices": []}, "devices:"),
-        ({"devices": ["eth0"], "backend": "fw4"}, "devices:"),
-        ({"protocols": ["icmp"]}, "protocols:"),
-        ({"protocols": []}, "protocols:"),
-    ],
-)
-def test_bad_input_names_option(params, option):
+# --- validation (issue 9, defect 7) ------------------------------------------------------
+@pytest.mark.parametrize("option", ["name", "table", "chain"])
+@pytest.mark.parametrize("word", ["fwd", "ingress", "egress", "offload", "devices", "hook", "flowtable", "counter"])
+def test_nft_keywords_are_refused_naming_the_option(option, word):
     with pytest.raises(FlowOffloadError) as err:
-        desired(**params)
+        F.desired_state(params(**{option: word}))
+    assert err.value.msg.startswith(f"{option}:") and "keyword" in err.value.msg
+
+
+@pytest.mark.parametrize("value", [99999999999, 2 ** 31, -(2 ** 31) - 1, "filter + 2147483648"])
+def test_priority_outside_signed_32_bit_is_refused(value):
+    with pytest.raises(FlowOffloadError) as err:
+        F.desired_state(params(priority=value))
+    assert err.value.msg.startswith("priority:") and "32-bit" in err.value.msg
+
+
+@pytest.mark.parametrize("value", [2 ** 31 - 1, -(2 ** 31), "filter - 5"])
+def test_priority_at_the_limits_is_accepted(value):
+    assert isinstance(F.desired_state(params(priority=value)).priority, int)
+
+
+def test_names_that_are_not_keywords_still_work():
+    desired = F.desired_state(params(table="filter", chain="forward", name="ft_lan"))
+    assert (desired.table, desired.chain, desired.name) == ("filter", "forward", "ft_lan")
+
+
+@pytest.mark.parametrize("changes,option", [
+    ({"devices": ["eth0; flush ruleset"]}, "devices:"), ({"devices": []}, "devices:"),
+    ({"offload": "maybe"}, "offload:"), ({"protocols": ["icmp"]}, "protocols:"),
+    ({"family": "bridge"}, "family:"), ({"backend": "fw4", "devices": ["lan0"]}, "devices:"),
+])
+def test_bad_input_names_the_option(changes, option):
+    with pytest.raises(FlowOffloadError) as err:
+        F.desired_state(params(**changes))
     assert err.value.msg.startswith(option)
 
 
-def test_absent_needs_no_devices():
-    assert F.desired_state({"state": "absent"})["devices"] == []
+# --- plan: owned table -------------------------------------------------------------------
+def _plan(prefix, **changes):
+    desired = F.desired_state(params(**changes))
+    current = F.parse_owned(fixture(f"{prefix}.json"), fixture(f"{prefix}.txt"), desired) if prefix else F.Current()
+    new = desired.flowtable(desired.devices, desired.offload == "true") if desired.state == "present" else None
+    return F.plan_owned(current, desired, new)
 
 
-def test_fw4_without_devices_is_fine():
-    assert F.desired_state({"backend": "fw4"})["backend"] == "fw4"
-
-
-def test_missing_devices_fail_names_them():
-    with pytest.raises(FlowOffloadError) as err:
-        F.select_devices(desired(), lambda dev: dev == "lan0")
-    assert err.value.msg.startswith("devices:") and "wan0" in err.value.msg
-
-
-def test_missing_devices_skip():
-    assert F.select_devices(desired(missing_devices="skip"), lambda dev: dev == "lan0") == (["lan0"], ["wan0"])
-
-
-def test_missing_devices_skip_all_is_an_error():
-    with pytest.raises(FlowOffloadError) as err:
-        F.select_devices(desired(missing_devices="skip"), lambda dev: False)
-    assert "offloads nothing" in err.value.msg
-
-
-# --- render ----------------------------------------------------------------------------
-def test_add_flowtable_repeats_flags_and_counter_and_quotes_devices():
-    line = F.add_flowtable(flowtable(offload=True), ["eth2"])
-    assert line == ('add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "eth2" }; '
-                    "flags offload; counter; }")
-
-
-def test_rule_single_protocol():
-    assert F.rule_expr("ft", ["tcp"]) == f"meta l4proto tcp flow add @ft {TAG}"
-
-
-def test_render_text_one_statement_per_line():
-    text = F.render_text("inet", "flowoffload", [flowtable()], {"ft": ["tcp", "udp"]})
-    lines = text.splitlines()
-    assert lines[0] == "table inet flowoffload {" and lines[-1] == "}"
-    assert '\tcomment "managed by flowoffload.nft"' in lines
-    # the flowtable's closing brace is on its own line, never followed by the table's
-    assert lines.count("\t}") == 2
-    assert f"\t\tmeta l4proto {{ tcp, udp }} flow add @ft {TAG}" in lines
-
-
-# --- plan: owned table -----------------------------------------------------------------
-def test_plan_create_owned_table():
-    lines = run_plan(ABSENT, desired())
-    assert lines == [
+def test_create_from_nothing():
+    plan = _plan(None)
+    assert plan.commands == [
         'add table inet flowoffload { comment "managed by flowoffload.nft"; }',
         'add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "lan0", "wan0" }; counter; }',
         "add chain inet flowoffload forward { type filter hook forward priority 10; policy accept; }",
-        f"add rule inet flowoffload forward meta l4proto {{ tcp, udp }} flow add @ft {TAG}",
+        'add rule inet flowoffload forward meta l4proto { tcp, udp } flow add @ft comment "flowoffload.nft:ft"',
+    ]
+    assert plan.before == "" and 'devices = { "lan0", "wan0" }' in plan.after
+
+
+def test_idempotent_on_the_real_vm_listing_with_a_second_flowtable():
+    plan = _plan(f"{VM}-owned-two")
+    assert plan.commands == []
+    assert plan.before == plan.after
+
+
+def test_numbers_without_etc_protocols_are_idempotent():
+    """issue 9, defect 2: nft prints meta l4proto { 6, 17 } without /etc/protocols."""
+    current = _owned("1.0.6-bookworm-handmade-ft-owned-noprotocols")
+    assert current.rules[0][0] == ("ft", ("tcp", "udp"))
+    assert _plan("1.0.6-bookworm-handmade-ft-owned-noprotocols").commands == []
+    assert _plan("1.0.6-bookworm-handmade-ft-owned-noprotocols", protocols=["tcp"]).commands[0] == \
+        "flush chain inet flowoffload forward"
+
+
+def test_foreign_rule_above_the_flow_add_rule_is_drift_and_restored():
+    """issue 9, defect 3: the owned chain ends exactly as rendered."""
+    plan = _plan("1.0.6-bookworm-handmade-ft-owned-drift")
+    assert plan.commands == [
+        "flush chain inet flowoffload forward",
+        'add rule inet flowoffload forward meta l4proto { tcp, udp } flow add @ft comment "flowoffload.nft:ft"',
+    ]
+    assert "meta l4proto { tcp, udp } accept" in plan.before and "accept\n" not in plan.after.split("policy accept;")[1]
+    # what the batch leaves is what the collection renders: the next plan is empty
+    assert _plan("1.0.6-bookworm-handmade-ft-owned-one").commands == []
+
+
+def test_foreign_object_in_the_owned_table_rebuilds_it():
+    desired = F.desired_state(params())
+    current = _owned("1.0.6-bookworm-handmade-ft-owned-one")
+    current.others = ["set blocklist"]
+    plan = F.plan_owned(current, desired, desired.flowtable(desired.devices, False))
+    assert plan.commands[0] == "delete table inet flowoffload" and plan.commands[1].startswith("add table")
+    assert "# set blocklist" in plan.before
+
+
+def test_rule_without_our_comment_is_replaced():
+    desired = F.desired_state(params())
+    current = _owned("1.0.6-bookworm-handmade-ft-owned-one")
+    current.rules = [(None, 5, "meta l4proto { tcp, udp } flow add @ft")]
+    plan = F.plan_owned(current, desired, desired.flowtable(desired.devices, False))
+    assert plan.commands[0] == "flush chain inet flowoffload forward" and len(plan.commands) == 2
+
+
+def test_added_device_in_place_and_removed_device_recreates():
+    plan = _plan(f"{VM}-owned-two", devices=["lan0", "wan0", "eth3"])
+    assert plan.commands == ['add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "eth3" }; counter; }']
+    plan = _plan(f"{VM}-owned-two", devices=["lan0"])
+    assert plan.commands[0] == "flush chain inet flowoffload forward"
+    assert "delete flowtable inet flowoffload ft" in plan.commands
+    # the other flowtable keeps its rule (udp), rules re-added in rendered order
+    assert plan.commands[-2:] == [
+        'add rule inet flowoffload forward meta l4proto { tcp, udp } flow add @ft comment "flowoffload.nft:ft"',
+        'add rule inet flowoffload forward meta l4proto udp flow add @ft2 comment "flowoffload.nft:ft2"',
     ]
 
 
-def test_plan_noop():
-    assert run_plan(owned([flowtable()], [offload_rule()]), desired()) == []
+def test_absent_keeps_the_other_flowtable_and_last_one_drops_the_table():
+    plan = _plan(f"{VM}-owned-two", state="absent")
+    assert "delete flowtable inet flowoffload ft" in plan.commands and "delete table" not in " ".join(plan.commands)
+    assert plan.flowtable is None and [ft.name for ft in plan.after_flowtables] == ["ft2"]
+    plan = _plan("1.0.6-bookworm-handmade-ft-owned-one", state="absent")
+    assert plan.commands == ["delete table inet flowoffload"] and plan.after == ""
+    assert _plan(None, state="absent").commands == []
 
 
-def test_plan_noop_with_keyword_priority_and_unsorted_devices():
-    assert run_plan(owned([flowtable()], [offload_rule()]), desired(priority="filter", devices=["wan0", "lan0"])) == []
-
-
-def test_plan_add_device_in_place():
-    lines = run_plan(owned([flowtable()], [offload_rule()]), desired(devices=["lan0", "wan0", "eth2"]))
-    assert lines == ['add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "eth2" }; counter; }']
-
-
-@pytest.mark.parametrize(
-    "change, offload",
-    [({"devices": ["lan0"]}, False), ({"priority": 5}, False), ({}, True), ({"counter": False}, False)],
-)
-def test_plan_recreates_flowtable_and_rule(change, offload):
-    lines = run_plan(owned([flowtable()], [offload_rule(handle=9)]), desired(**change), offload)
-    assert lines[0] == "delete rule inet flowoffload forward handle 9"
-    assert lines[1] == "delete flowtable inet flowoffload ft"
-    assert lines[2].startswith("add flowtable inet flowoffload ft {")
-    assert lines[3] == f"add rule inet flowoffload forward meta l4proto {{ tcp, udp }} flow add @ft {TAG}"
-    assert len(lines) == 4
-
-
-def test_plan_protocols_change_replaces_rule_only():
-    lines = run_plan(owned([flowtable()], [offload_rule(handle=9)]), desired(protocols=["udp"]))
-    assert lines == ["delete rule inet flowoffload forward handle 9",
-                     f"add rule inet flowoffload forward meta l4proto udp flow add @ft {TAG}"]
-
-
-def test_plan_second_flowtable_shares_owned_table():
-    lines = run_plan(owned([flowtable()], [offload_rule()]), desired(name="ft2", devices=["eth2"]))
-    assert lines == [
-        'add flowtable inet flowoffload ft2 { hook ingress priority 0; devices = { "eth2" }; counter; }',
-        'add rule inet flowoffload forward meta l4proto { tcp, udp } flow add @ft2 comment "flowoffload.nft:ft2"',
-    ]
-
-
-def test_plan_absent_last_flowtable_deletes_table():
-    assert run_plan(owned([flowtable()], [offload_rule()]), desired(state="absent")) == ["delete table inet flowoffload"]
-
-
-def test_plan_absent_keeps_other_flowtables():
-    current = owned([flowtable(), flowtable(name="ft2", devices=["eth2"])],
-                    [offload_rule(handle=4), offload_rule("ft2", handle=5)])
-    result = F.plan(current, desired(state="absent"), None)
-    assert result["commands"] == ["delete rule inet flowoffload forward handle 4", "delete flowtable inet flowoffload ft"]
-    assert "@ft2" in result["after"] and "@ft " not in result["after"]
-
-
-def test_plan_absent_when_table_missing_is_noop():
-    assert run_plan(ABSENT, desired(state="absent")) == []
-
-
-def test_plan_refuses_unmarked_table():
-    current = F.parse_owned(fixture(f"{HOST}-chain-forward.json"), "table inet filter {\n}\n", "inet", "filter")
+def test_device_in_another_flowtable_is_refused_before_apply():
     with pytest.raises(FlowOffloadError) as err:
-        run_plan(current, desired(table="filter"))
-    assert err.value.msg.startswith("table:") and "not managed by flowoffload.nft" in err.value.msg
+        _plan(f"{VM}-owned-two", name="ft3", devices=["eth2"])
+    assert "eth2 already in flowtable ft2" in err.value.msg
 
 
-def test_plan_rebuilds_owned_table_when_chain_was_changed():
-    current = owned([flowtable()], [offload_rule()])
-    current["chains"][0]["priority"] = 0
-    lines = run_plan(current, desired())
-    assert lines[0] == "delete table inet flowoffload"
-    assert lines[1].startswith("add table inet flowoffload")
-    assert lines[-1].startswith("add rule inet flowoffload forward")
-
-
-def test_plan_adds_missing_owned_chain():
-    current = owned([flowtable()], [])
-    current["chains"] = []
-    lines = run_plan(current, desired())
-    assert lines == [F.owned_chain_stmt("inet", "flowoffload"),
-                     f"add rule inet flowoffload forward meta l4proto {{ tcp, udp }} flow add @ft {TAG}"]
-
-
-def test_plan_diff_texts():
-    result = F.plan(owned([flowtable()], [offload_rule()]), desired(priority=-5),
-                    F.wanted_flowtable(desired(priority=-5), ["lan0", "wan0"], False))
-    assert "hook ingress priority 0" in result["before"] and "hook ingress priority -5" in result["after"]
-
-
-# --- plan: chain mode ------------------------------------------------------------------
-def chain_state(ft: t.Optional[t.Dict[str, t.Any]] = None, pair: t.Optional[t.Tuple[str, str]] = None,
-                want: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
-    want = want or desired(table="filter", chain="forward")
-    state = F.parse_chain_mode(fixture(f"{HOST}-chain-forward.json"), pair, want)
-    if ft:
-        state["flowtables"] = [ft]
-    return state
-
-
-def test_chain_mode_insert():
-    want = desired(table="filter", chain="forward")
-    lines = run_plan(chain_state(want=want), want)
-    assert lines == [
-        'add flowtable inet filter ft { hook ingress priority 0; devices = { "lan0", "wan0" }; counter; }',
-        f"insert rule inet filter forward meta l4proto {{ tcp, udp }} flow add @ft {TAG}",
-    ]
-
-
-def test_chain_mode_noop_and_remove():
-    want = desired(table="filter", chain="forward")
-    state = chain_state(flowtable(table="filter"), want=want)
-    state["rules"].insert(0, dict(offload_rule(handle=12), table="filter"))
-    assert run_plan(state, want) == []
-    gone = desired(table="filter", chain="forward", state="absent")
-    assert run_plan(state, gone) == ["delete rule inet filter forward handle 12", "delete flowtable inet filter ft"]
-
-
-def test_chain_mode_refuses_foreign_flowtable():
-    want = desired(table="filter", chain="forward")
+def test_table_not_ours_is_refused():
+    desired = F.desired_state(params())
     with pytest.raises(FlowOffloadError) as err:
-        run_plan(chain_state(flowtable(table="filter"), want=want), want)
-    assert err.value.msg.startswith("name:")
+        F.plan_owned(F.Current(exists=True, owned=False), desired, desired.flowtable(desired.devices, False))
+    assert err.value.msg.startswith("table:")
 
 
-def test_chain_mode_ignores_untagged_rules():
-    want = desired(table="filter", chain="forward")
-    state = chain_state(want=want)
-    assert F.current_rules_model(state["rules"], False) == {}
-    assert len(state["rules"]) == 2
+# --- plan: chain mode --------------------------------------------------------------------
+def _chain(rule_fixture, ft_pair=None, **changes):
+    desired = F.desired_state(params(table="filter", chain="forward", **changes))
+    current = F.parse_chain_mode(fixture(rule_fixture), ft_pair, desired)
+    new = desired.flowtable(desired.devices, False) if desired.state == "present" else None
+    return F.plan_chain(current, desired, new)
 
 
-@pytest.mark.parametrize("listing", [f"{HOST}-chain-helper.json", f"{HOST}-chain-input.json"])
-def test_chain_mode_rejects_non_forward_chain(listing):
-    want = desired(table="filter", chain=listing.split("-")[-1].split(".")[0])
+def test_chain_mode_insert_and_idempotent():
+    plan = _chain("1.0.6-bookworm-host-ft-chain-forward.json")
+    assert plan.commands[-1].startswith("insert rule inet filter forward meta l4proto { tcp, udp } flow add @ft")
+    pair = (fixture(f"{VM}-chain-flowtable.json"), fixture(f"{VM}-chain-flowtable.txt"))
+    desired_devices = F.parse_chain_mode(fixture(f"{VM}-chain-forward-with-rule.json"), pair,
+                                         F.desired_state(params(table="filter", chain="forward"))).flowtables[0].devices
+    plan = _chain(f"{VM}-chain-forward-with-rule.json", pair, devices=list(desired_devices),
+                  counter=F.parse_chain_mode(fixture(f"{VM}-chain-forward-with-rule.json"), pair,
+                                             F.desired_state(params(table="filter", chain="forward"))).flowtables[0].counter)
+    assert plan.commands == []
+
+
+def test_chain_mode_rejects_missing_and_non_forward_chains():
+    desired = F.desired_state(params(table="filter", chain="input"))
     with pytest.raises(FlowOffloadError) as err:
-        F.parse_chain_mode(fixture(listing), None, want)
-    assert err.value.msg.startswith("chain:") and "not a forward base chain" in err.value.msg
-
-
-def test_chain_mode_missing_chain():
+        F.parse_chain_mode(None, None, desired)
+    assert err.value.msg.startswith("chain:")
     with pytest.raises(FlowOffloadError) as err:
-        F.parse_chain_mode(None, None, desired(table="filter", chain="nosuch"))
-    assert err.value.msg.startswith("chain:") and "does not exist" in err.value.msg
+        F.parse_chain_mode(fixture("1.0.6-bookworm-host-ft-chain-input.json"), None, desired)
+    assert "not a forward base chain" in err.value.msg

@@ -2,266 +2,378 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-import typing as t
+import os
+import shutil
+import subprocess
 
 import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable_run as R
-from ansible_collections.flowoffload.nft.plugins.module_utils import _lock
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
-    FtRunner,
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
+    ApplyResult,
+    Snapshot,
+    apply_script,
+    read_script,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
+    FakeTarget,
+    ShellTarget,
     fixture,
+    sec,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
+    VM,
     listing,
+    owned,
+    params,
+    snap,
 )
 
-HOST = "1.0.6-bookworm-host-ft"
-VM = "1.0.6-bookworm-vm-ft"
-OWNED = ("table", "inet", "flowoffload")
-FILE = "/etc/flowoffload/inet-flowoffload.nft"
-UNIT = "/etc/systemd/system/flowoffload-inet-flowoffload.service"
+DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "doubles", "nft"))
+EOPNOTSUPP = fixture("1.0.6-bookworm-vm-facts-probe-hardware-veth-eopnotsupp.stderr")
+ONE = "1.0.6-bookworm-handmade-ft-owned-one"
+BUSYBOX = pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 
 
-@pytest.fixture(autouse=True)
-def private_lock(tmp_path, monkeypatch):
-    original = _lock.host_lock
-
-    def lock(path: str = "", timeout: float = 120.0) -> t.Any:
-        return original(str(tmp_path / "flowoffload.lock"), timeout)
-
-    monkeypatch.setattr(R, "host_lock", lock)
+def _persisted(prefix=ONE, **p):
+    """Sections of a host where a first run already wrote the files and enabled the unit."""
+    plan = R.plan_flowtable(snap(owned(None)), params(**p), False)
+    files = {c.path: c.content for c in plan.spec.files}
+    return owned(prefix, files={"file": files["/etc/flowoffload/inet-flowoffload.nft"],
+                                "unit": files["/etc/systemd/system/flowoffload-inet-flowoffload.service"]})
 
 
-def params(**kw: t.Any) -> t.Dict[str, t.Any]:
-    base: t.Dict[str, t.Any] = {"devices": ["lan0", "wan0"]}
-    base.update(kw)
-    return base
+# --- reads -------------------------------------------------------------------------------
+def test_reads_owned_mode_keys():
+    keys = [r.key for r in R.flowtable_reads(params(offload="auto"))]
+    assert {"host:netdevs", "ft:table-json", "ft:table-text", "ft:file", "ft:unit", "ft:unit-enabled",
+            "probe:sw", "probe:hw:lan0", "probe:hw:wan0"} <= set(keys)
+    assert not any(k.startswith("probe:hw") for k in (r.key for r in R.flowtable_reads(params())))
 
 
-def answer_from(stderr_fixture: str, when: t.Callable[[bool, str], bool] = lambda check, data: True):
-    err = fixture(stderr_fixture)
-
-    def batch(check: bool, data: str) -> t.Tuple[int, str, str]:
-        return (1, "", err) if when(check, data) else (0, "", "")
-    return batch
+def test_reads_chain_mode_keys():
+    keys = {r.key for r in R.flowtable_reads(params(table="filter", chain="forward"))}
+    assert {"ft:chain-json", "ft:ft-json", "ft:ft-text", "ft:flowtables"} <= keys and "ft:table-json" not in keys
 
 
-def test_create_validates_then_applies_one_batch_and_persists():
-    runner = FtRunner(devices=["lan0", "wan0"])
-    result = R.run_nft(runner, params(), check_mode=False)
-    assert result["changed"] is True
-    assert [check for check, _data in runner.batches] == [True, False]
-    assert runner.batches[0][1] == runner.batches[1][1] == "".join(f"{line}\n" for line in result["commands"])
-    assert runner.nft_reads()[:2] == [("nft", "-j", "list", *OWNED), ("nft", "-j", "list", *OWNED)]
-    assert set(runner.written) == {FILE, UNIT}
-    assert runner.written[FILE].splitlines()[1:4] == ["table inet flowoffload {", "}", "delete table inet flowoffload"]
-    assert ("systemctl", "enable", "flowoffload-inet-flowoffload.service") in [k for k, _data in runner.calls]
-    assert result["persist_files"] == [FILE, UNIT]
+@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
+def test_scripts_pass_shellcheck(tmp_path):
+    read, _n = read_script(R.flowtable_reads(params(offload="auto", devices=["lan0", "wan0"])))
+    plan = R.plan_flowtable(snap(owned(f"{VM}-owned-two")), params(devices=["lan0"]), False)
+    apply, _n = apply_script(plan.spec)
+    for name, script in (("read.sh", read), ("apply.sh", apply)):
+        path = tmp_path / name
+        path.write_text(script)
+        proc = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout
 
 
-def test_idempotent_run_sends_no_command_at_all():
-    answers = listing(f"{VM}-owned-two", *OWNED)
-    first = FtRunner(dict(answers), devices=["lan0", "wan0", "eth2"])
-    result = R.run_nft(first, params(), check_mode=False)
-    assert result["commands"] == [] and first.batches == []
-    files = dict(first.written)
-    second = FtRunner(dict(answers), devices=["lan0", "wan0", "eth2"], files=files)
-    second.commands[("systemctl", "is-enabled", "flowoffload-inet-flowoffload.service")] = (0, "enabled\n", "")
-    again = R.run_nft(second, params(), check_mode=False)
-    assert again["changed"] is False and second.batches == [] and second.written == {}
-    assert again["flowtable"]["devices"] == ["lan0", "wan0"] and again["flowtable"]["counter"] is True
-    # both flowtables stay in the persisted table
-    assert "flowtable ft2 {" in files[FILE]
+# --- plan from captured snapshots --------------------------------------------------------
+def test_create_plan_has_batch_files_units_expect_and_readback():
+    plan = R.plan_flowtable(snap(owned(None, enabled=False)), params(), False)
+    res = plan.result
+    assert res["changed"] and res["commands"][0].startswith("add table inet flowoffload")
+    assert res["persist_files"] == ["/etc/flowoffload/inet-flowoffload.nft",
+                                    "/etc/systemd/system/flowoffload-inet-flowoffload.service"]
+    assert res["flowtable"]["devices"] == ["lan0", "wan0"] and res["hardware_offload"] is False
+    assert [s.key for s in plan.spec.post] == ["ft:daemon-reload", "ft:enable"]
+    assert {e.key for e in plan.spec.expect} == {"ft:table-json", "ft:table-text", "ft:file", "ft:unit"}
+    assert [r.key for r in plan.spec.readback] == ["ft:after-json", "ft:after-text"]
+    assert plan.spec.nft == res["commands"]
 
 
-def test_reads_only_the_owned_table():
-    runner = FtRunner(listing(f"{VM}-owned-two", *OWNED), devices=["lan0", "wan0"])
-    R.run_nft(runner, params(persist=False), check_mode=True)
-    assert {key[-3:] for key in runner.nft_reads()} == {OWNED}
+def test_idempotent_plan_is_empty():
+    plan = R.plan_flowtable(snap(_persisted()), params(), False)
+    assert not plan.spec.changes() and plan.result["changed"] is False and plan.result["commands"] == []
 
 
-def test_check_mode_validates_and_applies_nothing():
-    runner = FtRunner(devices=["lan0", "wan0"])
-    result = R.run_nft(runner, params(), check_mode=True)
-    assert result["changed"] is True and [c for c, _data in runner.batches] == [True]
-    assert runner.written == {} and result["persist_files"] == [FILE, UNIT]
-    assert "flowtable ft {" in result["diff"][0]["after"] and result["diff"][0]["before"] == ""
+def test_snapshot_with_other_sections_and_merged_spec():
+    sections = dict(_persisted(), **{"kmod:proc-modules": sec("nf_flow_table 1 0\n"), "fw4:x": sec("y")})
+    plan = R.plan_flowtable(Snapshot(sections), params(devices=["lan0"]), False)
+    assert plan.spec.changes()
+    from ansible_collections.flowoffload.nft.plugins.module_utils._target import ApplySpec, Step
+    other = ApplySpec(nft=["add table inet other"], post=[Step("kmod:x", "true")])
+    merged = ApplySpec().extend(other).extend(plan.spec)
+    assert merged.nft[0] == "add table inet other" and merged.nft[1:] == plan.spec.nft
+    assert all(s.key.startswith("ft:") for s in plan.spec.post)
 
 
-def test_check_mode_without_privilege_warns():
-    runner = FtRunner(devices=["lan0", "wan0"], batch=answer_from(f"{HOST}-check-eperm.stderr"))
-    result = R.run_nft(runner, params(), check_mode=True)
-    assert any("could not validate" in w for w in result["warnings"])
+def test_auto_uses_hardware_when_every_device_is_accepted():
+    sections = owned(None, **{"probe:hw:lan0": sec(""), "probe:hw:wan0": sec("")})
+    res = R.plan_flowtable(snap(sections), params(offload="auto"), False).result
+    assert res["hardware_offload"] is True and res["fallback_reason"] == ""
+    assert "flags offload" in res["commands"][1]
 
 
-def test_apply_without_privilege_says_become():
-    runner = FtRunner(devices=["lan0", "wan0"], batch=answer_from(f"{HOST}-check-eperm.stderr"))
+def test_auto_falls_back_naming_the_kernels_answer():
+    sections = owned(None, **{"probe:hw:lan0": sec(""), "probe:hw:wan0": sec("", 1, EOPNOTSUPP)})
+    res = R.plan_flowtable(snap(sections), params(offload="auto"), False).result
+    assert res["hardware_offload"] is False and "flags offload" not in res["commands"][1]
+    assert "wan0" in res["fallback_reason"] and "Operation not supported" in res["fallback_reason"]
+    assert any("offload=auto" in w and "wan0" in w for w in res["warnings"])
+
+
+def test_true_fails_naming_the_refused_devices():
+    sections = owned(None, **{"probe:hw:lan0": sec(""), "probe:hw:wan0": sec("", 1, EOPNOTSUPP)})
     with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, params(), check_mode=False)
-    assert "become" in err.value.msg and [c for c, _data in runner.batches] == [True]
+        R.plan_flowtable(snap(sections), params(offload=True), False)
+    assert err.value.msg.startswith("offload:") and "wan0" in err.value.msg and "lan0" not in err.value.msg
 
 
-def test_listing_without_privilege_says_become():
-    runner = FtRunner({("nft", "-j", "list", *OWNED): (1, "", fixture(f"{HOST}-list-eperm.stderr"))},
-                      devices=["lan0", "wan0"])
+def test_kernel_without_flowtables_fails_before_apply():
+    sections = owned(None, **{"probe:sw": sec("", 1, fixture("1.0.6-bookworm-facts-probe-software-enoent.stderr"))})
     with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, params(), check_mode=True)
+        R.plan_flowtable(snap(sections), params(), False)
+    assert "nf_flow_table" in err.value.msg and "nothing was changed" in err.value.msg
+
+
+def test_missing_devices_fail_and_skip():
+    sections = owned(None)
+    sections["host:netdevs"] = sec("lo\nlan0\n")
+    with pytest.raises(FlowOffloadError) as err:
+        R.plan_flowtable(snap(sections), params(), False)
+    assert err.value.msg.startswith("devices: wan0")
+    res = R.plan_flowtable(snap(sections), params(missing_devices="skip"), False).result
+    assert res["skipped_devices"] == ["wan0"] and res["flowtable"]["devices"] == ["lan0"]
+
+
+def test_listing_errors_say_what_to_do():
+    sections = owned(None)
+    sections["ft:table-json"] = sec("", 1, fixture("1.0.6-bookworm-host-ft-list-eperm.stderr"))
+    with pytest.raises(FlowOffloadError) as err:
+        R.plan_flowtable(snap(sections), params(), False)
     assert "become" in err.value.msg
-
-
-def test_kernel_without_flowtables():
-    runner = FtRunner(devices=["lan0", "wan0"], batch=answer_from(f"{HOST}-create-enoent.stderr"))
+    sections["ft:table-json"] = sec("", 127, "sh: nft: not found\n")
     with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, params(), check_mode=False)
-    assert "lacks flowtable support (nf_flow_table)" in err.value.msg
-    assert err.value.details["commands"][0].startswith("add table")
-    # the batch, then the no-device probe; nothing applied
-    assert [c for c, _data in runner.batches] == [True, True] and runner.written == {}
+        R.plan_flowtable(snap(sections), params(), False)
+    assert "install nftables" in err.value.msg
 
 
-def test_enoent_with_flowtable_support_is_not_blamed_on_the_kernel():
-    def batch(check: bool, data: str) -> t.Tuple[int, str, str]:
-        if "devices" in data and "flowoffload_probe" not in data:
-            return 1, "", fixture(f"{VM}-missing-device-enoent.stderr")
-        return 0, "", ""
-    runner = FtRunner(devices=["lan0", "wan0"], batch=batch)
+def test_persist_false_removes_files_and_disables_the_unit():
+    plan = R.plan_flowtable(snap(_persisted()), params(persist=False), False)
+    assert [(c.path, c.content) for c in plan.spec.files] == [
+        ("/etc/flowoffload/inet-flowoffload.nft", None), ("/etc/systemd/system/flowoffload-inet-flowoffload.service", None)]
+    assert [s.key for s in plan.spec.post] == ["ft:disable"] and plan.spec.nft == []
+
+
+def test_openwrt_file_and_no_unit():
+    sections = owned(None)
+    sections.update({"host:openwrt_release": sec("DISTRIB_ID='OpenWrt'\n"), "host:tools": sec("nft=/usr/sbin/nft\n")})
+    plan = R.plan_flowtable(snap(sections), params(), False)
+    assert plan.result["persist_files"] == ["/usr/share/nftables.d/ruleset-post/flowoffload-flowoffload.nft"]
+    assert plan.spec.post == []
+
+
+def test_chain_mode_eexist_is_caught_before_apply():
+    flowtables = '{"nftables": [{"flowtable": {"family": "inet", "name": "other", "table": "filter", "prio": 0, "dev": ["lan0"]}}]}'
+    sections = owned(None)
+    sections.update({"ft:chain-json": sec(fixture("1.0.6-bookworm-host-ft-chain-forward.json")),
+                     "ft:ft-json": sec("", 1, "Error: No such file or directory\n"), "ft:ft-text": sec("", 1),
+                     "ft:flowtables": sec(flowtables)})
     with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, params(), check_mode=False)
-    assert "the kernel lacks flowtable support (nf_flow_table)" not in err.value.msg
-    assert "ENOENT" in err.value.msg
+        R.plan_flowtable(snap(sections), params(table="filter", chain="forward"), False)
+    assert "lan0 already in flowtable other" in err.value.msg
 
 
-def test_offload_auto_falls_back_to_software():
-    runner = FtRunner(devices=["lan0", "wan0"],
-                      batch=answer_from(f"{VM}-eopnotsupp.stderr", lambda check, data: "flags offload" in data))
-    result = R.run_nft(runner, params(offload="auto"), check_mode=False)
-    assert result["hardware_offload"] is False and "EOPNOTSUPP" in result["fallback_reason"]
-    assert "flags offload" in runner.batches[0][1]
-    assert all("flags offload" not in data for _c, data in runner.batches[1:])
-    assert [c for c, _data in runner.batches] == [True, True, False]
-    assert any(w.startswith("offload=auto") for w in result["warnings"])
+# --- FakeTarget runs: round trips --------------------------------------------------------
+def test_idempotent_run_is_one_round_trip():
+    target = FakeTarget(_persisted())
+    res = R.run_flowtable(target, params(), False)
+    assert res["changed"] is False and target.round_trips == 1 and not target.applies
 
 
-def test_offload_true_names_the_devices_that_cannot():
-    def batch(check: bool, data: str) -> t.Tuple[int, str, str]:
-        if "flags offload" in data and ("lan0" in data and ("wan0" in data or "flowoffload_probe" in data)):
-            return 1, "", fixture(f"{VM}-eopnotsupp.stderr")
-        return 0, "", ""
-    runner = FtRunner(devices=["lan0", "wan0"], batch=batch)
-    with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, params(offload=True), check_mode=False)
-    assert "not supported on lan0 " in err.value.msg and "offload=auto" in err.value.msg
-    assert [c for c, _data in runner.batches] == [True, True, True]
+def test_change_is_two_round_trips_and_flowtable_is_read_back():
+    json_sec, text_sec = listing(ONE)
+    target = FakeTarget(owned(None), apply_sections={"ft:after-json": json_sec, "ft:after-text": text_sec},
+                        after_apply=_persisted())
+    res = R.run_flowtable(target, params(), False)
+    assert res["changed"] and target.round_trips == 2 and len(target.applies) == 1
+    assert res["flowtable"] == {"family": "inet", "table": "flowoffload", "name": "ft", "hook": "ingress",
+                                "priority": 0, "devices": ["lan0", "wan0"], "offload": False, "counter": True}
+    again = FakeTarget(target.sections)
+    assert R.run_flowtable(again, params(), False)["changed"] is False and again.round_trips == 1
 
 
-def test_device_in_other_flowtable_names_it():
-    answers = listing(f"{VM}-owned-two", *OWNED)
-    runner = FtRunner(dict(answers), devices=["eth2", "lan0", "wan0"],
-                      batch=answer_from(f"{VM}-eexist.stderr"))
-    with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, params(devices=["lan0", "wan0", "eth2"]), check_mode=False)
-    assert "devices: eth2 already in flowtable ft2" in err.value.msg
+def test_drift_run_restores_then_is_idempotent():
+    target = FakeTarget(_persisted("1.0.6-bookworm-handmade-ft-owned-drift"), after_apply=_persisted())
+    res = R.run_flowtable(target, params(), False)
+    assert res["changed"] and res["commands"][0] == "flush chain inet flowoffload forward"
+    assert R.run_flowtable(target, params(), False)["changed"] is False
 
 
-def test_missing_nft_binary():
-    with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(FtRunner(bins=(), devices=["lan0", "wan0"]), params(), check_mode=True)
-    assert "'nft' binary" in err.value.msg
+def test_check_mode_never_applies():
+    target = FakeTarget(owned(None))
+    res = R.run_flowtable(target, params(), True)
+    assert res["changed"] and target.round_trips == 1
 
 
-def test_missing_device_fails_before_any_nft_call():
-    runner = FtRunner(devices=["lan0"])
-    with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, params(), check_mode=False)
-    assert "wan0" in err.value.msg and runner.calls == []
-
-
-def test_missing_device_skip():
-    runner = FtRunner(devices=["lan0"])
-    result = R.run_nft(runner, params(missing_devices="skip", persist=False), check_mode=False)
-    assert result["skipped_devices"] == ["wan0"] and '{ "lan0" }' in result["commands"][1]
-
-
-def test_bad_input_touches_nothing():
-    runner = FtRunner(devices=["lan0"])
+@pytest.mark.parametrize("changes", [{"devices": ["eth0; flush ruleset"]}, {"name": "fwd"}, {"priority": 99999999999},
+                                     {"devices": []}])
+def test_bad_input_fails_before_any_script(changes):
+    target = FakeTarget(owned(None))
     with pytest.raises(FlowOffloadError):
-        R.run_nft(runner, params(devices=["eth0; flush ruleset"]), check_mode=False)
-    assert runner.calls == []
+        R.run_flowtable(target, params(**changes), False)
+    assert target.round_trips == 0
 
 
-def test_absent_last_flowtable_removes_table_files_and_unit():
-    answers = listing(f"{VM}-owned-recreated", *OWNED)
-    files = {FILE: "old", UNIT: "old unit"}
-    runner = FtRunner(dict(answers), files=files)
-    R.run_nft(runner, {"state": "absent", "name": "ft2"}, check_mode=False)  # ft stays
-    assert runner.batches[-1][1].startswith("delete rule inet flowoffload forward handle 6\n")
-    assert "flowtable ft {" in runner.written[FILE] and "ft2" not in runner.written[FILE]
+def test_fw4_dispatch_is_lazy(monkeypatch):
+    import types
+    import sys
+    fake = types.ModuleType("fw4")
+    fake.run_fw4 = lambda target, p, check: {"changed": False, "via": "fw4"}
+    name = "ansible_collections.flowoffload.nft.plugins.module_utils._fw4"
+    monkeypatch.setitem(sys.modules, name, fake)
+    import ansible_collections.flowoffload.nft.plugins.module_utils as mu
+    monkeypatch.setattr(mu, "_fw4", fake, raising=False)
+    assert R.run_flowtable(FakeTarget({}), params(backend="fw4", devices=None), False)["via"] == "fw4"
 
 
-def test_chain_mode_reads_only_chain_and_flowtable():
-    answers = {("nft", "-j", "list", "chain", "inet", "filter", "forward"):
-               (0, fixture(f"{VM}-chain-forward-with-rule.json"), "")}
-    answers.update(listing(f"{VM}-chain-flowtable", "flowtable", "inet", "filter", "ft"))
-    runner = FtRunner(answers, devices=["lan0", "wan0"])
-    result = R.run_nft(runner, params(table="filter", chain="forward", persist=False), check_mode=False)
-    assert result["changed"] is False and runner.batches == []
-    assert {k[k.index("list") + 1] for k in runner.nft_reads()} == {"chain", "flowtable"}
-    gone = R.run_nft(FtRunner(dict(answers)), {"table": "filter", "chain": "forward", "state": "absent",
-                                               "persist": False}, check_mode=False)
-    assert gone["commands"] == ["delete rule inet filter forward handle 12", "delete flowtable inet filter ft"]
-
-
-def test_flowtable_in_use_by_foreign_rule():
-    runner = FtRunner(listing(f"{VM}-owned-two", *OWNED), batch=answer_from(f"{VM}-ebusy.stderr"))
+# --- apply failures mapped to messages ---------------------------------------------------
+def _failed(status_key, sections, **p):
+    plan = R.plan_flowtable(snap(owned(None, **p.pop("extra", {}))), params(**p), False)
+    target = FakeTarget(apply_sections=sections, result=status_key)
     with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, {"state": "absent", "name": "ft"}, check_mode=False)
-    assert "Device or resource busy" in err.value.msg
+        R.finish_flowtable(plan, _apply(target, plan))
+    return err.value
 
 
-def test_fw4_backend_sets_uci_and_reloads():
-    answers = {("uci", "-q", "get", "firewall.@defaults[0].flow_offloading"): (1, "", ""),
-               ("uci", "-q", "get", "firewall.@defaults[0].flow_offloading_hw"): (1, "", "")}
-    runner = FtRunner(answers, bins=("nft", "uci", "fw4"), openwrt=True)
-    result = R.run_nft(runner, {"backend": "fw4", "offload": "auto"}, check_mode=False)
-    keys = [k for k, _data in runner.calls]
-    assert ("uci", "set", "firewall.@defaults[0].flow_offloading=1") in keys
-    assert ("uci", "set", "firewall.@defaults[0].flow_offloading_hw=1") in keys
-    assert ("uci", "commit", "firewall") in keys and ("fw4", "reload") in keys
-    assert result["changed"] is True and any("patch 701" in w for w in result["warnings"])
+def _apply(target, plan):
+    from ansible_collections.flowoffload.nft.plugins.module_utils._target import parse_apply
+    script, nonce = apply_script(plan.spec)
+    rc, out, err = target.run_script(script)
+    return parse_apply(rc, out, err, nonce)
 
 
-def test_fw4_reload_failure_restores_previous_values():
-    get = ("uci", "-q", "get", "firewall.@defaults[0].")
-    answers = {get[:3] + (get[3] + "flow_offloading",): (0, "0\n", ""),
-               get[:3] + (get[3] + "flow_offloading_hw",): (1, "", ""),
-               ("fw4", "reload"): [(1, "", "Error: Could not process rule: No such file or directory\n"),
-                                   (0, "", "")]}
-    runner = FtRunner(answers, bins=("nft", "uci", "fw4"), openwrt=True)
+def test_stale_says_run_again():
+    err = _failed("stale ft:table-json", {"stale:ft:table-json": sec("", 1)})
+    assert "nothing was changed" in err.msg and "run again" in err.msg
+
+
+def test_eopnotsupp_names_the_devices():
+    err = _failed("failed nft-check", {"nft-check": sec("", 1, fixture(f"{VM}-eopnotsupp.stderr"))}, offload=True,
+                  extra={"probe:hw:lan0": sec("", 0), "probe:hw:wan0": sec("", 0)})
+    assert err.msg.startswith("nft rejected the batch") and "offload:" in err.msg and "one of lan0, wan0" in err.msg
+
+
+def test_enoent_tells_kernel_support_from_a_missing_device():
+    err = _failed("failed nft-apply", {"nft-apply": sec("", 1, fixture(f"{VM}-missing-device-enoent.stderr"))})
+    assert "device does not exist" in err.msg
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    plan.snapshot = Snapshot({"probe:sw": sec("", 1, fixture("1.0.6-bookworm-facts-probe-software-enoent.stderr"))})
+    res = ApplyResult("failed", "nft-check", Snapshot({"nft-check": sec("", 1, fixture(f"{VM}-missing-device-enoent.stderr"))}),
+                      "", "", 3)
+    assert "lacks flowtable support" in R.explain_failure(plan, res).msg
+
+
+def test_eexist_names_the_other_flowtable():
+    """The plan refuses a shared device already; a table changed meanwhile still gets a clear message."""
+    import dataclasses
+    plan = R.plan_flowtable(snap(owned(None)), params(devices=["lan0", "wan0"]), False)
+    plan.snapshot = Snapshot({"ft:table-json": sec(fixture(f"{VM}-owned-two.json"))})
+    plan.desired = dataclasses.replace(plan.desired, name="ft3")
+    res = ApplyResult("failed", "nft-check", Snapshot({"nft-check": sec("", 1, fixture(f"{VM}-eexist.stderr"))}), "", "", 3)
+    assert "lan0, wan0 already in flowtable ft" in R.explain_failure(plan, res).msg
+
+
+def test_eperm_says_become():
+    err = _failed("failed nft-check", {"nft-check": sec("", 1, fixture("1.0.6-bookworm-host-ft-check-eperm.stderr"))})
+    assert "become: true" in err.msg
+
+
+def test_stage_failure_names_the_path():
+    err = _failed("failed stage:/etc/flowoffload/inet-flowoffload.nft",
+                  {"stage:/etc/flowoffload/inet-flowoffload.nft": sec("", 1, "No space left on device\n")})
+    assert "cannot write /etc/flowoffload/inet-flowoffload.nft" in err.msg and "nothing was changed" in err.msg
+
+
+# --- apply scripts run for real under busybox with the nft double ------------------------
+def _shell_run(tmp_path, spec, env):
+    log = tmp_path / "nft.log"
+    saved = dict(os.environ)
+    os.environ.update({"NFT_LOG": str(log), "NFT_DIR": str(tmp_path / "answers"), **env})
+    try:
+        script, nonce = apply_script(spec)
+        rc, out, err = ShellTarget(doubles=DOUBLES).run_script(script)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    from ansible_collections.flowoffload.nft.plugins.module_utils._target import parse_apply
+    return parse_apply(rc, out, err, nonce), log.read_text() if log.exists() else ""
+
+
+def _spec_into(tmp_path, plan):
+    """The plan's spec with its files under tmp_path and no systemctl steps."""
+    from ansible_collections.flowoffload.nft.plugins.module_utils._target import FileChange
+    spec = plan.spec
+    spec.files = [FileChange(str(tmp_path / "root") + c.path, c.content, c.mode) for c in spec.files]
+    spec.post = []
+    return spec
+
+
+@BUSYBOX
+def test_apply_under_busybox_orders_check_apply_then_files(tmp_path):
+    (tmp_path / "answers").mkdir()
+    json_sec, text_sec = listing(ONE)
+    (tmp_path / "answers" / "list -j table inet flowoffload").write_text(json_sec.out)
+    (tmp_path / "answers" / "list table inet flowoffload").write_text(text_sec.out)
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    spec = _spec_into(tmp_path, plan)
+    spec.expect = []  # the double lists the table as it is after the apply
+    res, log = _shell_run(tmp_path, spec, {"NFT_APPLIED": str(tmp_path / "applied")})
+    assert res.status == "ok", res.stdout
+    calls = [line for line in log.splitlines() if line.startswith("nft ")]
+    assert calls[0].startswith("nft -c -f ") and calls[1].startswith("nft -f ")
+    assert (tmp_path / "applied").read_text().startswith("add table inet flowoffload")
+    path = tmp_path / "root" / "etc" / "flowoffload" / "inet-flowoffload.nft"
+    assert path.read_text().startswith("# Managed by flowoffload.nft")
+    assert R.finish_flowtable(plan, res)["flowtable"]["devices"] == ["lan0", "wan0"]
+
+
+@BUSYBOX
+def test_apply_under_busybox_stale_changes_nothing(tmp_path):
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / "list -j table inet flowoffload").write_text('{"nftables": []}\n')
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    spec = _spec_into(tmp_path, plan)
+    res, log = _shell_run(tmp_path, spec, {})
+    assert res.status == "stale" and res.key == "ft:table-json"
+    assert "-f" not in log and not (tmp_path / "root").exists()
     with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(runner, {"backend": "fw4", "offload": "auto"}, check_mode=False)
-    assert "restored and fw4 reloaded" in err.value.msg and err.value.details["rc"] == 1
-    keys = [k for k, _data in runner.calls]
-    first_commit = keys.index(("uci", "commit", "firewall"))
-    rollback = keys[first_commit + 2:]
-    # the value that was set goes back, the one that was unset is deleted again
-    assert ("uci", "set", "firewall.@defaults[0].flow_offloading=0") in rollback
-    assert ("uci", "-q", "delete", "firewall.@defaults[0].flow_offloading_hw") in rollback
-    assert rollback[-2:] == [("uci", "commit", "firewall"), ("fw4", "reload")]
+        R.finish_flowtable(plan, res)
+    assert "run again" in err.value.msg
 
 
-def test_fw4_backend_needs_openwrt():
+@BUSYBOX
+def test_apply_under_busybox_nft_check_failure_leaves_files_alone(tmp_path):
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    (answers / "check.rc").write_text("1")
+    (answers / "check.err").write_text(fixture(f"{VM}-eopnotsupp.stderr"))
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    spec = _spec_into(tmp_path, plan)
+    spec.expect = []
+    res, log = _shell_run(tmp_path, spec, {})
+    assert res.status == "failed" and res.key == "nft-check"
+    assert "nft -f" not in log.replace("nft -c -f", "")
+    assert not (tmp_path / "root" / "etc" / "flowoffload" / "inet-flowoffload.nft").exists()
+    assert not list((tmp_path / "root" / "etc" / "flowoffload").glob("*.fo-new"))
+
+
+@BUSYBOX
+def test_unwritable_file_leaves_the_host_unchanged_and_names_the_path(tmp_path):
+    """issue 9, defect 6: staging fails before nft runs; the message names the path."""
+    (tmp_path / "answers").mkdir()
+    blocker = tmp_path / "root" / "etc" / "flowoffload"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a regular file where the directory should be\n")  # like a full/read-only disk
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    spec = _spec_into(tmp_path, plan)
+    spec.expect = []
+    res, log = _shell_run(tmp_path, spec, {})
+    path = str(blocker / "inet-flowoffload.nft")
+    assert res.status == "failed" and res.key == f"stage:{path}"
+    assert "nft" not in log  # neither nft -c nor nft -f ran
     with pytest.raises(FlowOffloadError) as err:
-        R.run_nft(FtRunner(), {"backend": "fw4"}, check_mode=True)
-    assert err.value.msg.startswith("backend:")
-
-
-def test_openwrt_hardware_warning():
-    runner = FtRunner(devices=["lan0", "wan0"], openwrt=True)
-    result = R.run_nft(runner, params(offload=True), check_mode=True)
-    assert any("[HW_OFFLOAD]" in w for w in result["warnings"])
-    assert result["persist_files"] == ["/usr/share/nftables.d/ruleset-post/flowoffload-flowoffload.nft"]
-
-
-def test_first_error_ignores_consequential_errors():
-    stderr = fixture(f"{VM}-eopnotsupp.stderr") + fixture(f"{HOST}-create-enoent.stderr")
-    assert R.first_error(stderr)[0] == "eopnotsupp"
+        R.finish_flowtable(plan, res)
+    assert f"cannot write {path}" in err.value.msg and "nothing was changed" in err.value.msg

@@ -6,13 +6,10 @@ import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _nft
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
-    FtRunner,
-    fixture,
-    listing,
-)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import fixture
 
 HOST = "1.0.6-bookworm-host-ft"
+VM = "1.0.6-bookworm-vm-ft"
 
 
 def test_parse_version_from_real_output():
@@ -101,33 +98,6 @@ def test_load_json_empty_and_bad():
         _nft.load_json("{not json")
 
 
-def test_read_flowtables_without_kernel_support_is_empty():
-    runner = FtRunner(listing(f"{HOST}-list-flowtables-empty", "flowtables"))
-    assert _nft.read_flowtables(runner) == []
-
-
-def test_read_flowtables_of_missing_table_is_empty():
-    runner = FtRunner()
-    assert _nft.read_flowtables(runner, "inet", "nosuch") == []
-    assert runner.nft_reads() == [("nft", "-j", "list", "table", "inet", "nosuch")]
-
-
-def test_read_flowtables_eperm_says_become():
-    runner = FtRunner({("nft", "-j", "list", "flowtables"): (1, "", fixture(f"{HOST}-list-eperm.stderr"))})
-    with pytest.raises(FlowOffloadError) as err:
-        _nft.read_flowtables(runner)
-    assert "become" in err.value.msg
-
-
-def test_read_flowtables_needs_nft_binary():
-    with pytest.raises(FlowOffloadError) as err:
-        _nft.read_flowtables(FtRunner(bins=()))
-    assert "'nft' binary" in err.value.msg
-
-
-VM = "1.0.6-bookworm-vm-ft"
-
-
 def test_parse_flowtables_from_vm_listing():
     fts = _nft.parse_flowtables(fixture(f"{VM}-owned-two.json"), fixture(f"{VM}-owned-two.txt"))
     assert fts == [
@@ -162,6 +132,26 @@ def test_rule_offload_target_from_vm_rules():
     assert [r["comment"] for r in rules] == ["flowoffload.nft:ft", "flowoffload.nft:ft2"]
 
 
-def test_read_flowtables_of_one_table():
-    runner = FtRunner(listing(f"{VM}-owned-two", "table", "inet", "flowoffload"))
-    assert [ft["name"] for ft in _nft.read_flowtables(runner, "inet", "flowoffload")] == ["ft", "ft2"]
+def test_protocols_compare_by_number():
+    """issue 9, defect 2: without /etc/protocols nft prints 6 and 17."""
+    assert _nft.normalize_protocols([17, 6]) == ["tcp", "udp"]
+    assert _nft.normalize_protocols(["udp", "6"]) == ["tcp", "udp"]
+    rules = _nft.parse_rules(fixture("1.0.6-bookworm-handmade-ft-owned-noprotocols.json"))
+    assert _nft.offload_rule(rules[0]) == ("ft", ["tcp", "udp"])
+
+
+def test_offload_rule_is_exact():
+    rules = _nft.parse_rules(fixture("1.0.6-bookworm-handmade-ft-owned-drift.json"))
+    assert [_nft.offload_rule(r) for r in rules] == [None, ("ft", ["tcp", "udp"])]
+    assert _nft.chain_rule_lines(fixture("1.0.6-bookworm-handmade-ft-owned-drift.txt"), "forward")[0] == \
+        "meta l4proto { tcp, udp } accept"
+
+
+def test_chain_rule_lines_strip_handles():
+    lines = _nft.chain_rule_lines(fixture(f"{VM}-chain-forward-with-rule.txt"), "forward")
+    assert lines == ['meta l4proto { tcp, udp } flow add @ft comment "flowoffload.nft:ft"',
+                     "ct state established,related accept", 'counter name "fwd_drop"']
+
+
+def test_other_objects():
+    assert _nft.other_objects('{"nftables": [{"set": {"name": "s"}}, {"table": {"name": "t"}}]}') == ["set s"]

@@ -1,0 +1,96 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The flowtable action (argspec from the module, run on the controller over the connection)
+and the module file (documentation matches the argspec; main() runs the same scripts locally
+through ModuleTarget when the module is executed on the host itself).
+
+One file for both: pytest's default import mode cannot collect two test_flowtable.py."""
+from __future__ import annotations
+
+import typing as t
+from unittest import mock
+
+import yaml
+from ansible.module_utils import basic
+
+from ansible_collections.flowoffload.nft.plugins.action.flowtable import ActionModule
+from ansible_collections.flowoffload.nft.plugins.modules import flowtable
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
+    listing,
+    owned,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.modules.harness import Exit, Fail, run_module
+
+CONTRACT = {"changed", "commands", "flowtable", "hardware_offload", "fallback_reason", "skipped_devices",
+            "persist_files"}
+
+
+def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
+    task = mock.MagicMock()
+    task.args = args
+    task.check_mode = check_mode
+    task.diff = diff
+    task.async_val = 0
+    plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None,
+                          shared_loader_obj=None)
+
+    def execute(cmd, executable=None, **_kw):
+        assert executable == "/bin/sh"
+        rc, out, err = target.run_script(cmd)
+        return {"rc": rc, "stdout": out, "stderr": err}
+
+    plugin._low_level_execute_command = execute  # pylint: disable=protected-access
+    return plugin
+
+
+def test_argument_spec_is_the_modules():
+    assert ActionModule.ARGUMENT_SPEC is flowtable.ARGUMENT_SPEC
+
+
+def test_argspec_matches_documentation_and_action_attribute():
+    doc = yaml.safe_load(flowtable.DOCUMENTATION)
+    assert set(doc["options"]) == set(flowtable.ARGUMENT_SPEC)
+    for name, spec in flowtable.ARGUMENT_SPEC.items():
+        assert doc["options"][name]["type"] == spec["type"], name
+        assert doc["options"][name].get("default") == spec.get("default"), name
+        assert doc["options"][name].get("choices") == spec.get("choices"), name
+    assert doc["attributes"]["action"]["support"] == "full"
+    assert any("/bin/sh" in line and "nft" in line for line in doc["requirements"])
+
+
+def test_examples_are_named_and_fully_qualified():
+    assert flowtable.EXAMPLES.lstrip().startswith("---")
+    for task in yaml.safe_load(flowtable.EXAMPLES):
+        assert task["name"] and "flowoffload.nft.flowtable" in task
+
+
+def test_create_through_the_action_two_round_trips_with_diff():
+    json_sec, text_sec = listing("1.0.6-bookworm-handmade-ft-owned-one")
+    target = FakeTarget(owned(None), apply_sections={"ft:after-json": json_sec, "ft:after-text": text_sec})
+    result = action({"devices": ["lan0", "wan0"]}, target, diff=True).run(task_vars={})
+    assert result.get("failed") is not True, result
+    assert CONTRACT <= set(result) and result["changed"] is True and result["round_trips"] == 2
+    assert 'devices = { "lan0", "wan0" }' in result["diff"][0]["after"]
+
+
+def test_bad_input_fails_with_no_round_trip():
+    target = FakeTarget(owned(None))
+    result = action({"devices": ["lan0"], "name": "fwd"}, target).run(task_vars={})
+    assert result["failed"] is True and result["msg"].startswith("name:") and result["round_trips"] == 0
+
+
+def test_module_main_runs_the_same_scripts_locally(monkeypatch):
+    target = FakeTarget(owned(None))
+    monkeypatch.setattr(basic.AnsibleModule, "run_command",
+                        lambda self, argv, **kw: target.run_script(argv[-1]))
+    kind, result, warned = run_module(monkeypatch, flowtable.main,
+                                      {"devices": ["lan0", "nosuch0"], "missing_devices": "skip",
+                                       "_ansible_check_mode": True})
+    assert kind is Exit and CONTRACT <= set(result) and result["skipped_devices"] == ["nosuch0"]
+    assert any("nosuch0" in w for w in warned) and target.round_trips == 1 and "diff" not in result
+
+
+def test_module_main_failure_goes_through_fail_json(monkeypatch):
+    kind, result, _warned = run_module(monkeypatch, flowtable.main, {"devices": ["lan0"], "priority": 99999999999})
+    assert kind is Fail and result["msg"].startswith("priority:")
