@@ -1,18 +1,18 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kernel modules for flow offload: state, boot-time load list, plan and apply (private).
+"""Kernel modules for flow offload: state, boot-time load list, readers (private).
 
-Parsers and ``plan`` are pure. ``inspect_modules``/``module_states``/``read_persistence``
-only read through a ``_runner.Runner``; ``apply`` is the one function that changes the
-host (modprobe/rmmod, package install, the load-list file).
+``module_reads``/``persistence_reads`` are the sections of the read script that
+``module_states_from``, ``kernel_config_from``, ``module_support_from`` and
+``persistence_from`` turn into data (shared by offload_facts and offload_kmod);
+parsers and the boot-time list helpers are pure. Planning and applying live in
+``_kmod_plan``.
 """
 from __future__ import annotations
 
-import gzip
 import re
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
@@ -26,6 +26,8 @@ UNLOAD_ORDER = ["nft_flow_offload", "nf_flow_table_inet", "nf_flow_table_ipv4",
 # [A-Za-z0-9_-]+ without a leading "-" (it would reach modprobe/rmmod as an option)
 MODULE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 
+PROC_MODULES = "/proc/modules"
+MODULES_DIR = "/lib/modules"
 SYSTEMD_FILE = "/etc/modules-load.d/flowoffload.conf"
 ETC_MODULES = "/etc/modules"
 BLOCK_BEGIN = "# BEGIN flowoffload.nft (offload_kmod): managed block, edits are overwritten"
@@ -126,114 +128,6 @@ def config_symbol(name: str) -> str:
     return f"CONFIG_{normalize(name).upper()}"
 
 
-# --- reading the host ------------------------------------------------------------------
-def kernel_release(runner: t.Any) -> str:
-    release = (runner.read("/proc/sys/kernel/osrelease") or "").strip()
-    if release:
-        return release
-    res = runner.run([runner.which("uname") or "uname", "-r"])
-    return res.stdout.strip() if res.rc == 0 else ""
-
-
-def _kernel_config(runner: t.Any, release: str) -> t.Tuple[t.Dict[str, str], str]:
-    raw = runner.read_bytes("/proc/config.gz")
-    if raw:
-        try:
-            return parse_kernel_config(gzip.decompress(raw).decode("utf-8", "replace")), "/proc/config.gz"
-        except (OSError, EOFError):
-            pass
-    path = f"/boot/config-{release}"
-    text = runner.read(path)
-    return (parse_kernel_config(text), path) if text is not None else ({}, "")
-
-
-def module_support(runner: t.Any, release: str) -> t.Optional[bool]:
-    """Whether the kernel loads modules at all: False when built with CONFIG_MODULES off."""
-    if runner.exists("/proc/modules"):
-        return True
-    config, _path = _kernel_config(runner, release)
-    return False if config.get("CONFIG_MODULES") == "n" else None
-
-
-def _sys_module(runner: t.Any, name: str) -> t.Optional[ModState]:
-    """A loadable module seen in /sys/module (used when /proc/modules is unreadable)."""
-    base = f"/sys/module/{name}"
-    initstate = runner.read(f"{base}/initstate")
-    if initstate is None:
-        return None
-    refcnt = (runner.read(f"{base}/refcnt") or "0").strip()
-    return {"refcnt": int(refcnt) if refcnt.isdigit() else 0,
-            "users": [normalize(u) for u in runner.listdir(f"{base}/holders")],
-            "state": initstate.strip()}
-
-
-def inspect_modules(runner: t.Any, names: t.Sequence[str],
-                    release: t.Optional[str] = None) -> t.Dict[str, ModState]:
-    """module_states plus ``refcnt`` and ``users`` (what planning state=absent needs)."""
-    release = release or kernel_release(runner)
-    base = f"/lib/modules/{release}"
-    proc_text = runner.read("/proc/modules")
-    proc = parse_proc_modules(proc_text) if proc_text is not None else None
-    builtin_text = runner.read(f"{base}/modules.builtin")
-    builtin = parse_modules_builtin(builtin_text or "")
-    dep_text = runner.read(f"{base}/modules.dep")
-    dep = parse_modules_dep(dep_text or "")
-    if dep_text is None:  # OpenWrt: flat folder of NAME.ko, no modules.dep
-        dep = {_module_name(f): f for f in runner.listdir(base) if re.search(r"\.ko(\.\w+)?$", f)}
-    config, config_path = _kernel_config(runner, release)
-    has_modinfo = bool(runner.which("modinfo"))
-    result: t.Dict[str, ModState] = {}
-    for name in names:
-        key = normalize(name)
-        path = f"{base}/{dep[key]}" if key in dep else None
-        live = proc.get(key) if proc is not None else _sys_module(runner, key)
-        notes: t.List[str] = []
-        entry: ModState = {"state": "missing", "path": None, "evidence": "", "refcnt": 0, "users": []}
-        if live:
-            users = ", ".join(live["users"]) or "no module"
-            where = "/proc/modules" if proc is not None else f"/sys/module/{key}"
-            entry.update(state="loaded", path=path, refcnt=live["refcnt"], users=live["users"],
-                         evidence=f"{where}: {live['state']}, refcount {live['refcnt']}, used by {users}")
-            result[name] = entry
-            continue
-        notes.append("not in /proc/modules" if proc is not None
-                     else f"/proc/modules unreadable and no /sys/module/{key}/initstate")
-        symbol = config_symbol(key)
-        if key in builtin:
-            entry.update(state="builtin", evidence=f"{base}/modules.builtin lists {builtin[key]}")
-        elif builtin_text is None and proc is None and runner.exists(f"/sys/module/{key}"):
-            entry.update(state="builtin", evidence=f"/sys/module/{key} exists without initstate (built in)")
-        elif config.get(symbol) == "y":
-            entry.update(state="builtin", evidence=f"{symbol}=y in {config_path}")
-        elif path:
-            entry.update(state="module", path=path,
-                         evidence=f"{'modules.dep' if dep_text is not None else base} lists {dep[key]}")
-        elif has_modinfo:
-            res = runner.run([runner.which("modinfo"), "-n", key])
-            out = res.stdout.strip()
-            if res.rc == 0 and out.endswith("(builtin)"):
-                entry.update(state="builtin", evidence="modinfo -n: (builtin)")
-            elif res.rc == 0 and out.startswith("/"):
-                entry.update(state="module", path=out.splitlines()[0], evidence=f"modinfo -n: {out}")
-            else:
-                notes.append(f"modinfo: {(res.stderr or res.stdout).strip() or f'rc={res.rc}'}")
-        if entry["state"] == "missing":
-            if builtin_text is None:
-                notes.append(f"no {base}/modules.builtin")
-            if symbol in config:
-                shown = f"{symbol} is not set" if config[symbol] == "n" else f"{symbol}={config[symbol]}"
-                notes.append(f"{shown} in {config_path}")
-            entry["evidence"] = "; ".join(notes)
-        result[name] = entry
-    return result
-
-
-def module_states(runner: t.Any, names: t.Sequence[str]) -> t.Dict[str, ModState]:
-    """name -> {state: loaded|builtin|module|missing, path, evidence} for each name."""
-    return {name: {k: v[k] for k in ("state", "path", "evidence")}
-            for name, v in inspect_modules(runner, names).items()}
-
-
 # --- boot-time load list ---------------------------------------------------------------
 def persistence_target(platform: t.Mapping[str, t.Any]) -> t.Tuple[str, str]:
     """(file, kind): kind ``file`` (ours entirely), ``block`` (/etc/modules) or ``none``."""
@@ -285,32 +179,6 @@ def edit_block(content: str, modules: t.Sequence[str]) -> str:
     return "".join(f"{line}\n" for line in outside)
 
 
-def persistence_state(runner: t.Any, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
-    """read_persistence plus ``kind`` and ``content`` (the file's text, "" if absent)."""
-    path, kind = persistence_target(platform)
-    content = (runner.read(path) if path else None)
-    if kind == "file":
-        modules = _names((content or "").splitlines())
-        present = content is not None
-    elif kind == "block":
-        _outside, inside, where = split_block(content or "")
-        modules, present = _names(inside), where >= 0
-    else:
-        modules, present = [], False
-    return {"file": path, "present": present, "modules": modules,
-            "kind": kind, "content": content or ""}
-
-
-def read_persistence(runner: t.Any) -> t.Dict[str, t.Any]:
-    """{file, present, modules} for the boot-time load list offload_kmod writes."""
-    platform = {
-        "os_family": "OpenWrt" if runner.exists(_packages.OPENWRT_RELEASE) else "",
-        "init": "systemd" if runner.exists("/run/systemd/system") else "other",
-    }
-    state = persistence_state(runner, platform)
-    return {k: state[k] for k in ("file", "present", "modules")}
-
-
 # --- the read script (snapshot) --------------------------------------------------------
 PREFIX = "kmod:"
 # Module files of netfilter flow offload, any kernel generation (old OpenWrt trees have
@@ -347,19 +215,20 @@ def module_reads(names: t.Sequence[str] = ()) -> t.List[Read]:
     dep = shq(f"^([^:]*/)?({alt})\\.ko(\\.(xz|gz|zst))?:")
     listed = shq(f"^({alt})\\.ko(\\.(xz|gz|zst))?$")
     mods = _names_code(loop)
+    mdir = MODULES_DIR  # a constant path (tests point it elsewhere): no quoting needed in "..."
     return host_reads() + [
-        Read(PREFIX + "proc-modules", "cat /proc/modules"),
+        Read(PREFIX + "proc-modules", f"cat {shq(PROC_MODULES)}"),
         Read(PREFIX + "builtin" + suffix,
-             f'{_RELEASE}\nfo_f="/lib/modules/$fo_r/modules.builtin"\n'
+             f'{_RELEASE}\nfo_f="{mdir}/$fo_r/modules.builtin"\n'
              '[ -e "$fo_f" ] || { echo "absent: $fo_f" >&2; exit 2; }\n'
              f'grep -E {files} "$fo_f"\nexit 0'),
         Read(PREFIX + "dep" + suffix,
-             f'{_RELEASE}\nfo_f="/lib/modules/$fo_r/modules.dep"\n'
+             f'{_RELEASE}\nfo_f="{mdir}/$fo_r/modules.dep"\n'
              '[ -e "$fo_f" ] || { echo "absent: $fo_f" >&2; exit 2; }\n'
              f'grep -E {dep} "$fo_f"\nexit 0'),
         Read(PREFIX + "ls" + suffix,
-             f'{_RELEASE}\n[ -d "/lib/modules/$fo_r" ] || {{ echo "absent: /lib/modules/$fo_r" >&2; exit 2; }}\n'
-             f'for fo_x in "/lib/modules/$fo_r"/*; do printf \'%s\\n\' "${{fo_x##*/}}"; done | grep -E {listed}\nexit 0'),
+             f'{_RELEASE}\n[ -d "{mdir}/$fo_r" ] || {{ echo "absent: {mdir}/$fo_r" >&2; exit 2; }}\n'
+             f'for fo_x in "{mdir}/$fo_r"/*; do printf \'%s\\n\' "${{fo_x##*/}}"; done | grep -E {listed}\nexit 0'),
         Read(PREFIX + "config",
              f"{_RELEASE}\n"
              "if [ -r /proc/config.gz ]; then\n"
@@ -383,7 +252,7 @@ def module_reads(names: t.Sequence[str] = ()) -> t.List[Read]:
         Read(PREFIX + "modinfo" + suffix,
              "command -v modinfo >/dev/null 2>&1 || { echo 'modinfo not found' >&2; exit 127; }\n"
              f"for fo_m in {mods}; do\n"
-             '  grep -q "^$fo_m " /proc/modules 2>/dev/null && continue\n'
+             f'  grep -q "^$fo_m " {shq(PROC_MODULES)} 2>/dev/null && continue\n'
              '  fo_o=$(modinfo -n "$fo_m" 2>&1); fo_c=$?\n'
              '  printf \'%s %s %s\\n\' "$fo_m" "$fo_c" "$(printf \'%s\\n\' "$fo_o" | head -n 1)"\n'
              "done\nexit 0"),
@@ -448,7 +317,7 @@ def parse_modinfo_lines(text: str) -> t.Dict[str, t.Tuple[int, str]]:
 def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> t.Dict[str, ModState]:
     """module_states_from plus ``refcnt`` and ``users`` (what planning state=absent needs)."""
     suffix, _loop, _alt = _group(names)
-    base = f"/lib/modules/{_release(snapshot)}"
+    base = f"{MODULES_DIR}/{_release(snapshot)}"
     proc_text = snapshot.out(PREFIX + "proc-modules")
     proc = parse_proc_modules(proc_text) if proc_text is not None else None
     builtin_text = snapshot.out(PREFIX + "builtin" + suffix)
@@ -550,172 +419,3 @@ def persistence_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.D
     (offload_facts' ``kernel.persistence``); platform = ``_host.host_from(snapshot)``."""
     state = persistence_state_from(snapshot, platform)
     return {k: state[k] for k in ("file", "present", "modules")}
-
-
-# --- planning (pure) -------------------------------------------------------------------
-def _unload_sequence(names: t.Sequence[str], states: t.Mapping[str, ModState]) -> t.List[str]:
-    """Loaded modules among names, each after every module of the list that uses it."""
-    rank = {m: i for i, m in enumerate(UNLOAD_ORDER)}
-    remaining = sorted((n for n in names if states[n]["state"] == "loaded"),
-                       key=lambda n: rank.get(normalize(n), len(rank)))
-    order: t.List[str] = []
-    while remaining:
-        keys = {normalize(n) for n in remaining}
-        pick = next((n for n in remaining
-                     if not (set(states[n].get("users") or []) & (keys - {normalize(n)}))),
-                    remaining[0])
-        remaining.remove(pick)
-        order.append(pick)
-    return order
-
-
-def _persist_actions(desired_modules: t.Sequence[str],
-                     persistence: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, t.Any]]:
-    kind, path = persistence.get("kind", "none"), persistence.get("file", "")
-    before = persistence.get("content", "") or ""
-    if kind == "file":
-        if desired_modules:
-            after = render_file(desired_modules)
-            return [] if persistence.get("present") and before == after else [
-                {"action": "write", "file": path, "before": before, "after": after}]
-        return [{"action": "remove", "file": path, "before": before, "after": ""}] \
-            if persistence.get("present") else []
-    if kind == "block":
-        after = edit_block(before, desired_modules)
-        if after == before or (not before and not desired_modules):
-            return []
-        return [{"action": "write", "file": path, "before": before, "after": after}]
-    return []
-
-
-def plan(current_states: t.Mapping[str, ModState], desired: t.Mapping[str, t.Any],
-         persistence: t.Mapping[str, t.Any],
-         platform: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, t.Any]]:
-    """Actions that bring the host from current_states to desired, in execution order.
-
-    desired: {state, persistent, modules, package}. Actions: install {manager, packages},
-    load {module}, write/remove {file, before, after}, unload {module}, and keep
-    {module, reason} for a module that stays loaded because it is in use (no change).
-    Raises FlowOffloadError when modules are missing and nothing can provide them.
-    """
-    names = list(desired.get("modules") or DEFAULT_MODULES)
-    actions: t.List[t.Dict[str, t.Any]] = []
-    if desired.get("state", "present") == "absent":
-        actions.extend(_persist_actions([], persistence))
-        unloaded: t.Set[str] = set()
-        for name in _unload_sequence(names, current_states):
-            info = current_states[name]
-            users = [u for u in info.get("users") or [] if u not in unloaded]
-            busy = int(info.get("refcnt") or 0) - len(set(info.get("users") or []) & unloaded)
-            if busy > 0 or "[permanent]" in users:
-                holders = f"used by {', '.join(users)}" if users else "held by nftables objects such as a flowtable or an offload rule"
-                actions.append({"action": "keep", "module": name, "refcnt": busy, "reason": (
-                    f"{name} stays loaded: it is in use ({busy} user{'s' if busy != 1 else ''}, "
-                    f"{holders}); remove those users first to unload it")})
-            else:
-                actions.append({"action": "unload", "module": name})
-                unloaded.add(normalize(name))
-        return actions
-    missing = [n for n in names if current_states[n]["state"] == "missing"]
-    if missing and platform.get("module_support") is False:
-        raise FlowOffloadError(
-            f"kernel modules {missing} are missing and kernel {platform.get('kernel', '')} was "
-            "built without loadable module support (CONFIG_MODULES is not set) and without "
-            "them: no package can add them; boot a kernel with CONFIG_NF_FLOW_TABLE, "
-            "CONFIG_NF_FLOW_TABLE_INET and CONFIG_NFT_FLOW_OFFLOAD (y or m)",
-            evidence="; ".join(f"{n}: {current_states[n]['evidence']}" for n in missing))
-    if missing:
-        manager = str(platform.get("package_manager") or "none")
-        if platform.get("os_family") == "OpenWrt":
-            if manager not in ("opkg", "apk"):
-                raise FlowOffloadError(
-                    f"modules {missing} are missing and neither opkg nor apk was found to install "
-                    f"{_packages.OPENWRT_PACKAGE}; add that package to the image")
-            packages = [_packages.OPENWRT_PACKAGE]
-        elif desired.get("package"):
-            packages = [str(desired["package"])]
-        else:
-            candidates = _packages.provider_candidates(platform)
-            evidence = "; ".join(f"{n}: {current_states[n]['evidence']}" for n in missing)
-            provider = " or ".join(candidates) or "a kernel package built with CONFIG_NF_FLOW_TABLE"
-            unknown = [n for n in missing if normalize(n) not in UNLOAD_ORDER]
-            spelling = (f"; {unknown} are not flow offload module names this collection knows: "
-                        "check the spelling in modules" if unknown else "")
-            raise FlowOffloadError(
-                f"kernel modules {missing} are neither loaded, built in nor installed for kernel "
-                f"{platform.get('kernel', '')}; they are provided by {provider}: install it, or set "
-                f"package: {candidates[0] if candidates else '<package>'} to let offload_kmod install "
-                f"it (the running kernel must be the one the package is for){spelling}",
-                evidence=evidence)
-        actions.append({"action": "install", "manager": manager, "packages": packages,
-                        "reason": f"missing modules: {', '.join(missing)}"})
-    for name in names:
-        if current_states[name]["state"] in ("module", "missing"):
-            actions.append({"action": "load", "module": name})
-    wanted = [n for n in names if current_states[n]["state"] != "builtin"] \
-        if desired.get("persistent", True) else []
-    actions.extend(_persist_actions(wanted, persistence))
-    return actions
-
-
-def predicted_states(current_states: t.Mapping[str, ModState],
-                     actions: t.Sequence[t.Mapping[str, t.Any]]) -> t.Dict[str, str]:
-    """name -> state after the actions (what check mode reports)."""
-    result = {name: str(info["state"]) for name, info in current_states.items()}
-    for action in actions:
-        if action["action"] == "load":
-            result[action["module"]] = "loaded"
-        elif action["action"] == "unload":
-            result[action["module"]] = "module"
-    return result
-
-
-# --- applying (changes the host) -------------------------------------------------------
-def _load(runner: t.Any, name: str) -> None:
-    binary = "modprobe" if runner.which("modprobe") else "insmod"
-    res = runner.run([runner.which(binary, required=True), name])
-    if res.rc != 0:
-        raise FlowOffloadError(
-            f"loading kernel module {name} failed ({binary} {name}, rc={res.rc}): "
-            f"{(res.stderr or res.stdout).strip() or 'no message'}; the kernel log (dmesg) has the "
-            "details (signature, symbol or version mismatch with the running kernel)",
-            cmd=res.cmd, rc=res.rc, stdout=res.stdout, stderr=res.stderr)
-
-
-def _unload(runner: t.Any, name: str) -> None:
-    # rmmod, not modprobe -r: modprobe -r also removes dependencies that became unused
-    # (nf_conntrack, nf_tables...), which this collection does not own.
-    res = runner.run([runner.which("rmmod", required=True), name])
-    if res.rc != 0:
-        raise FlowOffloadError(
-            f"unloading kernel module {name} failed (rmmod {name}, rc={res.rc}): "
-            f"{(res.stderr or res.stdout).strip() or 'no message'}",
-            cmd=res.cmd, rc=res.rc, stdout=res.stdout, stderr=res.stderr)
-
-
-def apply(runner: t.Any, actions: t.Sequence[t.Mapping[str, t.Any]], names: t.Sequence[str],
-          release: str) -> t.List[str]:
-    """Carry out plan's actions in order; returns the package names installed."""
-    installed: t.List[str] = []
-    for action in actions:
-        kind = action["action"]
-        if kind == "install":
-            _packages.install(runner, action["manager"], action["packages"])
-            installed.extend(action["packages"])
-            still = [n for n, s in inspect_modules(runner, names, release).items()
-                     if s["state"] == "missing"]
-            if still:
-                raise FlowOffloadError(
-                    f"installed {', '.join(action['packages'])} but modules {still} are still "
-                    f"missing for the running kernel {release}: that package does not ship them "
-                    "for this kernel (reboot into the kernel it installed, or pick the package "
-                    "matching uname -r)")
-        elif kind == "load":
-            _load(runner, action["module"])
-        elif kind == "unload":
-            _unload(runner, action["module"])
-        elif kind == "write":
-            runner.write(action["file"], action["after"])
-        elif kind == "remove":
-            runner.remove(action["file"])
-    return installed

@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Package managers and the package that ships the flow offload modules (private).
 
-Parsers are pure (text in, data out); the functions taking a ``runner`` only read files
-and run query binaries through ``_runner.Runner``, except ``install`` which changes the
-host and is called by the offload_kmod module outside check mode.
+Parsers are pure (text in, data out). ``package_reads`` are the read script's sections
+``package_from`` turns into offload_facts' ``package``; ``install_code`` is the sh of
+offload_kmod's install step and ``install_failure_message`` explains its failure.
 """
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _host
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, argv, shq
 
 OPENWRT_RELEASE = "/etc/openwrt_release"
 OPKG_STATUS = "/usr/lib/opkg/status"
+OPKG_CONF = "/etc/opkg.conf"
 APK_INSTALLED = "/lib/apk/db/installed"
 OPENWRT_PACKAGE = "kmod-nft-offload"
 OPENWRT_DEPENDENCIES = ["kmod-nf-flow"]
@@ -170,11 +171,6 @@ def provider_candidates(platform: t.Mapping[str, t.Any]) -> t.List[str]:
     return []
 
 
-def _bin(runner: t.Any, name: str) -> str:
-    """The binary's full path when found (PATH may lack /sbin on OpenWrt), else its name."""
-    return runner.which(name) or name
-
-
 # --- the read script (snapshot) --------------------------------------------------------
 PREFIX = "kmod:pkg-"
 _RELEASE = "fo_r=$(cat /proc/sys/kernel/osrelease 2>/dev/null || uname -r)"
@@ -187,7 +183,8 @@ if [ -e {OPKG_STATUS} ]; then
   awk '/^Package: /{{k=($2=="{OPENWRT_PACKAGE}"||$2=="kmod-nf-flow")}} k && /^(Package|Version|Status|Depends):|^$/' {OPKG_STATUS}
 elif [ -e {APK_INSTALLED} ]; then
   echo '@ apk {APK_INSTALLED}'
-  awk 'function f(){{if(k)printf "%s\\n",b; b="";k=0}} /^$/{{f();next}} /^[PVD]:/{{b=b $0 "\\n"}} /^P:({OPENWRT_PACKAGE}|kmod-nf-flow)$/{{k=1}} END{{f()}}' {APK_INSTALLED}
+  awk 'function f(){{if(k)printf "%s\\n",b; b="";k=0}} /^$/{{f();next}} /^[PVD]:/{{b=b $0 "\\n"}}
+       /^P:({OPENWRT_PACKAGE}|kmod-nf-flow)$/{{k=1}} END{{f()}}' {APK_INSTALLED}
 elif command -v apk >/dev/null 2>&1; then
   echo '@ apk apk info -e'
   for fo_x in {OPENWRT_PACKAGE} kmod-nf-flow; do
@@ -340,160 +337,13 @@ def package_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[
             "evidence": evidence if name else f"{evidence} (file {path} present but not owned by a package)"}
 
 
-# --- reading the host ------------------------------------------------------------------
-def detect_package_manager(runner: t.Any) -> str:
-    """opkg, apk, apt, dnf, yum or none: the first manager whose binary is present."""
-    for binary, manager in MANAGERS:
-        if runner.which(binary):
-            return manager
-    return "none"
-
-
-def platform_info(runner: t.Any) -> t.Dict[str, t.Any]:
-    """The platform keys this library needs (same names as offload_facts' ``platform``)."""
-    openwrt = runner.exists(OPENWRT_RELEASE)
-    os_release = parse_os_release(runner.read("/etc/os-release") or "")
-    release = (runner.read("/proc/sys/kernel/osrelease") or "").strip()
-    if not release:
-        res = runner.run([_bin(runner, "uname"), "-r"])
-        release = res.stdout.strip() if res.rc == 0 else ""
-    return {
-        "os_family": os_family(os_release, openwrt),
-        "distribution": os_release.get("ID", "openwrt" if openwrt else ""),
-        "distribution_version": os_release.get("VERSION_ID", ""),
-        "kernel": release,
-        "package_manager": detect_package_manager(runner),
-        "init": "systemd" if runner.exists("/run/systemd/system") else "other",
-    }
-
-
-_FLOW_FILE = re.compile(r"^(nf_flow_table[a-z0-9_]*|nft_flow_offload)\.ko(\.(xz|gz|zst))?$")
-
-
-def flow_module_files(runner: t.Any, release: t.Optional[str] = None) -> t.List[str]:
-    """Flow offload module files in OpenWrt's flat /lib/modules/RELEASE/ (any old names).
-
-    Matches by name (nf_flow_table*, nft_flow_offload) so old trees' nf_flow_table_ipv4,
-    nf_flow_table_ipv6 and nf_flow_table_hw are found too.
-    """
-    if release is None:
-        release = (runner.read("/proc/sys/kernel/osrelease") or "").strip()
-    folder = f"/lib/modules/{release}"
-    return [f"{folder}/{name}" for name in runner.listdir(folder) if _FLOW_FILE.match(name)]
-
-
-def _openwrt_package(runner: t.Any, manager: str) -> t.Dict[str, t.Any]:
-    names = [OPENWRT_PACKAGE] + OPENWRT_DEPENDENCIES
-    db: t.Optional[t.Dict[str, t.Dict[str, str]]] = None
-    evidence = ""
-    status = runner.read(OPKG_STATUS)
-    if status is not None:
-        db, evidence, manager = parse_opkg_status(status), OPKG_STATUS, "opkg"
-    else:
-        installed = runner.read(APK_INSTALLED)
-        if installed is not None:
-            db, evidence, manager = parse_apk_installed(installed), APK_INSTALLED, "apk"
-        elif manager == "apk":
-            db, evidence = {}, "apk info -e"
-            for name in names:
-                res = runner.run([_bin(runner, "apk"), "info", "-e", name])
-                if res.rc == 0 and res.stdout.strip():
-                    db[name] = {"version": ""}
-    if db is not None:
-        found = [{"name": n, "installed": n in db, "version": db.get(n, {}).get("version", "")}
-                 for n in names]
-    else:
-        # Images built with CLEAN_IPKG carry no database: the module files are the proof.
-        files = flow_module_files(runner)
-        present = {f.rsplit("/", 1)[-1].split(".ko")[0] for f in files}
-        offload = bool({"nf_flow_table_inet", "nft_flow_offload"} & present)
-        found = [
-            {"name": OPENWRT_PACKAGE, "installed": offload, "version": ""},
-            {"name": "kmod-nf-flow", "installed": "nf_flow_table" in present, "version": ""},
-        ]
-        evidence = (
-            f"no package database ({OPKG_STATUS} and {APK_INSTALLED} absent, image built "
-            f"without one); judged from module files: {', '.join(files) or 'none found'}"
-        )
-    main = found[0]
-    return {
-        "name": OPENWRT_PACKAGE,
-        "installed": main["installed"],
-        "version": main["version"],
-        "manager": manager,
-        "evidence": evidence,
-        "dependencies": found[1:],
-    }
-
-
-def _owner_query(runner: t.Any, manager: str, path: str) -> t.Tuple[t.Optional[str], str, str]:
-    """(package, version, evidence) for the package owning path."""
-    if manager == "apt" and runner.which("dpkg"):
-        res = runner.run([_bin(runner, "dpkg"), "-S", path])
-        name = parse_dpkg_search(res.stdout) if res.rc == 0 else None
-        version = ""
-        if name:
-            ver = runner.run([_bin(runner, "dpkg-query"), "-W", "-f=${Version}", name])
-            version = ver.stdout.strip() if ver.rc == 0 else ""
-        return name, version, f"dpkg -S {path}: {(res.stdout or res.stderr).strip()}"
-    if manager in ("dnf", "yum") and runner.which("rpm"):
-        res = runner.run([_bin(runner, "rpm"), "-qf", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", path])
-        parsed = parse_rpm_query(res.stdout) if res.rc == 0 else None
-        text = (res.stdout or res.stderr).strip()
-        return (parsed[0], parsed[1], f"rpm -qf {path}: {text}") if parsed else (
-            None, "", f"rpm -qf {path}: {text}")
-    if manager == "apk":
-        res = runner.run([_bin(runner, "apk"), "info", "--who-owns", path])
-        parsed = parse_apk_who_owns(res.stdout) if res.rc == 0 else None
-        text = (res.stdout or res.stderr).strip()
-        return (parsed[0], parsed[1], f"apk info --who-owns {path}: {text}") if parsed else (
-            None, "", f"apk info --who-owns {path}: {text}")
-    return None, "", f"no package manager to ask who owns {path}"
-
-
-def offload_package(runner: t.Any, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
-    """{name, installed, version, manager, evidence} for the package shipping the modules.
-
-    OpenWrt: kmod-nft-offload (plus ``dependencies``: kmod-nf-flow). Elsewhere the owner
-    of nf_flow_table.ko, or (when the file is absent) the first package that would
-    provide it with ``installed: false``.
-    """
-    manager = str(platform.get("package_manager") or detect_package_manager(runner))
-    if platform.get("os_family") == "OpenWrt" or runner.exists(OPENWRT_RELEASE):
-        return _openwrt_package(runner, manager)
-    path = None
-    modinfo_text = "modinfo not found"
-    if runner.which("modinfo"):
-        res = runner.run([_bin(runner, "modinfo"), "-n", ANCHOR_MODULE])
-        modinfo_text = (res.stdout or res.stderr).strip()
-        if res.rc == 0 and res.stdout.strip().startswith("/"):
-            path = res.stdout.strip().splitlines()[0]
-    candidates = provider_candidates(platform)
-    if modinfo_text.endswith("(builtin)"):
-        return {"name": "", "installed": True, "version": "", "manager": manager,
-                "evidence": f"{ANCHOR_MODULE} is built into the kernel (modinfo: (builtin))"}
-    if path is None:
-        return {
-            "name": candidates[0] if candidates else "",
-            "installed": False,
-            "version": "",
-            "manager": manager,
-            "evidence": f"modinfo -n {ANCHOR_MODULE}: {modinfo_text}; would be provided by "
-                        f"{' or '.join(candidates) or 'no known package for this platform'}",
-        }
-    name, version, evidence = _owner_query(runner, manager, path)
-    return {
-        "name": name or "",
-        "installed": bool(name),
-        "version": version,
-        "manager": manager,
-        "evidence": evidence if name else f"{evidence} (file {path} present but not owned by a package)",
-    }
-
-
 # --- changing the host -----------------------------------------------------------------
 _MISSING_LISTS = re.compile(r"Unknown package|unable to select packages|no such package",
                             re.IGNORECASE)
+MISSING_LISTS_ERE = "Unknown package|unable to select packages|no such package"
+# Where OpenWrt and Alpine keep their feed lists (named in the error when none is reachable).
+FEED_FILES = ("/etc/opkg/distfeeds.conf", "/etc/opkg/customfeeds.conf", "/etc/apk/repositories",
+              "/etc/apk/repositories.d/distfeeds.list", "/etc/apk/repositories.d/customfeeds.list")
 
 
 def install_command(manager: str, packages: t.Sequence[str]) -> t.List[str]:
@@ -519,24 +369,75 @@ def update_command(manager: str) -> t.Optional[t.List[str]]:
     return {"opkg": ["opkg", "update"], "apk": ["apk", "update"]}.get(manager)
 
 
-def install(runner: t.Any, manager: str, packages: t.Sequence[str]) -> t.List[t.Any]:
-    """Install packages; on opkg/apk refresh the lists once if install lacked them.
+def install_code(manager: str, packages: t.Sequence[str]) -> str:
+    """sh of the install step: opkg/apk refresh their lists first when they have none
+    (opkg's lists_dir empty) or when the install fails for lack of them, once.
 
-    Returns the Results run (for the module's report); raises FlowOffloadError on failure.
+    Prints ``fo: update-failed RC`` / ``fo: install-failed RC`` and ``fo: feed LINE``
+    for ``install_failure_message``; exits with the failing command's status.
     """
-    argv = install_command(manager, packages)
-    argv[0] = runner.which(argv[0], required=True)
-    results = [runner.run(argv)]
+    cmd = argv(*install_command(manager, packages))
     update = update_command(manager)
-    first = results[0]
-    if first.rc != 0 and update and _MISSING_LISTS.search(first.stdout + first.stderr):
-        results.append(runner.check([argv[0]] + update[1:], what=" ".join(update)))
-        results.append(runner.run(argv))
-    last = results[-1]
-    if last.rc != 0:
-        raise FlowOffloadError(
-            f"installing {', '.join(packages)} with {manager} failed (rc={last.rc}): "
-            f"{(last.stderr or last.stdout).strip()}",
-            cmd=last.cmd, rc=last.rc, stdout=last.stdout, stderr=last.stderr,
-        )
-    return results
+    if not update:
+        return cmd
+    up = argv(*update)
+    feeds = " ".join(shq(f) for f in FEED_FILES)
+    code = [
+        "fo_feeds() {",
+        f"  for fo_x in {feeds}; do",
+        "    [ -r \"$fo_x\" ] && grep -v '^[[:space:]]*#' \"$fo_x\" | grep . | sed 's/^/fo: feed /'",
+        "  done",
+        "  return 0",
+        "}",
+        f"fo_update() {{ echo 'fo: {' '.join(update)}'; {up} || {{ fo_c=$?; echo \"fo: update-failed $fo_c\"; fo_feeds; exit \"$fo_c\"; }}; }}",
+        "fo_u=0",
+    ]
+    if manager == "opkg":
+        code += [
+            f"fo_l=$(sed -n 's/^lists_dir [^ ]* //p' {shq(OPKG_CONF)} 2>/dev/null | head -n 1)",
+            "[ -n \"$fo_l\" ] || fo_l=/var/opkg-lists",
+            "fo_have=''",
+            "for fo_x in \"$fo_l\"/*; do [ -e \"$fo_x\" ] && fo_have=1; done",
+            "if [ -z \"$fo_have\" ]; then fo_update; fo_u=1; fi",
+        ]
+    code += [
+        f"fo_o=$({cmd} 2>&1); fo_c=$?",
+        "printf '%s\\n' \"$fo_o\"",
+        "[ \"$fo_c\" -eq 0 ] && exit 0",
+        f"if [ \"$fo_u\" -eq 0 ] && printf '%s\\n' \"$fo_o\" | grep -qiE {shq(MISSING_LISTS_ERE)}; then",
+        "  fo_update",
+        f"  fo_o=$({cmd} 2>&1); fo_c=$?",
+        "  printf '%s\\n' \"$fo_o\"",
+        "  [ \"$fo_c\" -eq 0 ] && exit 0",
+        "fi",
+        "echo \"fo: install-failed $fo_c\"",
+        "fo_feeds",
+        "exit \"$fo_c\"",
+    ]
+    return "\n".join(code)
+
+
+_URL = re.compile(r"(?:https?|ftp)://[^\s,'\"]+")
+
+
+def install_failure_message(manager: str, packages: t.Sequence[str], out: str, err: str, rc: int) -> str:
+    """The error of a failed install step (output of ``install_code``), naming the package,
+    the feed and the fix."""
+    pkgs = ", ".join(packages)
+    lines = (out or "").splitlines()
+    feeds = [line[len("fo: feed "):] for line in lines if line.startswith("fo: feed ")]
+    said = [line for line in lines + (err or "").splitlines()
+            if line.strip() and not line.startswith("fo: ") and not line.startswith("Downloading ")]
+    text = "; ".join(dict.fromkeys(x.strip() for x in said))[-800:] or "no message"
+    urls = [u for u in dict.fromkeys(_URL.findall(out + "\n" + err))]
+    feed_text = "; ".join(feeds) or ", ".join(urls) or "no feed configured"
+    update = " ".join(update_command(manager) or [])
+    if any(line.startswith("fo: update-failed") for line in lines):
+        return (f"installing {pkgs} with {manager} failed: '{update}' could not fetch the package lists "
+                f"(rc={rc}), so no feed is reachable (feeds: {feed_text}): {text}; give the host access to "
+                f"that feed (network, DNS, proxy) or point {manager} at a reachable or local feed, or build "
+                f"{pkgs} into the image")
+    if _MISSING_LISTS.search(out + "\n" + err):
+        return (f"installing {pkgs} with {manager} failed: no feed offers {pkgs} (rc={rc}, feeds: {feed_text}): "
+                f"{text}; add a feed that carries {pkgs} for this release and target, or build it into the image")
+    return f"installing {pkgs} with {manager} failed (rc={rc}): {text}"

@@ -12,18 +12,32 @@ description:
   - Makes the kernel modules behind nftables flowtables (C(nf_flow_table), C(nf_flow_table_inet),
     C(nft_flow_offload)) available and loaded, and lists them for loading at boot.
   - On OpenWrt installs C(kmod-nft-offload) with C(opkg) or C(apk) when the modules are missing
-    (running C(opkg update) or C(apk update) only when the install fails for lack of package lists).
+    (running C(opkg update) first when opkg has no package lists, or C(opkg update)/C(apk update) once
+    when the install fails for lack of them; when no feed is reachable the error names the package and
+    the feeds).
   - Elsewhere, when the modules are neither built in nor present for the running kernel, fails and
     names the package that would provide them, or installs O(package) when it is given.
   - Modules built into the kernel need nothing and are never listed for boot.
   - With O(state=absent) removes the boot-time entries it wrote and unloads the modules that are
     loaded and not in use (dependents first). Modules in use, for example by a flowtable, stay
     loaded with a warning that names the users. Packages are never uninstalled.
-  - Runs under the collection's host lock (C(/run/flowoffload.lock)) so two runs never interleave.
+  - Runs on the controller (an action plugin); the target needs only C(/bin/sh) (busybox ash is
+    enough) and the tools it calls (C(modprobe), C(rmmod), and C(opkg) or C(apk) on OpenWrt, the
+    package manager elsewhere), never Python. One read script gathers the module states and the
+    boot-time list; only when something must change (and not in check mode) one apply script runs.
+  - The apply script takes the collection's host lock (C(flock), or OpenWrt's C(lock), on
+    C(/run/flowoffload.lock)), re-checks that the boot-time list is still as read (else it fails and
+    changes nothing), stages the list file next to its place, installs the package and loads the
+    modules, moves the file into place, unloads with C(rmmod) and reads the modules back.
 extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
+requirements:
+  - On the target, C(/bin/sh) and C(modprobe) and C(rmmod) (kmod, busybox or the kmodloader of OpenWrt).
 attributes:
+  action:
+    description: Runs on the controller as an action plugin; the target only runs sh scripts.
+    support: full
   check_mode:
     support: full
     details: Computes the same plan and reports what it would install, load, unload and write.
@@ -144,97 +158,22 @@ diff:
       type: str
 """
 
-import re
-import typing as t
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod, _packages
-from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
-    FlowOffloadError,
-)
-from ansible_collections.flowoffload.nft.plugins.module_utils._lock import host_lock
-from ansible_collections.flowoffload.nft.plugins.module_utils._runner import Runner
+from ansible_collections.flowoffload.nft.plugins.module_utils._kmod import DEFAULT_MODULES
+from ansible_collections.flowoffload.nft.plugins.module_utils._kmod_plan import run_kmod
+from ansible_collections.flowoffload.nft.plugins.module_utils._module_target import run_module
 
-_PACKAGE_NAME = r"^[A-Za-z0-9][A-Za-z0-9+._:~=-]*$"
-
-
-def validate_package(package: t.Optional[str]) -> t.Optional[str]:
-    """The package option, or FlowOffloadError naming it."""
-    if package is None:
-        return None
-    if not re.match(_PACKAGE_NAME, package):
-        raise FlowOffloadError(
-            f"package {package!r} is not a package name: use a name such as "
-            "linux-image-6.1.0-56-amd64 (letters, digits and + . _ : ~ = -, not starting "
-            "with '-'), or omit package"
-        )
-    return package
-
-
-def run(module: t.Any) -> t.Dict[str, t.Any]:
-    params = module.params
-    names = _kmod.validate_modules(params["modules"])
-    desired = {
-        "state": params["state"],
-        "persistent": params["persistent"],
-        "modules": names,
-        "package": validate_package(params["package"]),
-    }
-    runner = Runner(module)
-    with host_lock():
-        platform = _packages.platform_info(runner)
-        platform["module_support"] = _kmod.module_support(runner, platform["kernel"])
-        states = _kmod.inspect_modules(runner, names, platform["kernel"])
-        persistence = _kmod.persistence_state(runner, platform)
-        actions = _kmod.plan(states, desired, persistence, platform)
-        after = _kmod.predicted_states(states, actions)
-        installed = [p for a in actions if a["action"] == "install" for p in a["packages"]]
-        if not module.check_mode and any(a["action"] != "keep" for a in actions):
-            installed = _kmod.apply(runner, actions, names, platform["kernel"])
-            after = {n: s["state"] for n, s in
-                     _kmod.inspect_modules(runner, names, platform["kernel"]).items()}
-    for action in actions:
-        if action["action"] == "keep":
-            module.warn(action["reason"])
-    files = [a for a in actions if a["action"] in ("write", "remove")]
-    final_content = files[-1]["after"] if files else persistence["content"]
-    has_ours = (persistence["kind"] == "file" and bool(final_content)) or (
-        persistence["kind"] == "block" and _kmod.split_block(final_content)[2] >= 0)
-    result: t.Dict[str, t.Any] = {
-        "changed": any(a["action"] != "keep" for a in actions),
-        "modules": after,
-        "loaded": [a["module"] for a in actions if a["action"] == "load"],
-        "unloaded": [a["module"] for a in actions if a["action"] == "unload"],
-        "installed": installed,
-        "persist_file": persistence["file"] if has_ours else "",
-    }
-    if module._diff:
-        result["diff"] = {
-            "before": persistence["content"],
-            "after": final_content,
-            "before_header": persistence["file"] or "(no boot-time load list)",
-            "after_header": persistence["file"] or "(no boot-time load list)",
-        }
-    return result
+ARGUMENT_SPEC = {
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "persistent": {"type": "bool", "default": True},
+    "modules": {"type": "list", "elements": "str", "default": list(DEFAULT_MODULES)},
+    "package": {"type": "str"},
+}
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "persistent": {"type": "bool", "default": True},
-            "modules": {"type": "list", "elements": "str",
-                        "default": list(_kmod.DEFAULT_MODULES)},
-            "package": {"type": "str"},
-        },
-        supports_check_mode=True,
-    )
-    try:
-        result = run(module)
-    except FlowOffloadError as e:
-        module.fail_json(msg=e.msg, **e.details)
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run_kmod)
 
 
 if __name__ == "__main__":

@@ -1,93 +1,136 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Test helper for the offload_kmod tests: a Runner over an in-memory host.
+"""Test helper for the offload_kmod/offload_facts kernel tests: read snapshots as the real
+read script prints them, built from captured files.
 
-Files, folders and binaries are dictionaries; commands answer from a table or from a
-callable (so a test can make ``modprobe`` change /proc/modules, as the kernel would).
+``kmod_sections`` filters whole captured files (modules.dep, modules.builtin, kernel
+config) with the same patterns the read script's grep uses, so a test can feed real
+captures; ``host_sections`` gives the ``host:`` sections of a Debian or OpenWrt host.
+Both return ``{key: Section}`` for ``FakeTarget`` or ``Snapshot``.
 """
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
-    FlowOffloadError,
+from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section, Snapshot
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
+    ShellTarget,
+    fixture,
+    sec,
 )
-from ansible_collections.flowoffload.nft.plugins.module_utils._runner import Result
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
-Answer = t.Union[t.Tuple[int, str, str], t.Callable[["KmodHost", t.List[str]], t.Tuple[int, str, str]]]
+VM = "1.0.6-bookworm-kmod-vm"
+REL = "6.1.0-56-amd64"
+NAMES = list(_kmod.DEFAULT_MODULES)
+ABSENT = Section(2, "", "absent\n")
+# fake_target.SHARED_CAPTURES is relative to the import path (.cache/collections/...),
+# which is a symlink: resolve it from the real checkout.
+SHARED_CAPTURES = os.path.normpath(os.path.join(
+    os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "..", "..", "shared", "openwrt", "captures"))
 
 
-def fixture(name: str) -> str:
-    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
+def capture(manager: str, case: str, part: str = "out") -> str:
+    """A file of ../shared/openwrt/captures/<manager>/<case>.<part>."""
+    with open(os.path.join(SHARED_CAPTURES, manager, f"{case}.{part}"), encoding="utf-8") as handle:
         return handle.read()
 
 
-def fixture_bytes(name: str) -> bytes:
-    with open(os.path.join(FIXTURES, name), "rb") as handle:
-        return handle.read()
+def host_sections(release: str = REL, *, openwrt: bool = False, systemd: bool = True,
+                  tools: t.Iterable[str] = ("modprobe", "rmmod", "modinfo", "apt-get", "dpkg"),
+                  os_release: t.Optional[str] = None) -> t.Dict[str, Section]:
+    found = "".join(f"{name}=/usr/sbin/{name}\n" for name in tools)
+    if openwrt:
+        return {
+            "host:os-release": sec(os_release if os_release is not None else capture("opkg", "33-os-release")),
+            "host:openwrt_release": sec(capture("opkg", "32-openwrt-release")),
+            "host:osrelease": sec(release + "\n"),
+            "host:pid1": sec("procd\n"),
+            "host:tools": sec(found),
+            "host:paths": sec("/sbin/fw4\n/etc/openwrt_release\n"),
+        }
+    return {
+        "host:os-release": sec(os_release if os_release is not None else fixture(f"{VM}-os-release.txt")),
+        "host:openwrt_release": Section(1, "", "cat: can't open '/etc/openwrt_release': No such file or directory\n"),
+        "host:osrelease": sec(release + "\n"),
+        "host:pid1": sec("systemd\n" if systemd else "init\n"),
+        "host:tools": sec(found),
+        "host:paths": sec("/run/systemd/system\n" if systemd else ""),
+    }
 
 
-class KmodHost:
-    """Same surface as _runner.Runner. Unknown commands answer rc=127 and are recorded."""
-
-    def __init__(self, bins: t.Iterable[str] = (), files: t.Optional[t.Dict[str, t.Any]] = None,
-                 dirs: t.Optional[t.Dict[str, t.List[str]]] = None,
-                 commands: t.Optional[t.Dict[t.Tuple[str, ...], Answer]] = None) -> None:
-        self.bins = {b: f"/usr/sbin/{b}" for b in bins}
-        self.files: t.Dict[str, t.Any] = dict(files or {})
-        self.dirs = dict(dirs or {})
-        self.commands = dict(commands or {})
-        self.calls: t.List[t.List[str]] = []
-        self.writes: t.List[t.Tuple[str, str]] = []
-        self.removed: t.List[str] = []
-
-    def which(self, name: str, required: bool = False) -> t.Optional[str]:
-        path = self.bins.get(name)
-        if required and not path:
-            raise FlowOffloadError(f"the '{name}' binary was not found on the target")
-        return path
-
-    def run(self, argv: t.Sequence[str], data: t.Optional[str] = None) -> Result:
-        cmd = list(argv)
-        self.calls.append(cmd)
-        key = (os.path.basename(cmd[0]),) + tuple(cmd[1:])
-        answer = self.commands.get(key, (127, "", f"unexpected command {key}"))
-        rc, out, err = answer(self, cmd) if callable(answer) else answer
-        return Result(rc, out, err, cmd)
-
-    def check(self, argv: t.Sequence[str], data: t.Optional[str] = None, what: str = "") -> Result:
-        res = self.run(argv, data)
-        if res.rc != 0:
-            raise FlowOffloadError(f"{what or argv[0]} failed (rc={res.rc})", rc=res.rc)
-        return res
-
-    def read(self, path: str) -> t.Optional[str]:
-        value = self.files.get(path)
-        return value.decode("latin-1") if isinstance(value, bytes) else value
-
-    def read_bytes(self, path: str) -> t.Optional[bytes]:
-        value = self.files.get(path)
-        return value.encode("utf-8") if isinstance(value, str) else value
-
-    def exists(self, path: str) -> bool:
-        return path in self.files or path in self.dirs
-
-    def listdir(self, path: str) -> t.List[str]:
-        return sorted(self.dirs.get(path, []))
-
-    def readlink(self, path: str) -> t.Optional[str]:
+def _grep(text: t.Optional[str], pattern: str) -> t.Optional[str]:
+    if text is None:
         return None
+    regex = re.compile(pattern)
+    return "".join(line + "\n" for line in text.splitlines() if regex.search(line))
 
-    def write(self, path: str, content: str, mode: int = 0o644) -> None:
-        self.writes.append((path, content))
-        self.files[path] = content
 
-    def remove(self, path: str) -> bool:
-        self.removed.append(path)
-        return self.files.pop(path, None) is not None
+def kmod_sections(names: t.Sequence[str] = (), *, proc: t.Optional[str] = None,
+                  builtin: t.Optional[str] = None, dep: t.Optional[str] = None,
+                  listing: t.Optional[t.Sequence[str]] = None, config: t.Optional[str] = None,
+                  config_source: str = "/proc/config.gz", sys_lines: str = "",
+                  modinfo: t.Optional[t.Mapping[str, t.Tuple[int, str]]] = None,
+                  etc_modules: t.Optional[str] = None, modules_load: t.Optional[str] = None) -> t.Dict[str, Section]:
+    """The ``kmod:`` sections; None means the file is absent (as the script reports it)."""
+    # pylint: disable-next=protected-access
+    suffix, _loop, alt = _kmod._group(list(names) or NAMES)
+    ko = r"\.ko(\.(xz|gz|zst))?"
+    builtin_out = _grep(builtin, rf"(^|/)({alt}){ko}$")
+    dep_out = _grep(dep, rf"^([^:]*/)?({alt}){ko}:")
+    ls_out = _grep("\n".join(listing) if listing is not None else None, rf"^({alt}){ko}$")
+    config_out = _grep(config, _kmod.CONFIG_RE)
+    out = {
+        _kmod.PREFIX + "proc-modules": sec(proc) if proc is not None else Section(
+            1, "", "cat: can't open '/proc/modules': No such file or directory\n"),
+        _kmod.PREFIX + "builtin" + suffix: sec(builtin_out) if builtin_out is not None else ABSENT,
+        _kmod.PREFIX + "dep" + suffix: sec(dep_out) if dep_out is not None else ABSENT,
+        _kmod.PREFIX + "ls" + suffix: sec(ls_out) if ls_out is not None else ABSENT,
+        _kmod.PREFIX + "config": sec(f"# source: {config_source}\n{config_out}") if config_out is not None
+        else Section(2, "", "no /proc/config.gz, no /boot/config\n"),
+        _kmod.PREFIX + "sys" + suffix: sec(sys_lines),
+        _kmod.PREFIX + "modinfo" + suffix: sec("".join(f"{n} {rc} {line}\n" for n, (rc, line) in modinfo.items()))
+        if modinfo is not None else Section(127, "", "modinfo not found\n"),
+        _kmod.PREFIX + "etc-modules": sec(etc_modules) if etc_modules is not None else ABSENT,
+        _kmod.PREFIX + "modules-load": sec(modules_load) if modules_load is not None else ABSENT,
+    }
+    return out
 
-    def ran(self, *binaries: str) -> t.List[t.List[str]]:
-        """Calls whose binary is one of binaries (basename)."""
-        return [c for c in self.calls if os.path.basename(c[0]) in binaries]
+
+def vm_sections(proc: t.Optional[str] = None, names: t.Sequence[str] = (), systemd: bool = True,
+                **extra: t.Any) -> t.Dict[str, Section]:
+    """The lab VM (Debian 6.1.0-56-amd64) from its captures; proc defaults to a fresh boot."""
+    kwargs: t.Dict[str, t.Any] = {
+        "proc": fixture(f"{VM}-proc-modules-fresh.txt") if proc is None else proc,
+        "dep": fixture(f"{VM}-modules-dep-netfilter.txt"),
+        "builtin": fixture(f"{VM}-modules-builtin.txt"),
+        "listing": ["build", "kernel", "modules.dep", "modules.builtin", "modules.alias"],
+        "modinfo": {},
+        "etc_modules": fixture(f"{VM}-etc-modules.txt"),
+    }
+    kwargs.update(extra)
+    return {**host_sections(REL, systemd=systemd), **kmod_sections(names, **kwargs)}
+
+
+def snap(sections: t.Mapping[str, Section]) -> Snapshot:
+    return Snapshot(sections)
+
+
+class AppletShellTarget(ShellTarget):
+    """ShellTarget whose doubles also shadow busybox applets.
+
+    Debian's busybox sh runs its own applets (modprobe, rmmod, modinfo, insmod, lsmod, ...)
+    before searching PATH, so a double first on PATH is never called for those: the script
+    gets shell functions that call the doubles by path (subshells inherit them).
+    """
+
+    APPLETS = ("modprobe", "rmmod", "modinfo", "insmod", "lsmod")
+
+    def run_script(self, script: str) -> t.Tuple[int, str, str]:
+        assert self.doubles
+        shims = "".join(f"{name}() {{ {shlex.quote(os.path.join(self.doubles, name))} \"$@\"; }}\n"
+                        for name in self.APPLETS if os.path.exists(os.path.join(self.doubles, name)))
+        return super().run_script(shims + script)

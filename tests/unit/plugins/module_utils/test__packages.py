@@ -2,15 +2,29 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.kmod_fake import (
-    KmodHost,
+from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_from
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
+    Section,
+    Snapshot,
+    parse_sections,
+    read_script,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
     fixture,
+    sec,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.kmod_fake import (
+    capture,
+    host_sections,
 )
 
 OPKG_STATUS = fixture("1.1.1-openwrt2410-kmod-handmade-opkg-status.txt")
@@ -98,129 +112,114 @@ def test_provider_candidates(platform, expected):
     assert _packages.provider_candidates(platform) == expected
 
 
-# --- host readers ----------------------------------------------------------------------
-@pytest.mark.parametrize("bins, expected", [
-    (["opkg", "dpkg"], "opkg"), (["apk"], "apk"), (["dpkg", "apt-get"], "apt"),
-    (["dnf", "yum"], "dnf"), (["yum"], "yum"), ([], "none"),
-])
-def test_detect_package_manager(bins, expected):
-    assert _packages.detect_package_manager(KmodHost(bins=bins)) == expected
+# --- package_from over read snapshots ------------------------------------------------
+def _run_db_code(tmp_path, files):
+    """The db/files read sections for real under busybox, with the fixed paths moved to tmp_path."""
+    code = {r.key: r.code for r in _packages.package_reads()}
+    script, nonce = read_script([r for r in _packages.package_reads() if r.key.startswith("kmod:")])
+    script = script.replace(_packages.OPENWRT_RELEASE, str(tmp_path / "openwrt_release"))
+    (tmp_path / "openwrt_release").write_text(capture("opkg", "32-openwrt-release"))
+    for path, content in files.items():
+        script = script.replace(path, str(tmp_path / path.strip("/").replace("/", "_")))
+        (tmp_path / path.strip("/").replace("/", "_")).write_text(content)
+    assert code
+    proc = subprocess.run([shutil.which("busybox") or "sh", "sh", "-c", script] if shutil.which("busybox")
+                          else ["sh", "-c", script], capture_output=True, text=True, check=False)
+    return parse_sections(proc.stdout, nonce)[0]
 
 
-def test_platform_info_from_captured_host_files():
-    host = KmodHost(bins=["dpkg", "apt-get"], files={
-        "/etc/os-release": HOST_OS,
-        "/proc/sys/kernel/osrelease": fixture("1.0.6-bookworm-kmod-host-osrelease.txt")})
-    info = _packages.platform_info(host)
-    assert info == {"os_family": "Debian", "distribution": "debian", "distribution_version": "12",
-                    "kernel": "6.18.44-fc-v657", "package_manager": "apt", "init": "other"}
+def openwrt_snap(db_sections):
+    return Snapshot({**host_sections("6.6.86", openwrt=True, tools=("opkg",)), **db_sections})
 
 
-def test_platform_info_openwrt_systemd_less_and_uname_fallback():
-    host = KmodHost(bins=["opkg", "uname"], files={"/etc/openwrt_release": "DISTRIB_ID='OpenWrt'\n"},
-                    commands={("uname", "-r"): (0, "6.6.86\n", "")})
-    info = _packages.platform_info(host)
-    assert info["os_family"] == "OpenWrt" and info["kernel"] == "6.6.86"
-    assert info["distribution"] == "openwrt" and info["package_manager"] == "opkg"
+@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
+def test_opkg_status_read_for_real_keeps_only_our_stanzas(tmp_path):
+    snapshot = _run_db_code(tmp_path, {_packages.OPKG_STATUS: OPKG_STATUS})
+    text = snapshot.out("kmod:pkg-db")
+    assert text.startswith(f"@ opkg {tmp_path}") and "firewall4" not in text
+    pkg = _packages.package_from(openwrt_snap({"kmod:pkg-db": sec(text)}), {"os_family": "OpenWrt",
+                                                                            "package_manager": "opkg"})
+    assert pkg == {"name": "kmod-nft-offload", "installed": True, "version": "6.6.86-r1", "manager": "opkg",
+                   "evidence": _packages.OPKG_STATUS,
+                   "dependencies": [{"name": "kmod-nf-flow", "installed": True, "version": "6.6.86-r1"}]}
 
 
-def test_offload_package_openwrt_opkg():
-    host = KmodHost(bins=["opkg"], files={_packages.OPKG_STATUS: OPKG_STATUS})
-    pkg = _packages.offload_package(host, OPENWRT)
-    assert pkg["name"] == "kmod-nft-offload" and pkg["installed"] is True
-    assert pkg["version"] == "6.6.86-r1" and pkg["manager"] == "opkg"
-    assert pkg["evidence"] == "/usr/lib/opkg/status"
-    assert pkg["dependencies"] == [{"name": "kmod-nf-flow", "installed": True, "version": "6.6.86-r1"}]
-
-
-def test_offload_package_openwrt_opkg_missing():
-    host = KmodHost(bins=["opkg"], files={_packages.OPKG_STATUS: OPKG_MISSING})
-    pkg = _packages.offload_package(host, OPENWRT)
-    assert pkg["installed"] is False and pkg["version"] == ""
-    assert pkg["dependencies"][0]["installed"] is True
-
-
-def test_offload_package_openwrt_apk_db():
-    host = KmodHost(bins=["apk"], files={_packages.APK_INSTALLED: APK_DB, "/etc/openwrt_release": ""})
-    pkg = _packages.offload_package(host, {"os_family": "", "package_manager": "apk"})
+@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
+def test_apk_db_read_for_real(tmp_path):
+    snapshot = _run_db_code(tmp_path, {_packages.APK_INSTALLED: APK_DB})
+    text = snapshot.out("kmod:pkg-db")
+    assert "nftables-json" not in text and "R:" not in text
+    pkg = _packages.package_from(Snapshot({"kmod:pkg-db": sec(text)}), {"openwrt": True, "package_manager": "apk"})
     assert (pkg["installed"], pkg["version"], pkg["manager"]) == (True, "6.12.57-r1", "apk")
 
 
-def test_offload_package_openwrt_apk_info_when_db_unreadable():
-    host = KmodHost(bins=["apk"], commands={
-        ("apk", "info", "-e", "kmod-nft-offload"): (0, "kmod-nft-offload\n", ""),
-        ("apk", "info", "-e", "kmod-nf-flow"): (1, "", "")})
-    pkg = _packages.offload_package(host, dict(OPENWRT, package_manager="apk"))
-    assert pkg["installed"] is True and pkg["evidence"] == "apk info -e"
-    assert pkg["dependencies"][0]["installed"] is False
+def test_captured_openwrt_databases_list_no_kmod():
+    """The shared captures: the opkg status file and the (empty) apk database hold no kmod-*."""
+    head = capture("opkg", "27-opkg-status-file-head")
+    pkg = _packages.package_from(openwrt_snap({"kmod:pkg-db": sec(f"@ opkg {_packages.OPKG_STATUS}\n" + head)}),
+                                 {"os_family": "OpenWrt", "package_manager": "opkg"})
+    assert pkg["installed"] is False and pkg["dependencies"][0]["installed"] is False
+    apk = _packages.package_from(Snapshot({"kmod:pkg-db": sec(f"@ apk {_packages.APK_INSTALLED}\n"
+                                                             + capture("apk", "26-apk-db-installed-head"))}),
+                                 {"openwrt": True, "package_manager": "apk"})
+    assert (apk["installed"], apk["manager"]) == (False, "apk")
+    info = _packages.package_from(Snapshot({"kmod:pkg-db": sec("@ apk apk info -e\nP:kmod-nf-flow\n\n")}),
+                                  {"openwrt": True, "package_manager": "apk"})
+    assert info["installed"] is False and info["dependencies"][0]["installed"] is True
+    assert info["evidence"] == "apk info -e"
 
 
-def test_offload_package_openwrt_without_database_uses_module_files():
-    listing = fixture("0.9.2-openwrt1907-kmod-handmade-lib-modules-ls.txt").split()
-    host = KmodHost(bins=["opkg"], files={"/proc/sys/kernel/osrelease": "4.14.180\n"},
-                    dirs={"/lib/modules/4.14.180": listing})
-    pkg = _packages.offload_package(host, OPENWRT)
-    assert pkg["installed"] is True and pkg["dependencies"][0]["installed"] is True
-    assert "no package database" in pkg["evidence"]
-    assert "/lib/modules/4.14.180/nf_flow_table_ipv4.ko" in pkg["evidence"]
-    assert "x_tables" not in pkg["evidence"]
+def test_openwrt_without_database_judges_from_module_files():
+    snapshot = Snapshot({"kmod:pkg-db": sec("@ none\n"),
+                         "kmod:pkg-files": sec("nf_flow_table.ko\nnft_flow_offload.ko\n")})
+    pkg = _packages.package_from(snapshot, {"os_family": "OpenWrt", "package_manager": "opkg"})
+    assert pkg["installed"] is True and "judged from module files: nf_flow_table.ko" in pkg["evidence"]
+    empty = _packages.package_from(Snapshot({"kmod:pkg-db": sec("@ none\n"), "kmod:pkg-files": sec("")}),
+                                   {"os_family": "OpenWrt"})
+    assert empty["installed"] is False and "none found" in empty["evidence"]
 
 
-def test_offload_package_openwrt_without_database_or_files():
-    host = KmodHost(bins=["opkg"], files={"/proc/sys/kernel/osrelease": "6.6.86\n"})
-    pkg = _packages.offload_package(host, OPENWRT)
-    assert pkg["installed"] is False and "none found" in pkg["evidence"]
-
-
-def test_offload_package_debian_vm_owner():
+def test_debian_vm_owner_from_dpkg():
     path = VM_MODINFO.strip()
-    host = KmodHost(bins=["modinfo", "dpkg", "apt-get"], commands={
-        ("modinfo", "-n", "nf_flow_table"): (0, VM_MODINFO, ""),
-        ("dpkg", "-S", path): (0, VM_DPKG, ""),
-        ("dpkg-query", "-W", "-f=${Version}", "linux-image-6.1.0-56-amd64"): (0, VM_DPKG_VERSION, "")})
-    pkg = _packages.offload_package(host, DEBIAN)
-    assert pkg["name"] == "linux-image-6.1.0-56-amd64" and pkg["installed"] is True
-    assert pkg["version"] == VM_DPKG_VERSION.strip() and pkg["manager"] == "apt"
-    assert pkg["evidence"].startswith(f"dpkg -S {path}: linux-image-6.1.0-56-amd64")
+    owner = f"modinfo={path}\npath={path}\ntool=dpkg\nrc=0\n> {VM_DPKG.strip()}\nversion={VM_DPKG_VERSION.strip()}\n"
+    pkg = _packages.package_from(Snapshot({"kmod:pkg-owner": sec(owner)}), DEBIAN)
+    assert pkg == {"name": "linux-image-6.1.0-56-amd64", "installed": True, "version": "6.1.192-2",
+                   "manager": "apt", "evidence": f"dpkg -S {path}: {VM_DPKG.strip()}"}
 
 
-def test_offload_package_debian_host_without_modules_names_provider():
-    host = KmodHost(bins=["modinfo", "dpkg"], commands={
-        ("modinfo", "-n", "nf_flow_table"): (1, "", HOST_MODINFO)})
-    pkg = _packages.offload_package(host, dict(DEBIAN, kernel="6.18.44-fc-v657"))
-    assert pkg["installed"] is False and pkg["name"] == "linux-image-6.18.44-fc-v657"
+def test_debian_host_without_modules_names_the_provider():
+    owner = f"modinfo={HOST_MODINFO.strip()}\npath=\n"
+    pkg = _packages.package_from(Snapshot({"kmod:pkg-owner": sec(owner)}), DEBIAN)
+    assert pkg["installed"] is False and pkg["name"] == "linux-image-6.1.0-56-amd64"
     assert "Module nf_flow_table not found" in pkg["evidence"]
+    builtin = _packages.package_from(Snapshot({"kmod:pkg-owner": sec("modinfo=(builtin)\npath=\n")}), DEBIAN)
+    assert builtin["installed"] is True and "built into the kernel" in builtin["evidence"]
 
 
-def test_offload_package_builtin():
-    host = KmodHost(bins=["modinfo"], commands={("modinfo", "-n", "nf_flow_table"): (0, "(builtin)\n", "")})
-    pkg = _packages.offload_package(host, DEBIAN)
-    assert pkg["installed"] is True and "built into the kernel" in pkg["evidence"]
+def test_rpm_and_apk_owners_and_a_file_not_owned():
+    path = "/lib/modules/5.14.0/kernel/net/netfilter/nf_flow_table.ko.xz"
+    rpm = f"modinfo={path}\npath={path}\ntool=rpm\nrc=0\n> kernel-modules-core 5.14.0-427.el9\n"
+    got = _packages.package_from(Snapshot({"kmod:pkg-owner": sec(rpm)}), {"os_family": "RedHat", "package_manager": "dnf"})
+    assert (got["name"], got["version"]) == ("kernel-modules-core", "5.14.0-427.el9")
+    apk = f"path={path}\ntool=apk\nrc=0\n> {path} is owned by linux-lts-6.6.58-r0\n"
+    got = _packages.package_from(Snapshot({"kmod:pkg-owner": sec(apk)}), {"os_family": "Alpine", "package_manager": "apk"})
+    assert (got["name"], got["version"]) == ("linux-lts", "6.6.58-r0")
+    orphan = f"path={path}\ntool=dpkg\nrc=1\n> {HOST_DPKG_MISSING.strip()}\n"
+    got = _packages.package_from(Snapshot({"kmod:pkg-owner": sec(orphan)}), DEBIAN)
+    assert got["installed"] is False and "not owned by a package" in got["evidence"]
 
 
-def test_offload_package_rpm_and_apk_owner():
-    path = "/lib/modules/5.14.0-427.el9.x86_64/kernel/net/netfilter/nf_flow_table.ko.xz"
-    rhel = KmodHost(bins=["modinfo", "rpm", "dnf"], commands={
-        ("modinfo", "-n", "nf_flow_table"): (0, path + "\n", ""),
-        ("rpm", "-qf", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", path):
-            (0, "kernel-modules-core 5.14.0-427.el9\n", "")})
-    pkg = _packages.offload_package(rhel, {"os_family": "RedHat", "package_manager": "dnf"})
-    assert (pkg["name"], pkg["version"]) == ("kernel-modules-core", "5.14.0-427.el9")
-    apath = "/lib/modules/6.6.58-0-lts/kernel/net/netfilter/nf_flow_table.ko.gz"
-    alpine = KmodHost(bins=["modinfo", "apk"], commands={
-        ("modinfo", "-n", "nf_flow_table"): (0, apath + "\n", ""),
-        ("apk", "info", "--who-owns", apath): (0, f"{apath} is owned by linux-lts-6.6.58-r0\n", "")})
-    pkg = _packages.offload_package(alpine, {"os_family": "Alpine", "package_manager": "apk"})
-    assert (pkg["name"], pkg["version"], pkg["installed"]) == ("linux-lts", "6.6.58-r0", True)
-
-
-def test_offload_package_file_not_owned():
-    path = "/lib/modules/6.1.0-56-amd64/updates/nf_flow_table.ko"
-    host = KmodHost(bins=["modinfo", "dpkg"], commands={
-        ("modinfo", "-n", "nf_flow_table"): (0, path + "\n", ""),
-        ("dpkg", "-S", path): (1, "", f"dpkg-query: no path found matching pattern {path}\n")})
-    pkg = _packages.offload_package(host, DEBIAN)
-    assert pkg["installed"] is False and "not owned by a package" in pkg["evidence"]
+def test_package_read_on_this_host_and_shellcheck():
+    script, nonce = read_script(_packages.package_reads())
+    if shutil.which("shellcheck"):
+        proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input=script, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout
+    shell = [shutil.which("busybox"), "sh"] if shutil.which("busybox") else ["sh"]
+    out = subprocess.run([*shell, "-c", script], capture_output=True, text=True, check=False).stdout
+    snapshot = parse_sections(out, nonce)[0]
+    assert isinstance(snapshot.get("kmod:pkg-owner"), Section)
+    pkg = _packages.package_from(snapshot, host_from(snapshot))
+    assert set(pkg) >= {"name", "installed", "version", "manager", "evidence"}
 
 
 # --- install ---------------------------------------------------------------------------
@@ -241,36 +240,22 @@ def test_install_command_without_manager_fails():
         _packages.install_command("none", ["p"])
 
 
-def test_opkg_install_updates_lists_once_when_unknown():
-    answers = iter([(255, "", OPKG_UNKNOWN), (0, "Installing kmod-nft-offload\n", "")])
-    host = KmodHost(bins=["opkg"], commands={
-        ("opkg", "install", "kmod-nft-offload"): lambda h, c: next(answers),
-        ("opkg", "update"): (0, "Downloading ...\n", "")})
-    results = _packages.install(host, "opkg", ["kmod-nft-offload"])
-    assert [c[1] for c in host.calls] == ["install", "update", "install"]
-    assert results[-1].rc == 0 and len(results) == 3
+def test_install_code_for_apt_is_one_quoted_command():
+    assert _packages.install_code("apt", ["linux-image-6.1.0-56-amd64"]) == (
+        "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+        "-o Dpkg::Options::=--force-confold linux-image-6.1.0-56-amd64")
 
 
-def test_apk_install_failure_after_update_is_reported():
-    host = KmodHost(bins=["apk"], commands={
-        ("apk", "add", "kmod-nft-offload"): (1, "", APK_NOSUCH),
-        ("apk", "update"): (0, "OK\n", "")})
-    with pytest.raises(FlowOffloadError, match="no such package") as err:
-        _packages.install(host, "apk", ["kmod-nft-offload"])
-    assert err.value.details["rc"] == 1
-    assert [c[1] for c in host.calls] == ["add", "update", "add"]
+def test_install_code_for_opkg_updates_when_lists_are_missing_or_unknown():
+    code = _packages.install_code("opkg", ["kmod-nft-offload"])
+    assert "fo_update; fo_u=1" in code and "opkg install kmod-nft-offload" in code
+    assert _packages.MISSING_LISTS_ERE in code
+    assert "lists_dir" not in _packages.install_code("apk", ["kmod-nft-offload"])
 
 
-def test_install_without_update_when_failure_is_not_missing_lists():
-    host = KmodHost(bins=["opkg"], commands={
-        ("opkg", "install", "kmod-nft-offload"): (255, "", " * wfopen: /tmp/x: No space left on device\n")})
-    with pytest.raises(FlowOffloadError, match="No space left"):
-        _packages.install(host, "opkg", ["kmod-nft-offload"])
-    assert [c[1] for c in host.calls] == ["install"]
-
-
-def test_apt_install_success_runs_once():
-    host = KmodHost(bins=["env"], commands={
-        tuple(_packages.install_command("apt", ["linux-image-6.1.0-56-amd64"])): (0, "ok\n", "")})
-    results = _packages.install(host, "apt", ["linux-image-6.1.0-56-amd64"])
-    assert len(results) == 1 and results[0].rc == 0
+def test_install_failure_message_from_the_apk_capture():
+    err = capture("apk", "25-apk-add-kmod-nft-offload-no-feed", "err")
+    msg = _packages.install_failure_message("apk", ["kmod-nft-offload"], "fo: install-failed 1\nfo: feed https://x/y\n", err, 1)
+    assert msg.startswith("installing kmod-nft-offload with apk failed: no feed offers kmod-nft-offload (rc=1, feeds: https://x/y)")
+    assert APK_NOSUCH.splitlines()[0].strip() in msg or "unable to select packages" in msg
+    assert OPKG_UNKNOWN

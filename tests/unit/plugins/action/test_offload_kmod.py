@@ -1,0 +1,167 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The offload_kmod action (argspec from the module, run on the controller over the connection)
+and the module file (documentation matches the argspec; main() runs the same scripts locally
+through ModuleTarget when the module is executed on the host itself).
+
+One file for both: pytest's default import mode cannot collect two test_offload_kmod.py."""
+from __future__ import annotations
+
+import re
+import typing as t
+from unittest import mock
+
+import pytest
+import yaml
+
+from ansible_collections.flowoffload.nft.plugins.action.offload_kmod import ActionModule
+from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
+from ansible_collections.flowoffload.nft.plugins.modules import offload_kmod
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
+    FakeTarget,
+    fixture,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.kmod_fake import (
+    NAMES,
+    VM,
+    vm_sections,
+)
+
+LOADED = fixture(f"{VM}-proc-modules-loaded.txt")
+CONF = _kmod.render_file(NAMES)
+
+
+def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
+    task = mock.MagicMock()
+    task.args = args
+    task.check_mode = check_mode
+    task.diff = diff
+    task.async_val = 0
+    plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None,
+                          shared_loader_obj=None)
+
+    def execute(cmd, executable=None, **_kw):
+        assert executable == "/bin/sh"
+        rc, out, err = target.run_script(cmd)
+        return {"rc": rc, "stdout": out, "stderr": err}
+
+    plugin._low_level_execute_command = execute  # pylint: disable=protected-access
+    return plugin
+
+
+def test_argument_spec_is_the_modules():
+    assert ActionModule.ARGUMENT_SPEC is offload_kmod.ARGUMENT_SPEC
+
+
+def test_idempotent_run_is_one_round_trip():
+    target = FakeTarget(vm_sections(LOADED, modules_load=CONF))
+    result = action({}, target).run(task_vars={})
+    assert result.get("failed") is not True, result
+    assert result["changed"] is False and result["round_trips"] == 1
+    assert result["modules"] == {n: "loaded" for n in NAMES}
+    assert "diff" not in result and "warnings" not in result
+
+
+def test_change_is_two_round_trips_with_diff():
+    after = vm_sections(LOADED, modules_load=CONF)
+    target = FakeTarget(vm_sections(), apply_sections={k: v for k, v in after.items() if k.startswith("kmod:")},
+                        after_apply=after)
+    result = action({"modules": NAMES}, target, diff=True).run(task_vars={})
+    assert result["changed"] is True and result["round_trips"] == 2 and result["loaded"] == NAMES
+    assert result["diff"]["after"] == CONF and result["persist_file"] == _kmod.SYSTEMD_FILE
+
+
+def test_check_mode_and_warnings_of_modules_in_use():
+    target = FakeTarget(vm_sections(fixture(f"{VM}-proc-modules-flowtable.txt")))
+    result = action({"state": "absent"}, target, check_mode=True).run(task_vars={})
+    assert result["round_trips"] == 1 and result["unloaded"] == ["nft_flow_offload"]
+    assert len(result["warnings"]) == 2
+
+
+@pytest.mark.parametrize("args, match", [
+    ({"modules": ["eth0; flush ruleset"]}, "^modules contains invalid"),
+    ({"package": "-o APT::x"}, "^package "),
+])
+def test_bad_input_fails_without_touching_the_host(args, match):
+    target = FakeTarget(vm_sections())
+    result = action(args, target).run(task_vars={})
+    assert result["failed"] is True and result["round_trips"] == 0 and target.round_trips == 0
+    assert re.match(match, result["msg"])
+
+
+# --- the module file ------------------------------------------------------------------
+class Done(Exception):
+    pass
+
+
+class FakeModule:
+    """The parts of AnsibleModule that run_module uses; run_command goes to a FakeTarget."""
+
+    target: t.Optional[FakeTarget] = None
+    params: t.Dict[str, t.Any] = {}
+    check_mode = False
+    last: t.Dict[str, t.Any] = {}
+
+    def __init__(self, argument_spec: t.Dict[str, t.Any], supports_check_mode: bool) -> None:
+        assert argument_spec is offload_kmod.ARGUMENT_SPEC and supports_check_mode
+        self._diff = False
+        self.warnings: t.List[str] = []
+        self.result: t.Dict[str, t.Any] = {}
+
+    def run_command(self, argv, environ_update=None):
+        assert argv[:2] == ["/bin/sh", "-c"] and environ_update == {"LC_ALL": "C", "LANG": "C"}
+        assert self.target is not None
+        return self.target.run_script(argv[2])
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+    def exit_json(self, **result):
+        FakeModule.last = dict(result, warnings=self.warnings)
+        raise Done()
+
+    def fail_json(self, **result):
+        FakeModule.last = dict(result, failed=True)
+        raise Done()
+
+
+def run_main(monkeypatch, target, **params):
+    defaults = {k: v.get("default") for k, v in offload_kmod.ARGUMENT_SPEC.items()}
+    monkeypatch.setattr(FakeModule, "target", target)
+    monkeypatch.setattr(FakeModule, "params", dict(defaults, **params))
+    monkeypatch.setattr(offload_kmod, "AnsibleModule", FakeModule)
+    with pytest.raises(Done):
+        offload_kmod.main()
+    return FakeModule.last
+
+
+def test_documentation_matches_the_argument_spec():
+    doc = yaml.safe_load(offload_kmod.DOCUMENTATION)
+    assert set(doc["options"]) == set(offload_kmod.ARGUMENT_SPEC)
+    for name, spec in offload_kmod.ARGUMENT_SPEC.items():
+        assert doc["options"][name].get("default") == spec.get("default"), name
+        assert doc["options"][name]["type"] == spec["type"]
+    assert doc["attributes"]["action"]["support"] == "full"
+    assert set(yaml.safe_load(offload_kmod.RETURN)) == {"modules", "loaded", "unloaded", "installed",
+                                                        "persist_file", "diff"}
+
+
+def test_main_idempotent(monkeypatch):
+    target = FakeTarget(vm_sections(fixture(f"{VM}-proc-modules-loaded.txt"), modules_load=_kmod.render_file(NAMES)))
+    result = run_main(monkeypatch, target)
+    assert result["changed"] is False and target.round_trips == 1
+    assert result["modules"] == {n: "loaded" for n in NAMES}
+
+
+def test_main_warns_about_modules_in_use(monkeypatch):
+    target = FakeTarget(vm_sections(fixture(f"{VM}-proc-modules-flowtable.txt")))
+    monkeypatch.setattr(FakeModule, "check_mode", True)
+    result = run_main(monkeypatch, target, state="absent")
+    assert len(result["warnings"]) == 2 and result["unloaded"] == ["nft_flow_offload"]
+
+
+def test_main_fails_on_bad_input_before_any_script(monkeypatch):
+    target = FakeTarget(vm_sections())
+    result = run_main(monkeypatch, target, modules=["-r"])
+    assert result["failed"] is True and result["msg"].startswith("modules contains invalid")
+    assert target.round_trips == 0
