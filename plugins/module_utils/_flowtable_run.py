@@ -187,12 +187,12 @@ def _expect(snapshot: Snapshot, key: str, code: str) -> Expect:
 
 def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool) -> FtPlan:
     """Plan from the read snapshot: predicted result + ApplySpec (pure)."""
-    del check_mode  # the plan is the same; run_flowtable decides whether to apply
     desired = desired_state(params)
     if desired.backend == "fw4":
         from ansible_collections.flowoffload.nft.plugins.module_utils import _fw4  # pylint: disable=import-outside-toplevel
-        fw4_plan = _fw4.plan_fw4(snapshot, params, False)
+        fw4_plan = _fw4.plan_fw4(snapshot, params, check_mode)
         return FtPlan(fw4_plan.result, fw4_plan.spec, desired, snapshot, fw4=fw4_plan)
+    del check_mode  # the nft plan is the same; run_flowtable decides whether to apply
     host = _host.host_from(snapshot)
     openwrt = bool(host["openwrt"])
     systemd = "systemctl" in host["tools"] and not openwrt
