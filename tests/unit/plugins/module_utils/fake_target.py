@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import typing as t
@@ -19,8 +20,8 @@ import typing as t
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
-SHARED_CAPTURES = os.path.normpath(os.path.join(
-    os.path.dirname(__file__), "..", "..", "..", "..", "..", "shared", "openwrt", "captures"))
+# The copy of ../shared/openwrt/captures kept with the fixtures (see its README.md).
+SHARED_CAPTURES = os.path.join(FIXTURES, "openwrt")
 
 _NONCE = re.compile(r"^fo_n=(\S+)$", re.M)
 
@@ -77,7 +78,12 @@ class FakeTarget:
 
 
 class ShellTarget:
-    """Runs the scripts for real with a local shell; ``doubles`` is put first on PATH."""
+    """Runs the scripts for real with a local shell; ``doubles`` is put first on PATH.
+
+    Debian's busybox sh runs its own applets (modprobe, rmmod, sysctl, ip, ...) before it
+    searches PATH, so every double also gets a shell function of its name that calls it
+    by path (functions come before applets and PATH, and subshells inherit them).
+    """
 
     def __init__(self, doubles: t.Optional[str] = None, shell: t.Sequence[str] = ()) -> None:
         self.shell = list(shell) or ([shutil.which("busybox") or "/bin/sh", "sh"]
@@ -86,11 +92,19 @@ class ShellTarget:
         self.scripts: t.List[str] = []
         self.round_trips = 0
 
+    def shims(self) -> str:
+        if not self.doubles:
+            return ""
+        names = sorted(name for name in os.listdir(self.doubles)
+                       if re.fullmatch(r"[A-Za-z0-9_-]+", name) and os.access(os.path.join(self.doubles, name), os.X_OK))
+        return "".join(f"{name}() {{ {shlex.quote(os.path.join(self.doubles, name))} \"$@\"; }}\n" for name in names)
+
     def run_script(self, script: str) -> t.Tuple[int, str, str]:
         self.round_trips += 1
         self.scripts.append(script)
         env = dict(os.environ)
         if self.doubles:
             env["PATH"] = f"{self.doubles}:{env.get('PATH', '/usr/bin:/bin')}"
+            script = self.shims() + script
         proc = subprocess.run([*self.shell, "-c", script], capture_output=True, text=True, env=env, check=False)
         return proc.returncode, proc.stdout, proc.stderr
