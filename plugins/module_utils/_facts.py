@@ -1,43 +1,58 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Gatherers for flowoffload.nft.offload_facts (private).
+"""flowoffload.nft.offload_facts on the controller: one read, facts built here (private).
 
-Each gatherer reads the host through a Runner and hands text to the pure parsers in
-``_facts_parse``. Nothing here changes the host: the only kernel calls are read-only
-ethtool ioctls and ``nft -c`` probes, which never commit. A missing binary or file is
-reported (``None``, ``missing``, a reason), never raised.
+- ``facts_reads(subsets)``: the reads the requested subsets need (``_facts_reads``);
+- ``build_facts(snapshot, subsets)``: ``ansible_facts.flowoffload`` (docs/design.md) from a
+  snapshot that may hold other planners' sections too (the gateway reads once for all);
+- ``run_facts(target, params, check_mode)``: exactly one round trip, read-only, the same in
+  check mode; never fails because the kernel lacks flowtables or a tool is missing (the
+  fact is ``null``/``missing``/``[]`` with the reason or a warning instead).
 """
 from __future__ import annotations
 
-import gzip
 import json
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _ethtool
+from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_conflicts as fc
 from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_parse as fp
+from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_reads as fr
 from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.module_utils import _nft
 from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
 from ansible_collections.flowoffload.nft.plugins.module_utils import _probe
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
+    classify_nft_error,
+    nft_hint,
+)
+from ansible_collections.flowoffload.nft.plugins.module_utils._facts_reads import facts_reads
+from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_from
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
+    Section,
+    Snapshot,
+    parse_sections,
+    read_script,
 )
 
-OPENWRT_RELEASE = "/etc/openwrt_release"
-SYSCTLS = {
-    "nf_flowtable_tcp_timeout": "/proc/sys/net/netfilter/nf_flowtable_tcp_timeout",
-    "nf_flowtable_udp_timeout": "/proc/sys/net/netfilter/nf_flowtable_udp_timeout",
-    "ip_forward": "/proc/sys/net/ipv4/ip_forward",
-    "ipv6_forwarding": "/proc/sys/net/ipv6/conf/all/forwarding",
-}
+__all__ = ["facts_reads", "build_facts", "gather_from", "run_facts"]
+
+PLATFORM_KEYS = ("os_family", "distribution", "distribution_version", "kernel", "package_manager",
+                 "firewall", "init")
+NO_ETHTOOL = "ethtool is not installed on the target"
 
 
-class Gatherer:
-    """Gathers subsets once each; later subsets reuse what earlier ones read."""
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[0] if lines else ""
 
-    def __init__(self, runner: t.Any, ethtool: t.Any = _ethtool) -> None:
-        self.runner = runner
-        self.ethtool = ethtool
+
+class _Facts:
+    """Builds each subset once from the snapshot; collects the warnings."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snap = snapshot
         self.warnings: t.List[str] = []
         self._cache: t.Dict[str, t.Any] = {}
 
@@ -46,283 +61,162 @@ class Gatherer:
             self._cache[key] = func()
         return self._cache[key]
 
-    def _json(self, argv: t.Sequence[str]) -> t.Optional[t.List[t.Dict[str, t.Any]]]:
-        """JSON list from an iproute2 command, or None when it cannot run."""
-        binary = self.runner.which(argv[0])
-        if not binary:
-            return None
-        res = self.runner.run([binary, *argv[1:]])
-        if res.rc != 0:
-            return None
-        return fp.load_json_list(res.stdout)
+    def host(self) -> t.Dict[str, t.Any]:
+        return self._once("host", lambda: host_from(self.snap))
 
-    # --- entry point -------------------------------------------------------------------
-    def gather(self, subsets: t.Sequence[str]) -> t.Dict[str, t.Any]:
-        facts: t.Dict[str, t.Any] = {}
-        for subset in subsets:
-            if subset == "kernel":
-                facts["kernel"] = self.kernel()
-                facts["sysctl"] = self.sysctl()
-            elif subset == "interfaces":
-                facts["interfaces"] = self.interfaces()
-                facts["candidate_devices"] = self.candidate_devices()
-            else:
-                facts[subset] = getattr(self, subset)()
-        return facts
+    def tools(self) -> t.Dict[str, str]:
+        return self.host()["tools"]
 
-    # --- platform ----------------------------------------------------------------------
+    # --- platform, kernel, package ----------------------------------------------------
     def platform(self) -> t.Dict[str, t.Any]:
-        return self._once("platform", self._platform)
+        host = self.host()
+        return {key: host[key] for key in PLATFORM_KEYS}
 
-    def _platform(self) -> t.Dict[str, t.Any]:
-        run = self.runner
-        openwrt_text = run.read(OPENWRT_RELEASE)
-        openwrt = openwrt_text is not None
-        os_release = _packages.parse_os_release(run.read("/etc/os-release") or run.read("/usr/lib/os-release") or "")
-        family = _packages.os_family(os_release, openwrt)
-        distribution = os_release.get("ID", "")
-        version = os_release.get("VERSION_ID", "")
-        if openwrt:
-            owrt = _packages.parse_os_release(openwrt_text or "")
-            distribution = owrt.get("DISTRIB_ID", "") or "OpenWrt"
-            version = owrt.get("DISTRIB_RELEASE", "") or version
-        init = fp.init_system(
-            run.read("/proc/1/comm") or "",
-            run.exists("/run/systemd/system"),
-            run.exists("/run/openrc") or run.exists("/sbin/openrc"),
-        )
-        return {
-            "os_family": family,
-            "distribution": distribution,
-            "distribution_version": version,
-            "kernel": self._release(),
-            "package_manager": _packages.detect_package_manager(run),
-            "firewall": self._firewall(family, init),
-            "init": init,
-        }
-
-    def _release(self) -> t.Optional[str]:
-        release = (self.runner.read("/proc/sys/kernel/osrelease") or "").strip()
-        if release:
-            return release
-        uname = self.runner.which("uname")
-        res = self.runner.run([uname, "-r"]) if uname else None
-        return res.stdout.strip() if res is not None and res.rc == 0 else None
-
-    def _systemctl(self, verb: str, unit: str) -> str:
-        systemctl = self.runner.which("systemctl")
-        if not systemctl:
-            return ""
-        return self.runner.run([systemctl, verb, unit]).stdout.strip()
-
-    def _firewall(self, family: str, init: str) -> str:
-        run = self.runner
-        fw4 = run.exists("/sbin/fw4") or run.exists("/usr/share/firewall4")
-        fw3 = run.exists("/sbin/fw3")
-        firewalld = False
-        nftables_service = False
-        if init == "systemd":
-            firewalld = self._systemctl("is-active", "firewalld.service") == "active"
-            nftables_service = (
-                self._systemctl("is-enabled", "nftables.service") == "enabled"
-                or self._systemctl("is-active", "nftables.service") == "active"
-            )
-        if not firewalld and family != "OpenWrt":
-            cmd = run.which("firewall-cmd")
-            if cmd:
-                res = run.run([cmd, "--state"])
-                firewalld = res.rc == 0 and res.stdout.strip() == "running"
-        return fp.firewall_in_charge(family, fw4, fw3, firewalld, nftables_service)
-
-    # --- kernel -------------------------------------------------------------------------
-    def software(self) -> t.Tuple[t.Optional[bool], str]:
-        return self._once("software", lambda: _probe.probe_software(self.runner))
+    def software(self) -> _probe.ProbeResult:
+        return self._once("software", lambda: _probe.software_verdict(self.snap))
 
     def kernel(self) -> t.Dict[str, t.Any]:
         supported, message = self.software()
+        config = _kmod.kernel_config_from(self.snap)
         return {
-            "modules": _kmod.module_states(self.runner, _kmod.DEFAULT_MODULES),
-            "config": self.kernel_config(),
+            "modules": _kmod.module_states_from(self.snap, _kmod.DEFAULT_MODULES),
+            "config": {"file": config["file"], **fp.kernel_config_values(config)} if config.get("file") else {"file": None},
             "software_offload": {"supported": supported, "message": message},
-            "persistence": _kmod.read_persistence(self.runner),
+            "persistence": _kmod.persistence_from(self.snap, self.host()),
         }
 
-    def kernel_config(self) -> t.Dict[str, t.Any]:
-        text: t.Optional[str] = None
-        source: t.Optional[str] = None
-        raw = self.runner.read_bytes("/proc/config.gz")
-        if raw:
-            try:
-                text, source = gzip.decompress(raw).decode("utf-8", "replace"), "/proc/config.gz"
-            except (OSError, EOFError):
-                text = None
-        release = self._release()
-        if text is None and release:
-            path = f"/boot/config-{release}"
-            text = self.runner.read(path)
-            source = path if text is not None else None
-        if text is None:
-            return {"file": None}
-        values: t.Dict[str, t.Any] = {"file": source}
-        values.update(fp.kernel_config_values(_kmod.parse_kernel_config(text)))
-        return values
-
     def sysctl(self) -> t.Dict[str, t.Optional[int]]:
-        return {key: fp.parse_int(self.runner.read(path)) for key, path in SYSCTLS.items()}
+        pairs = fp.parse_pairs(self.snap.text(fr.K_SYSCTL))
+        return {key: fp.parse_int(pairs.get(path)) for key, path in fr.SYSCTLS.items()}
 
-    # --- package / nft / flowtables ------------------------------------------------------
     def package(self) -> t.Dict[str, t.Any]:
-        return _packages.offload_package(self.runner, self.platform())
+        return _packages.package_from(self.snap, self.host())
 
+    # --- nft, flowtables, flows ---------------------------------------------------------
     def nft(self) -> t.Dict[str, t.Any]:
-        path = self.runner.which("nft")
+        path = self.tools().get("nft")
         if not path:
             return {"path": None, "version": None, "json": None}
-        res = self.runner.run([path, "--version"])
         try:
-            version: t.Optional[str] = _nft.parse_version(res.stdout) if res.rc == 0 else None
+            version: t.Optional[str] = _nft.parse_version(self.snap.out(fr.K_NFT_VERSION) or "")
         except FlowOffloadError:
             version = None
-        listing = self.runner.run([path, "-j", "list", "tables"])
         works = False
-        if listing.rc == 0:
+        listing = self.snap.out(fr.K_NFT_JSON)
+        if listing is not None:
             try:
-                works = isinstance(json.loads(listing.stdout).get("nftables"), list)
+                works = isinstance(json.loads(listing).get("nftables"), list)
             except (ValueError, AttributeError):
                 works = False
         return {"path": path, "version": version, "json": works}
 
     def flowtables(self) -> t.List[t.Dict[str, t.Any]]:
-        if not self.runner.which("nft"):
-            self.warnings.append("flowtables: the nft binary was not found; no flowtables listed")
+        if "nft" not in self.tools():
+            self.warnings.append("flowtables: the nft binary was not found on the target; no flowtables listed")
+            return []
+        listing = self.snap.get(fr.K_FT_JSON)
+        if listing is None:
+            return []
+        if not listing.ok:
+            if classify_nft_error(listing.err) == "enoent":
+                return []  # a kernel without flowtables lists none
+            hint = nft_hint(listing.err)
+            self.warnings.append(f"flowtables: 'nft -j list flowtables' failed: {listing.err.strip() or f'rc={listing.rc}'}"
+                                 + (f"; {hint}" if hint else ""))
             return []
         try:
-            return _nft.read_flowtables(self.runner)
+            return _nft.parse_flowtables(listing.out, self.snap.out(fr.K_FT_TEXT) or "")
         except FlowOffloadError as exc:
             self.warnings.append(f"flowtables: {exc.msg}")
             return []
 
-    # --- flows ---------------------------------------------------------------------------
     def flows(self) -> t.Optional[t.Dict[str, int]]:
-        text = self.runner.read("/proc/net/nf_conntrack")
-        if text is not None:
-            return fp.count_flows(text)
-        conntrack = self.runner.which("conntrack")
-        if conntrack:
-            res = self.runner.run([conntrack, "-L"])
-            if res.rc == 0:
-                return fp.count_flows(res.stdout)
-        return None
+        return fp.parse_flows_section(self.snap.out(fr.K_FLOWS))
 
-    # --- interfaces ------------------------------------------------------------------------
+    # --- links, interfaces, candidates ----------------------------------------------------
+    def _devs(self) -> t.Dict[str, t.Dict[str, t.Any]]:
+        return self._once("devs", lambda: {name: fp.parse_dev_section(sec.out)
+                                           for name, sec in self.snap.with_prefix(fr.DEV_PREFIX).items() if name})
+
+    def _eth(self) -> t.Dict[str, Section]:
+        return {name: sec for name, sec in self.snap.with_prefix(fr.ETH_PREFIX).items() if name}
+
+    def _eth_driver(self, name: str) -> t.Optional[str]:
+        sec = self._eth().get(name)
+        return (_ethtool.parse_ethtool_i(sec.out).get("driver") or None) if sec is not None else None
+
     def links(self) -> t.Dict[str, fp.Link]:
         return self._once("links", self._links)
 
-    def _pppoe(self) -> t.List[str]:
-        return fp.parse_pppoe_sessions(self.runner.read("/proc/net/pppoe") or "")
-
     def _links(self) -> t.Dict[str, fp.Link]:
-        pppoe = self._pppoe()
-        ip = self.runner.which("ip")
-        if ip:
-            res = self.runner.run([ip, "-j", "-d", "link", "show"])
-            if res.rc == 0 and fp.load_json_list(res.stdout):
-                return fp.parse_ip_link(res.stdout, pppoe)
-        links: t.Dict[str, fp.Link] = {}
-        for name in self.runner.listdir("/sys/class/net"):
-            base = f"/sys/class/net/{name}"
-            entries = self.runner.listdir(base)
-            master_link = self.runner.readlink(f"{base}/master")
-            links[name] = fp.parse_sysfs_link(
-                name,
-                self.runner.read(f"{base}/uevent") or "",
-                self.runner.read(f"{base}/type") or "",
-                self.runner.read(f"{base}/operstate") or "",
-                entries,
-                "device" in entries,
-                master_link.rstrip("/").rsplit("/", 1)[-1] if master_link else None,
-                bool(pppoe),
-            )
+        pppoe = fp.parse_pppoe_sessions(self.snap.out(fr.K_PPPOE) or "")
+        text = self.snap.out(fr.K_IP_LINK)
+        if text is not None and fp.load_json_list(text):
+            return fp.parse_ip_link(text, pppoe)
+        links = {name: fp.link_from_sysfs(dev, bool(pppoe), self._eth_driver(name))
+                 for name, dev in sorted(self._devs().items())}
         return fp.add_lowers(links, pppoe)
 
-    def _driver(self, name: str) -> t.Optional[str]:
-        target = self.runner.readlink(f"/sys/class/net/{name}/device/driver")
-        if target:
-            return target.rstrip("/").rsplit("/", 1)[-1]
-        try:
-            return self.ethtool.read_drvinfo(name).get("driver") or None
-        except (_ethtool.EthtoolError, OSError, ValueError):
-            pass
-        binary = self.runner.which("ethtool")
-        if binary:
-            res = self.runner.run([binary, "-i", name])
-            if res.rc == 0:
-                return _ethtool.parse_ethtool_i(res.stdout).get("driver") or None
-        return None
+    def candidate_devices(self) -> t.List[str]:
+        return self._once("candidates", self._candidates)
 
-    def _offload_driver(self, name: str, kind: str, driver: t.Optional[str]) -> t.Optional[str]:
-        """The driver name that decides offload capability.
+    def _candidates(self) -> t.List[str]:
+        links = self.links()
+        routes4 = self.snap.out(fr.K_ROUTE4)
+        if routes4 is not None:  # iproute2 with JSON
+            routes = fp.load_json_list(routes4) + fp.load_json_list(self.snap.out(fr.K_ROUTE6) or "")
+            return fp.candidate_devices(links, routes, fp.load_json_list(self.snap.out(fr.K_ADDR) or ""))
+        return fp.resolve_candidates(links, fp.proc_route_devices(self.snap.text(fr.K_PROC_ROUTES)))
 
-        The sysfs link names the bus driver of the device behind the netdev: a DSA
-        user port shows its switch's driver and an mlx5 representor ``mlx5_core``,
-        while ETHTOOL_GDRVINFO answers ``dsa`` / ``mlx5e_rep``. Ask the ioctl too.
-        """
-        if kind != "physical" or driver in fp.FT_DRIVERS:
-            return driver
-        try:
-            ethtool_driver = self.ethtool.read_drvinfo(name).get("driver")
-        except (_ethtool.EthtoolError, OSError, ValueError):
-            return driver
-        return ethtool_driver if ethtool_driver in fp.FT_DRIVERS else driver
+    def _hw_tc(self, name: str) -> t.Tuple[t.Optional[bool], str]:
+        """(hw-tc-offload active, why it could not be read)."""
+        if "ethtool" not in self.tools():
+            return None, NO_ETHTOOL
+        sec = self._eth().get(name)
+        if sec is None:
+            return None, f"ethtool did not run on {name}"
+        feature = _ethtool.parse_ethtool_k(sec.out).get("hw-tc-offload")
+        if feature is not None:
+            return feature["active"], ""
+        if not sec.ok:
+            return None, f"ethtool -k {name}: {_first_line(sec.err) or f'rc={sec.rc}'}"
+        return None, f"ethtool -k {name} does not list it"
 
-    def _hw_tc(self, name: str) -> t.Optional[bool]:
-        try:
-            feature = self.ethtool.read_features(name).get("hw-tc-offload")
-            if feature is not None:
-                return bool(feature["active"])
-        except (_ethtool.EthtoolError, OSError, ValueError):
-            pass
-        binary = self.runner.which("ethtool")
-        if binary:
-            res = self.runner.run([binary, "-k", name])
-            if res.rc == 0:
-                feature = _ethtool.parse_ethtool_k(res.stdout).get("hw-tc-offload")
-                if feature is not None:
-                    return bool(feature["active"])
-        return None
-
-    def _devtype(self, name: str) -> str:
-        for line in (self.runner.read(f"/sys/class/net/{name}/uevent") or "").splitlines():
-            if line.startswith("DEVTYPE="):
-                return line.split("=", 1)[1].strip()
-        return ""
+    @staticmethod
+    def _probe_worthy(kind: str) -> bool:
+        return kind != "loopback" and kind not in fp.NOT_FAST_PATHED and kind not in fp.STACKED and kind != "bond"
 
     def interfaces(self) -> t.Dict[str, t.Dict[str, t.Any]]:
-        return self._once("interfaces", self._interfaces)
-
-    def _interfaces(self) -> t.Dict[str, t.Dict[str, t.Any]]:
-        links = self.links()
-        openwrt = self.platform()["os_family"] == "OpenWrt"
+        links, devs = self.links(), self._devs()
+        openwrt = self.host()["os_family"] == "OpenWrt"
         software, software_msg = self.software()
-        drivers = {name: self._driver(name) for name in links}
+        verdicts = _probe.hardware_verdicts(self.snap)
+        drivers = {name: (devs.get(name) or {}).get("driver") or self._eth_driver(name) for name in links}
         result: t.Dict[str, t.Dict[str, t.Any]] = {}
         for name, link in links.items():
             kind, driver = link["kind"], drivers[name]
-            offload_driver = self._offload_driver(name, kind, driver)
+            # The bus driver of a DSA user port is its switch's, of an mlx5 representor
+            # mlx5_core; ethtool -i answers dsa / mlx5e_rep: those decide offload.
+            offload_driver = driver
+            eth_driver = self._eth_driver(name)
+            if kind == "physical" and driver not in fp.FT_DRIVERS and eth_driver in fp.FT_DRIVERS:
+                offload_driver = eth_driver
             if kind == "physical":
-                devtype = self._devtype(name)
+                devtype = (devs.get(name) or {}).get("devtype") or ""
                 if offload_driver == "dsa" or devtype == "dsa":
                     kind = "dsa"
                 elif devtype:
                     kind = devtype
-            hw_tc = None if kind == "loopback" else self._hw_tc(name)
+            hw_tc, why = (None, "") if kind == "loopback" else self._hw_tc(name)
             conduit = drivers.get(link["parent"]) if kind == "dsa" and link.get("parent") else None
             probe: t.Optional[bool] = None
             probe_msg = f"not probed: {software_msg}"
             if self._probe_worthy(kind) and software is True:
-                probe, probe_msg = _probe.probe_hardware(self.runner, name)
+                probe, probe_msg = verdicts.get(name) or (None, (
+                    f"not probed: {name!r} is not a name the probe can take" if not _probe.valid_probe_device(name)
+                    else f"not probed: {name} did not exist when the probes ran"))
             status, reason = fp.classify_hardware(kind, offload_driver, hw_tc, software, probe, probe_msg,
-                                                  openwrt, conduit)
+                                                  openwrt, conduit, why)
             result[name] = {
                 "kind": kind,
                 "driver": driver,
@@ -334,52 +228,79 @@ class Gatherer:
             }
         return result
 
-    @staticmethod
-    def _probe_worthy(kind: str) -> bool:
-        return kind != "loopback" and kind not in fp.NOT_FAST_PATHED and kind not in fp.STACKED and kind != "bond"
-
-    def candidate_devices(self) -> t.List[str]:
-        return self._once("candidates", self._candidates)
-
-    def _candidates(self) -> t.List[str]:
-        links = self.links()
-        routes = (self._json(["ip", "-j", "-4", "route", "show", "default"]) or []) + (
-            self._json(["ip", "-j", "-6", "route", "show", "default"]) or [])
-        addrs = self._json(["ip", "-j", "addr", "show"]) or []
-        return fp.candidate_devices(links, routes, addrs)
-
-    # --- conflicts ---------------------------------------------------------------------------
+    # --- conflicts ------------------------------------------------------------------------
     def conflicts(self) -> t.List[t.Dict[str, str]]:
-        devices = self.candidate_devices()
-        links = self.links()
+        devices, links = self.candidate_devices(), self.links()
         result: t.List[t.Dict[str, str]] = []
-        qdiscs = self._json(["tc", "-j", "qdisc", "show"])
-        if qdiscs is None:
-            self.warnings.append("conflicts: tc is missing or failed; qdiscs were not checked")
+        qdisc_sec = self.snap.get(fr.K_QDISC)
+        if "tc" not in self.tools():
+            self.warnings.append("conflicts: tc is not installed on the target; qdiscs were not checked")
+            qdiscs: t.List[t.Dict[str, t.Any]] = []
+        elif qdisc_sec is None or not qdisc_sec.ok:
+            err = _first_line(qdisc_sec.err) if qdisc_sec is not None else "not read"
+            if "BusyBox" in err:
+                err = "the target's tc is busybox's, which has no -j; install iproute2's tc"
+            self.warnings.append(f"conflicts: 'tc -j qdisc show' failed ({err}); qdiscs were not checked")
             qdiscs = []
-        result.extend(fp.qdisc_conflicts(qdiscs, devices))
+        else:
+            qdiscs = fp.load_json_list(qdisc_sec.out)
+        result.extend(fc.qdisc_conflicts(qdiscs, devices))
         with_ingress = {q.get("dev") for q in qdiscs if q.get("kind") in ("ingress", "clsact")}
         for device in devices:
-            if device not in with_ingress:
-                continue
-            filters = self._json(["tc", "-j", "filter", "show", "dev", device, "ingress"]) or []
-            result.extend(fp.ifb_conflict(device, fp.mirred_targets(filters), links, qdiscs))
-        ip = self.runner.which("ip")
-        if ip:
-            res = self.runner.run([ip, "xfrm", "policy", "show"])
-            if res.rc == 0:
-                result.extend(fp.xfrm_conflicts(res.stdout))
-        nft = self.runner.which("nft")
-        if nft:
-            res = self.runner.run([nft, "list", "ruleset"])
-            if res.rc == 0:
-                result.extend(fp.nfqueue_conflicts(res.stdout))
+            if device in with_ingress:
+                filters = fp.load_json_list(self.snap.out(fr.FILTER_PREFIX + device) or "")
+                result.extend(fc.ifb_conflict(device, fc.mirred_targets(filters), links, qdiscs))
+        xfrm = self.snap.out(fr.K_XFRM)
+        if xfrm is not None:
+            result.extend(fc.xfrm_conflicts(xfrm))
+        ruleset = self.snap.out(fr.K_NFQUEUE)
+        if ruleset is not None:
+            result.extend(fc.nfqueue_conflicts(ruleset))
         return result
 
 
-def gather(runner: t.Any, gather_subset: t.Optional[t.Sequence[t.Any]],
-           ethtool: t.Any = _ethtool) -> t.Tuple[t.Dict[str, t.Any], t.List[str]]:
-    """(facts, warnings) for the requested subsets; bad input raises before any read."""
-    subsets = fp.parse_gather_subset(gather_subset)
-    gatherer = Gatherer(runner, ethtool)
-    return gatherer.gather(subsets), gatherer.warnings
+def gather_from(snapshot: Snapshot, subsets: t.Optional[t.Sequence[t.Any]]) -> t.Tuple[t.Dict[str, t.Any], t.List[str]]:
+    """(facts, warnings) from a snapshot that holds at least ``facts_reads(subsets)``.
+
+    ``subsets``: the values as the ``gather_subset`` option takes them (``all``, names,
+    ``!name``); an empty or None value means ``all``, as for the option."""
+    facts = _Facts(snapshot)
+    out: t.Dict[str, t.Any] = {}
+    for subset in fp.parse_gather_subset(subsets):
+        if subset == "kernel":
+            out["kernel"] = facts.kernel()
+            out["sysctl"] = facts.sysctl()
+        elif subset == "interfaces":
+            out["interfaces"] = facts.interfaces()
+            out["candidate_devices"] = facts.candidate_devices()
+        else:
+            out[subset] = getattr(facts, subset)()
+    return out, facts.warnings
+
+
+def build_facts(snapshot: Snapshot, subsets: t.Optional[t.Sequence[t.Any]]) -> t.Dict[str, t.Any]:
+    """``ansible_facts.flowoffload`` (the structure of docs/design.md) from a snapshot."""
+    return gather_from(snapshot, subsets)[0]
+
+
+def run_facts(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
+    """The module: one read script (one round trip), facts built on the controller.
+
+    Read-only, so check mode reads exactly the same. A bad ``gather_subset`` fails before
+    anything runs."""
+    del check_mode  # nothing ever changes
+    subsets = params.get("gather_subset")
+    reads = facts_reads(subsets)  # validates gather_subset before anything runs
+    script, nonce = read_script(reads)
+    rc, out, err = target.run_script(script)
+    snapshot, _markers = parse_sections(out, nonce)
+    if reads and not snapshot.sections:
+        raise FlowOffloadError(
+            f"the read script printed nothing (rc={rc}): {_first_line(err) or 'no message'}; "
+            "offload_facts needs /bin/sh (busybox ash is enough) on the target",
+            rc=rc, stdout=out, stderr=err)
+    facts, warnings = gather_from(snapshot, subsets)
+    result: t.Dict[str, t.Any] = {"changed": False, "ansible_facts": {"flowoffload": facts}}
+    if warnings:
+        result["warnings"] = warnings
+    return result

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure parsers and classifiers for flowoffload.nft.offload_facts (private).
 
-Every function takes text or data and returns data: no Runner, no host access. The
-gatherers in ``_facts.py`` feed them what they read.
+Every function takes text or data and returns data: no host access. ``_facts.py`` feeds
+them the sections of the read script (``_facts_reads.py``).
 """
 from __future__ import annotations
 
@@ -114,20 +114,6 @@ def kernel_config_values(config: t.Mapping[str, str]) -> t.Dict[str, t.Optional[
     return {symbol: config.get(symbol) for symbol in CONFIG_SYMBOLS}
 
 
-def count_flows(text: str) -> t.Dict[str, int]:
-    """Count entries of /proc/net/nf_conntrack or ``conntrack -L`` stdout."""
-    total = offload = hw_offload = 0
-    for line in (text or "").splitlines():
-        if not line.strip() or "flow entries have been shown" in line:
-            continue
-        total += 1
-        if "[HW_OFFLOAD]" in line:
-            hw_offload += 1
-        elif "[OFFLOAD]" in line:
-            offload += 1
-    return {"total": total, "offload": offload, "hw_offload": hw_offload}
-
-
 def parse_pppoe_sessions(text: str) -> t.List[str]:
     """Ethernet devices carrying PPPoE sessions, from /proc/net/pppoe (Id Address Device)."""
     devices: t.List[str] = []
@@ -190,27 +176,54 @@ def parse_ip_link(text: str, pppoe_devices: t.Sequence[str] = ()) -> t.Dict[str,
 
 
 _SYSFS_TYPES = {"772": "loopback", "65534": "tun", "512": "ppp", "65535": "tun"}
+# ethtool -i driver names of virtual devices -> kind (sysfs alone cannot tell a veth).
+_VIRTUAL_DRIVERS = {
+    "veth": "veth", "tun": "tun", "dummy": "dummy", "bridge": "bridge", "bonding": "bond",
+    "macvlan": "macvlan", "ipvlan": "ipvlan", "vxlan": "vxlan", "ifb": "ifb", "wireguard": "wireguard",
+    "ip_gre": "gre", "ipip": "ipip", "sit": "sit", "ip6_tunnel": "ip6tnl", "ip6_gre": "ip6gre",
+    "ip_vti": "vti", "ip6_vti": "vti6", "802.1Q VLAN Support": "vlan", "team": "team",
+}
 
 
-def parse_sysfs_link(name: str, uevent: str, type_text: str, operstate: str,
-                     entries: t.Sequence[str], has_device: bool, master: t.Optional[str],
-                     pppoe: bool) -> Link:
-    """One link from /sys/class/net/NAME (uevent DEVTYPE, type, operstate, lower_* links)."""
-    devtype = ""
-    for line in (uevent or "").splitlines():
-        if line.startswith("DEVTYPE="):
-            devtype = line.split("=", 1)[1].strip()
-    kind = devtype or _SYSFS_TYPES.get((type_text or "").strip(), "")
+def parse_dev_section(text: str) -> t.Dict[str, t.Any]:
+    """One ``facts:dev:<name>`` section (``key=value`` lines the read prints from sysfs)."""
+    dev: t.Dict[str, t.Any] = {"type": "", "operstate": "", "devtype": "", "device": False,
+                               "driver": None, "master": None, "lower": []}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition("=")
+        value = value.strip()
+        if not sep:
+            continue
+        if key == "lower":
+            if value and value not in dev["lower"]:
+                dev["lower"].append(value)
+        elif key == "device":
+            dev["device"] = value == "1"
+        elif key in ("driver", "master"):
+            dev[key] = value or None
+        elif key in ("type", "operstate", "devtype"):
+            dev[key] = value
+    dev["lower"].sort()
+    return dev
+
+
+def link_from_sysfs(dev: t.Mapping[str, t.Any], pppoe: bool, ethtool_driver: t.Optional[str] = None) -> Link:
+    """One link from its parsed sysfs section (where ``ip -j link`` is not available).
+
+    kind: uevent DEVTYPE, else the device type (loopback, tun, ppp), else physical when a
+    bus device sits behind it, else what ethtool's driver name says (veth, dummy, ...).
+    """
+    kind = dev.get("devtype") or _SYSFS_TYPES.get(str(dev.get("type") or "").strip(), "")
     if kind == "ppp":
         kind = "pppoe" if pppoe else "ppp"
     if not kind:
-        kind = "physical" if has_device else "other"
-    lowers = sorted(entry[len("lower_"):] for entry in entries if entry.startswith("lower_"))
+        kind = "physical" if dev.get("device") else _VIRTUAL_DRIVERS.get(ethtool_driver or "", "other")
+    lowers = list(dev.get("lower") or [])
     return {
         "kind": kind,
-        "operstate": (operstate or "unknown").strip().lower(),
-        "master": master,
-        "parent": lowers[0] if lowers else None,
+        "operstate": (dev.get("operstate") or "unknown").strip().lower(),
+        "master": dev.get("master"),
+        "parent": lowers[0] if lowers and kind not in ("bridge", "bond", "team") else None,
     }
 
 
@@ -282,23 +295,95 @@ def resolve_lower(name: str, links: t.Mapping[str, Link], seen: t.Optional[t.Set
     return [name]
 
 
+def resolve_candidates(links: t.Mapping[str, Link], names: t.Iterable[str]) -> t.List[str]:
+    """Sorted unique lower devices of the given forwarding devices."""
+    result: t.Set[str] = set()
+    for name in names:
+        result.update(resolve_lower(name, links))
+    return sorted(result)
+
+
 def candidate_devices(links: t.Mapping[str, Link], routes: t.Sequence[t.Mapping[str, t.Any]],
                       addrs: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
     """Sorted unique lower devices of the forwarding devices (routes + connected subnets)."""
-    result: t.Set[str] = set()
-    for name in route_devices(routes) + address_devices(addrs):
-        result.update(resolve_lower(name, links))
-    return sorted(result)
+    return resolve_candidates(links, route_devices(routes) + address_devices(addrs))
+
+
+RTF_UP, RTF_GATEWAY, RTF_REJECT = 0x1, 0x2, 0x200
+
+
+def _hex(value: str) -> int:
+    try:
+        return int(value, 16)
+    except ValueError:
+        return -1
+
+
+def proc_route_devices(text: str) -> t.List[str]:
+    """Forwarding devices from /proc/net/route and /proc/net/ipv6_route lines (the read
+    prints them under ``# route`` / ``# ipv6_route``): egress of default routes and devices
+    with a connected (gateway-less) subnet; unreachable routes, host routes, link-local and
+    multicast prefixes and ``lo`` left out."""
+    devices: t.List[str] = []
+    part = ""
+    for line in (text or "").splitlines():
+        if line.startswith("# "):
+            part = line[2:].strip()
+            continue
+        fields = line.split()
+        if part == "route" and len(fields) >= 8:
+            dev, dest, gateway, flags, mask = fields[0], fields[1], fields[2], _hex(fields[3]), fields[7]
+            if flags < 0 or not flags & RTF_UP or flags & RTF_REJECT or dev in ("*", "lo"):
+                continue
+            wanted = (dest == "00000000" and mask == "00000000") or (
+                gateway == "00000000" and mask.upper() != "FFFFFFFF")
+        elif part == "ipv6_route" and len(fields) >= 10:
+            dest, plen, nexthop, flags, dev = fields[0], _hex(fields[1]), fields[4], _hex(fields[8]), fields[9]
+            if flags < 0 or not flags & RTF_UP or flags & RTF_REJECT or dev == "lo":
+                continue
+            default = plen == 0 and _hex(dest) == 0
+            connected = (_hex(nexthop) == 0 and 0 < plen < 128
+                         and not dest.lower().startswith(("fe8", "fe9", "fea", "feb", "ff")))
+            wanted = default or connected
+        else:
+            continue
+        if wanted and dev not in devices:
+            devices.append(dev)
+    return devices
+
+
+# --- small sections of the read script --------------------------------------------------------
+def parse_pairs(text: str) -> t.Dict[str, str]:
+    """``key=value`` lines (the first ``=`` splits; later keys win)."""
+    out: t.Dict[str, str] = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def parse_flows_section(text: t.Optional[str]) -> t.Optional[t.Dict[str, int]]:
+    """{total, offload, hw_offload} counted on the target; None when nothing was counted
+    (no conntrack table, or ``conntrack -L`` failed)."""
+    if text is None:
+        return None
+    pairs = parse_pairs(text)
+    if pairs.get("rc", "0") != "0" or "total" not in pairs:
+        return None
+    return {key: parse_int(pairs.get(key)) or 0 for key in ("total", "offload", "hw_offload")}
 
 
 # --- hardware offload ------------------------------------------------------------------------
 def classify_hardware(kind: str, driver: t.Optional[str], hw_tc: t.Optional[bool],
                       software: t.Optional[bool], probe: t.Optional[bool], probe_msg: str,
-                      openwrt: bool, conduit_driver: t.Optional[str] = None) -> t.Tuple[str, str]:
+                      openwrt: bool, conduit_driver: t.Optional[str] = None,
+                      hw_tc_why: str = "") -> t.Tuple[str, str]:
     """(supported|unsupported|unknown, reason) for one device.
 
     Capability = driver known to implement TC_SETUP_FT + hw-tc-offload on + probe ok;
     ``hw-tc-offload`` alone proves nothing; on OpenWrt the probe proves nothing.
+    ``hw_tc_why`` says why hw-tc-offload could not be read (e.g. no ethtool on the target).
     """
     if kind == "loopback":
         return "unsupported", "loopback device: never forwarded, never offloaded"
@@ -309,10 +394,11 @@ def classify_hardware(kind: str, driver: t.Optional[str], hw_tc: t.Optional[bool
             f"{kind} device: not offloaded itself; list its lower devices in the flowtable "
             "(their own hardware_offload applies)"
         )
+    unread = f"; hw-tc-offload could not be read ({hw_tc_why})" if hw_tc is None and hw_tc_why else ""
     if software is False:
-        return "unknown", "the kernel has no flowtable support (see kernel.software_offload)"
+        return "unknown", "the kernel has no flowtable support (see kernel.software_offload)" + unread
     if probe is None:
-        return "unknown", probe_msg or "the hardware probe could not run"
+        return "unknown", (probe_msg or "the hardware probe could not run") + unread
     if probe is False:
         return "unsupported", probe_msg
     effective = conduit_driver if kind == "dsa" else driver
@@ -321,7 +407,7 @@ def classify_hardware(kind: str, driver: t.Optional[str], hw_tc: t.Optional[bool
         known = conduit_driver is None  # conduit not found: the dsa layer itself is known
     label = f"dsa port (conduit driver {conduit_driver})" if kind == "dsa" else f"driver {driver or 'unknown'}"
     feature = {True: "hw-tc-offload is on", False: "hw-tc-offload is off",
-               None: "hw-tc-offload could not be read"}[hw_tc]
+               None: f"hw-tc-offload could not be read{f' ({hw_tc_why})' if hw_tc_why else ''}"}[hw_tc]
     if openwrt:
         if not known:
             status = "unsupported" if hw_tc is False else "unknown"
@@ -339,103 +425,3 @@ def classify_hardware(kind: str, driver: t.Optional[str], hw_tc: t.Optional[bool
     if hw_tc is False:
         return "unsupported", f"{label} can offload flows but {feature}: ethtool -K DEV hw-tc-offload on"
     return "supported", f"{label} implements flowtable offload, {feature} and the nft -c probe passed"
-
-
-# --- conflicts ------------------------------------------------------------------------------
-SHAPERS = frozenset(("cake", "htb", "hfsc", "tbf"))
-
-
-def qdisc_conflicts(qdiscs: t.Sequence[t.Mapping[str, t.Any]], devices: t.Sequence[str]) -> t.List[t.Dict[str, str]]:
-    """Shaping qdiscs on candidate devices (``tc -j qdisc show``)."""
-    result = []
-    for q in qdiscs:
-        dev, kind = q.get("dev"), q.get("kind")
-        if dev in devices and kind in SHAPERS:
-            where = "root" if q.get("root") else f"parent {q.get('parent', '?')}"
-            result.append({"kind": "qdisc", "device": dev, "detail": (
-                f"{kind} qdisc ({where}, handle {q.get('handle', '?')}) shapes {dev}: "
-                "offloaded packets bypass it"
-            )})
-    return result
-
-
-def mirred_targets(filters: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
-    """Devices that tc filters (``tc -j filter show``) redirect or mirror packets to."""
-    targets: t.List[str] = []
-    for entry in filters:
-        for action in (entry.get("options") or {}).get("actions") or []:
-            if action.get("kind") == "mirred" and action.get("to_dev") and action["to_dev"] not in targets:
-                targets.append(action["to_dev"])
-    return targets
-
-
-def ifb_conflict(device: str, targets: t.Sequence[str], links: t.Mapping[str, Link],
-                 qdiscs: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, str]]:
-    result = []
-    for target in targets:
-        if links.get(target, {}).get("kind") != "ifb" and not target.startswith("ifb"):
-            continue
-        shaping = sorted({q.get("kind", "") for q in qdiscs if q.get("dev") == target and q.get("kind") in SHAPERS})
-        result.append({"kind": "qdisc", "device": device, "detail": (
-            f"ingress of {device} is redirected to {target}"
-            + (f" ({', '.join(shaping)} there)" if shaping else "")
-            + ": offloaded packets skip the ifb (ingress shaping / SQM)"
-        )})
-    return result
-
-
-_XFRM_START = re.compile(r"^src\s+(\S+)\s+dst\s+(\S+)")
-
-
-def xfrm_conflicts(text: str) -> t.List[t.Dict[str, str]]:
-    """``ip xfrm policy``: one conflict when real (non-socket) policies exist."""
-    policies: t.List[t.Tuple[str, str, str]] = []
-    current: t.Optional[t.List[str]] = None
-    for line in (text or "").splitlines():
-        start = _XFRM_START.match(line)
-        if start:
-            current = [start.group(1), start.group(2), ""]
-            policies.append(current)  # type: ignore[arg-type]
-        elif current is not None:
-            direction = re.match(r"^\s+dir\s+(\w+)", line)
-            socket_pol = re.match(r"^\s+socket\s+(\w+)", line)
-            if direction:
-                current[2] = direction.group(1)
-            elif socket_pol:
-                current[2] = "socket"
-    real = [p for p in policies if p[2] and p[2] != "socket"]
-    if not real:
-        return []
-    src, dst, direction = real[0]
-    return [{"kind": "ipsec", "device": "", "detail": (
-        f"{len(real)} IPsec (xfrm) polic{'y' if len(real) == 1 else 'ies'}, e.g. src {src} "
-        f"dst {dst} dir {direction}: offloaded flows bypass them"
-    )}]
-
-
-_QUEUE_STMT = re.compile(r"(?:^|\s)queue(?:\s|$)")
-
-
-def nfqueue_conflicts(ruleset: str) -> t.List[t.Dict[str, str]]:
-    """``queue`` statements in ``nft list ruleset`` text (one conflict per rule)."""
-    result = []
-    table = chain = ""
-    for line in (ruleset or "").splitlines():
-        stripped = line.strip()
-        head = re.match(r"^table\s+(\S+\s+\S+)\s*\{", stripped)
-        if head:
-            table = head.group(1)
-            continue
-        chain_head = re.match(r"^chain\s+(\S+)\s*\{", stripped)
-        if chain_head:
-            chain = chain_head.group(1)
-            continue
-        if stripped.startswith(("type ", "comment ", "policy ", "#")):
-            continue
-        unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', stripped)  # comments may say "queue"
-        if _QUEUE_STMT.search(unquoted) and not stripped.startswith(("set ", "map ", "elements ")):
-            result.append({"kind": "nfqueue", "device": "", "detail": (
-                f"table {table} chain {chain}: '{stripped}': packets of offloaded flows skip "
-                "this rule and are no longer queued to userspace"
-            )})
-    return result

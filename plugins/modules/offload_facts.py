@@ -11,17 +11,30 @@ version_added: 1.0.0
 description:
   - Reads everything that decides whether forwarded flows can be offloaded on a Linux or
     OpenWrt host and returns it as C(ansible_facts.flowoffload).
-  - Read-only. The only kernel requests are read-only ethtool ioctls and C(nft -c)
-    probes, which the kernel validates and then aborts, so nothing is ever created.
-  - Never fails because the kernel lacks flowtables, C(nft) or C(tc) is missing or a file
-    is absent; the affected fact is V(null), V(missing) or carries the reason instead.
+  - Runs on the controller (an action plugin). The target needs only C(/bin/sh) (busybox
+    ash is enough), never Python; one read script, one round trip, prints what the facts
+    are built from (C(/sys), C(/proc), C(nft), and C(ip), C(tc), C(ethtool), C(conntrack)
+    where they are installed).
+  - Read-only. The only kernel requests are reads and C(nft -c) probes, which the kernel
+    validates and then aborts, so nothing is ever created.
+  - Never fails because the kernel lacks flowtables, C(nft), C(ip), C(tc) or C(ethtool)
+    is missing or a file is absent; the affected fact is V(null), V(missing) or carries the
+    reason instead.
 author:
   - flowoffload.nft maintainers (@flowoffload)
 extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.FACTS
   - flowoffload.nft._attributes.PLATFORM
+requirements:
+  - C(/bin/sh) on the target (busybox ash is enough); no Python.
+  - C(nft) for the C(nft), C(flowtables) facts and the probes; C(ethtool) for
+    C(hw_tc_offload); iproute2 C(ip) with C(-j) (else C(/sys) and C(/proc/net) routes are
+    read) and C(tc) for C(conflicts).
 attributes:
+  action:
+    support: full
+    details: The work runs on the controller; the target only runs one POSIX sh script.
   check_mode:
     support: full
     details: The module reads only; check mode runs exactly the same reads.
@@ -51,6 +64,9 @@ notes:
     so the reason says the probe proves nothing there; the proof is C(flows.hw_offload).
   - Needs root (CAP_NET_ADMIN) for the C(nft -c) probes; without it the probes report
     V(null) with the reason.
+  - Without C(ethtool) on the target C(hw_tc_offload) is V(null) and the hardware reason
+    says so. Busybox C(ip) (no C(-j)) makes the device kinds come from C(/sys/class/net)
+    and the candidate devices from C(/proc/net/route) and C(/proc/net/ipv6_route).
 seealso:
   - module: flowoffload.nft.flowtable
   - module: flowoffload.nft.offload_kmod
@@ -175,25 +191,16 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
-    FlowOffloadError,
+from ansible_collections.flowoffload.nft.plugins.module_utils._facts import run_facts
+from ansible_collections.flowoffload.nft.plugins.module_utils._module_target import run_module
+
+ARGUMENT_SPEC = dict(
+    gather_subset=dict(type="list", elements="str", default=["all"]),
 )
-from ansible_collections.flowoffload.nft.plugins.module_utils._facts import gather
-from ansible_collections.flowoffload.nft.plugins.module_utils._runner import Runner
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={"gather_subset": {"type": "list", "elements": "str", "default": ["all"]}},
-        supports_check_mode=True,
-    )
-    try:
-        facts, warnings = gather(Runner(module), module.params["gather_subset"])
-    except FlowOffloadError as e:
-        module.fail_json(msg=e.msg, **e.details)
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(changed=False, ansible_facts={"flowoffload": facts})
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run_facts)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_pars
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.plugins.module_utils._kmod import parse_kernel_config
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_fake import (
+    count_like_target,
     fixture,
 )
 
@@ -83,9 +84,15 @@ def test_kernel_config_values_from_host_without_flowtables():
     assert set(values) == set(fp.CONFIG_SYMBOLS)
 
 
-def test_count_flows_empty_and_labels():
-    assert fp.count_flows(fixture(NETNS + "nf-conntrack-empty.txt")) == {"total": 0, "offload": 0, "hw_offload": 0}
-    assert fp.count_flows("conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.\n")["total"] == 0
+def test_flows_section_counted_on_the_target():
+    text = "source=/proc/net/nf_conntrack\n" + count_like_target(fixture(NETNS + "nf-conntrack-empty.txt"))
+    assert fp.parse_flows_section(text) == {"total": 0, "offload": 0, "hw_offload": 0}
+    assert fp.parse_flows_section("source=conntrack -L\ntotal=0\noffload=0\nhw_offload=0\nrc=1\n") is None
+    assert fp.parse_flows_section(None) is None and fp.parse_flows_section("") is None
+
+
+def test_parse_pairs_first_equal_splits():
+    assert fp.parse_pairs("a=1\nb=x=y\nnoise\n a = 2 \n") == {"a": "2", "b": "x=y"}
 
 
 def test_pppoe_sessions_handmade():
@@ -129,20 +136,48 @@ def test_parse_ip_link_ppp_and_tap():
     assert fp.parse_ip_link(raw)["pppoe-wan"]["kind"] == "ppp"
 
 
-def test_parse_sysfs_link():
-    bridge = fp.parse_sysfs_link("br0", "DEVTYPE=bridge\nINTERFACE=br0\n", "1\n", "up\n",
-                                 ["brif", "bridge", "lower_veth0"], False, None, False)
-    assert bridge["kind"] == "bridge" and bridge["operstate"] == "up" and bridge["parent"] == "veth0"
-    lo = fp.parse_sysfs_link("lo", "INTERFACE=lo\nIFINDEX=1\n", "772\n", "unknown\n", [], False, None, False)
+def test_parse_dev_section_and_link_from_sysfs():
+    bridge_dev = fp.parse_dev_section("type=1\noperstate=up\ndevtype=bridge\nlower=veth0\nlower=veth0\n")
+    assert bridge_dev == {"type": "1", "operstate": "up", "devtype": "bridge", "device": False, "driver": None,
+                          "master": None, "lower": ["veth0"]}
+    bridge = fp.link_from_sysfs(bridge_dev, False)
+    assert bridge["kind"] == "bridge" and bridge["operstate"] == "up" and bridge["parent"] is None
+    lo = fp.link_from_sysfs(fp.parse_dev_section("type=772\noperstate=unknown\n"), False)
     assert lo["kind"] == "loopback"
-    eth = fp.parse_sysfs_link("eth0", "INTERFACE=eth0\n", "1\n", "up\n", ["device"], True, "br0", False)
-    assert eth["kind"] == "physical" and eth["master"] == "br0"
-    ppp = fp.parse_sysfs_link("ppp0", "INTERFACE=ppp0\n", "512\n", "unknown\n", [], False, None, True)
-    assert ppp["kind"] == "pppoe"
-    other = fp.parse_sysfs_link("x0", "", "1\n", "", [], False, None, False)
+    eth_dev = fp.parse_dev_section("type=1\noperstate=up\ndevice=1\ndriver=e1000e\nmaster=br0\n")
+    eth = fp.link_from_sysfs(eth_dev, False)
+    assert eth["kind"] == "physical" and eth["master"] == "br0" and eth_dev["driver"] == "e1000e"
+    assert fp.link_from_sysfs(fp.parse_dev_section("type=512\n"), True)["kind"] == "pppoe"
+    assert fp.link_from_sysfs(fp.parse_dev_section("type=512\n"), False)["kind"] == "ppp"
+    vlan = fp.link_from_sysfs(fp.parse_dev_section("type=1\ndevtype=vlan\nlower=eth0\n"), False)
+    assert vlan["parent"] == "eth0"
+    other = fp.link_from_sysfs(fp.parse_dev_section("type=1\n"), False)
     assert other["kind"] == "other" and other["operstate"] == "unknown"
+    # sysfs alone cannot tell a veth: ethtool's driver name does
+    assert fp.link_from_sysfs(fp.parse_dev_section("type=1\n"), False, "veth")["kind"] == "veth"
+    assert fp.link_from_sysfs(fp.parse_dev_section("type=1\n"), False, "bonding")["kind"] == "bond"
     links = fp.add_lowers({"br0": bridge, "eth0": eth})
     assert links["br0"]["lower"] == ["eth0"]
+
+
+def test_proc_routes_of_this_host():
+    text = ("# route\n" + "".join(fixture("1.0.6-bookworm-facts-host-proc-net-route.txt").splitlines(True)[1:])
+            + "# ipv6_route\n" + fixture("1.0.6-bookworm-facts-host-proc-net-ipv6-route.txt"))
+    # default route and 192.0.2.0/24 on eth0, 10.88.0.0/16 on podman0; fd00::/64 on eth0;
+    # fe80::/64, ff00::/8, /128 host entries and the unreachable default on lo left out
+    assert fp.proc_route_devices(text) == ["eth0", "podman0"]
+
+
+def test_proc_routes_handmade_openwrt_and_rejects():
+    text = fixture("1.0.6-openwrt2410-facts-handmade-proc-routes.txt")
+    assert fp.proc_route_devices(text) == ["br-lan", "wan0"]
+    rejected = ("# route\n*\t00000000\t00000000\t0201\t0\t0\t0\t00000000\n"
+                "eth9\t0A000001\t00000000\t0005\t0\t0\t0\tFFFFFFFF\n"
+                "eth8\t00000000\t00000000\t0000\t0\t0\t0\t00000000\nbad\tline\n")
+    assert fp.proc_route_devices(rejected) == []  # unreachable, host route, route not up
+    assert fp.resolve_candidates({"br-lan": {"kind": "bridge", "lower": ["lan0", "lan1"]},
+                                  "lan0": {"kind": "physical"}, "lan1": {"kind": "physical"},
+                                  "wan0": {"kind": "physical"}}, ["br-lan", "wan0", "gone"]) == ["lan0", "lan1", "wan0"]
 
 
 # --- candidates ----------------------------------------------------------------------
@@ -244,6 +279,17 @@ def test_hardware_tc_feature_alone_is_not_sufficient():
     assert status == "unknown" and "could not be read" in reason
 
 
+def test_hardware_reason_says_why_the_feature_was_not_read():
+    why = "ethtool is not installed on the target"
+    status, reason = fp.classify_hardware("physical", "igb", None, True, True, "ok", False, None, why)
+    assert status == "unknown" and f"hw-tc-offload could not be read ({why})" in reason
+    for software, probe in ((False, None), (True, None)):
+        reason = fp.classify_hardware("physical", "igb", None, software, probe, "not probed", False, None, why)[1]
+        assert reason.endswith(f"hw-tc-offload could not be read ({why})")
+    assert why not in fp.classify_hardware("physical", "igb", False, False, None, "", False, None, why)[1]
+    assert why not in fp.classify_hardware("veth", "veth", None, True, False, "refused", False, None, why)[1]
+
+
 def test_hardware_dsa_uses_conduit_driver():
     status, reason = fp.classify_hardware("dsa", "dsa", True, True, True, "ok", False, "mtk_soc_eth")
     assert status == "supported" and "conduit driver mtk_soc_eth" in reason
@@ -262,30 +308,6 @@ def test_hardware_openwrt_probe_proves_nothing():
     assert status == "unsupported" and "patch 701" in reason
     status, reason = fp.classify_hardware("physical", "mtk_soc_eth", False, True, True, "ok", True)
     assert status == "unsupported" and "hw-tc-offload on" in reason
-
-
-# --- conflicts --------------------------------------------------------------------------
-def test_qdisc_and_ifb_conflicts_from_netns_capture():
-    qdiscs = fp.load_json_list(fixture(NETNS + "tc-qdisc.json"))
-    conflicts = fp.qdisc_conflicts(qdiscs, ["veth0", "veth1"])
-    assert [(c["kind"], c["device"]) for c in conflicts] == [("qdisc", "veth1")]
-    assert "htb" in conflicts[0]["detail"] and "root" in conflicts[0]["detail"]
-    assert fp.qdisc_conflicts(qdiscs, ["veth0"]) == []
-    filters = fp.load_json_list(fixture(NETNS + "tc-filter-veth1-ingress.json"))
-    assert fp.mirred_targets(filters) == ["ifb0"]
-    ifb = fp.ifb_conflict("veth1", ["ifb0"], _netns_links(), qdiscs)
-    assert ifb == [{"kind": "qdisc", "device": "veth1", "detail": (
-        "ingress of veth1 is redirected to ifb0 (tbf there): offloaded packets skip the ifb "
-        "(ingress shaping / SQM)")}]
-    bare = [q for q in qdiscs if q.get("dev") != "ifb0"]
-    assert "there" not in fp.ifb_conflict("veth1", ["ifb0"], _netns_links(), bare)[0]["detail"]
-    assert fp.ifb_conflict("veth1", ["veth0"], _netns_links(), qdiscs) == []
-
-
-def test_xfrm_empty_and_socket_only():
-    assert fp.xfrm_conflicts(fixture(NETNS + "xfrm-policy-empty.txt")) == []
-    socket_only = "src ::/0 dst ::/0 \n\tsocket in priority 0 ptype main \nsrc 0.0.0.0/0 dst 0.0.0.0/0 \n\tsocket out priority 0 ptype main \n"
-    assert fp.xfrm_conflicts(socket_only) == []
 
 
 # --- captured in the lab VM (Debian 6.1 kernel, nft 1.0.6), netns "factsx" ------------
@@ -318,37 +340,7 @@ def test_vm_candidates_bridge_vlan_bond_and_wireguard_skipped():
     assert fp.candidate_devices(links, routes, addrs) == ["bond0", "dummy0", "dummy2", "veth-a"]
 
 
-def test_vm_conflicts():
-    qdiscs = fp.load_json_list(fixture(VM + "ns-tc-qdisc.json"))
-    candidates = ["bond0", "dummy0", "dummy2", "veth-a"]
-    shaping = fp.qdisc_conflicts(qdiscs, candidates)
-    assert [(c["device"], c["detail"].split()[0]) for c in shaping] == [("dummy2", "htb")]  # fq_codel on bond0 is not shaping
-    targets = fp.mirred_targets(fp.load_json_list(fixture(VM + "ns-tc-filter-dummy2-ingress.json")))
-    assert targets == ["ifb0"]
-    assert "(cake there)" in fp.ifb_conflict("dummy2", targets, _vm_links(), qdiscs)[0]["detail"]
-    ipsec = fp.xfrm_conflicts(fixture(VM + "ns-xfrm-policy.txt"))
-    assert len(ipsec) == 1 and ipsec[0]["kind"] == "ipsec" and ipsec[0]["detail"].startswith("2 IPsec (xfrm) policies")
-    queues = fp.nfqueue_conflicts(fixture(VM + "ns-nft-list-ruleset.txt"))
-    assert [q["kind"] for q in queues] == ["nfqueue", "nfqueue"]
-    assert "queue flags bypass to 3" in queues[0]["detail"] and "chain forward" in queues[0]["detail"]
-    assert "fanout to 4-5" in queues[1]["detail"]
-    # the flowtable and its 'flow add' rule are no queue
-    assert all("flow add" not in q["detail"] for q in queues)
-
-
-def test_vm_flow_counts_with_offloaded_traffic():
-    expected = {"total": 4, "offload": 2, "hw_offload": 0}
-    assert fp.count_flows(fixture(VM + "nf-conntrack-offload.txt")) == expected
-    assert fp.count_flows(fixture(VM + "conntrack-L-offload.txt")) == expected
-
-
 def test_vm_kernel_config_values():
     values = fp.kernel_config_values(parse_kernel_config(fixture(VM + "kernel-config.txt")))
     assert values == {"CONFIG_NF_FLOW_TABLE": "m", "CONFIG_NF_FLOW_TABLE_INET": "m", "CONFIG_NFT_FLOW_OFFLOAD": "m",
                       "CONFIG_NF_FLOW_TABLE_IPV4": None, "CONFIG_NF_FLOW_TABLE_IPV6": None}
-
-
-def test_nfqueue_ignores_quoted_words():
-    ruleset = ('table inet t {\n\tchain c {\n\t\ttype filter hook forward priority filter; policy accept;\n'
-               '\t\tct state established accept comment "queue later"\n\t}\n}\n')
-    assert fp.nfqueue_conflicts(ruleset) == []

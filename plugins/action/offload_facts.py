@@ -1,0 +1,22 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action offload_facts: the target runs one read script (one round trip); the facts are
+built on the controller (see plugins/module_utils/_facts.py). Read-only."""
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.flowoffload.nft.plugins.module_utils._facts import run_facts
+from ansible_collections.flowoffload.nft.plugins.modules.offload_facts import ARGUMENT_SPEC
+from ansible_collections.flowoffload.nft.plugins.plugin_utils._action import (
+    ActionTarget,
+    FlowOffloadAction,
+)
+
+
+class ActionModule(FlowOffloadAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+
+    def execute(self, target: ActionTarget, params: t.Dict[str, t.Any], check_mode: bool,
+                task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+        return run_facts(target, params, check_mode)

@@ -1,0 +1,201 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What offload_facts reads on the target: sections of the one read script (private).
+
+``facts_reads(subsets)`` lists the ``Read``s the requested subsets need (and nothing
+else); the shared readers (host, kernel modules, persistence, package, probes) come from
+their own module_utils. Every section of this file has a key starting with ``facts:``.
+The sh keeps the output small: the ruleset is filtered to table/chain heads and
+``queue`` lines, conntrack entries are counted on the target, routes are filtered
+before they are printed.
+
+Nothing here changes the host: the only kernel requests are reads of /sys and /proc,
+``ip``/``tc``/``ethtool`` queries and the ``nft -c`` probes of ``_probe`` (never committed).
+"""
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_parse as fp
+from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
+from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
+from ansible_collections.flowoffload.nft.plugins.module_utils import _probe
+from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_reads
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read
+
+PREFIX = "facts:"
+K_SYSCTL = PREFIX + "sysctl"
+K_NFT_VERSION = PREFIX + "nft-version"
+K_NFT_JSON = PREFIX + "nft-json"
+K_FT_JSON = PREFIX + "ft-json"
+K_FT_TEXT = PREFIX + "ft-text"
+K_IP_LINK = PREFIX + "ip-link"
+K_PPPOE = PREFIX + "pppoe"
+K_ROUTE4 = PREFIX + "ip-route4"
+K_ROUTE6 = PREFIX + "ip-route6"
+K_ADDR = PREFIX + "ip-addr"
+K_PROC_ROUTES = PREFIX + "proc-routes"
+K_FLOWS = PREFIX + "flows"
+K_QDISC = PREFIX + "tc-qdisc"
+K_XFRM = PREFIX + "xfrm"
+K_NFQUEUE = PREFIX + "nfqueue"
+DEV_PREFIX = PREFIX + "dev:"          # one section per device: sysfs
+ETH_PREFIX = PREFIX + "eth:"          # one section per device: ethtool -i / -k (when ethtool exists)
+FILTER_PREFIX = PREFIX + "tc-filter:"  # one section per device with an ingress/clsact qdisc
+
+SYSCTLS = {
+    "nf_flowtable_tcp_timeout": "net/netfilter/nf_flowtable_tcp_timeout",
+    "nf_flowtable_udp_timeout": "net/netfilter/nf_flowtable_udp_timeout",
+    "ip_forward": "net/ipv4/ip_forward",
+    "ipv6_forwarding": "net/ipv6/conf/all/forwarding",
+}
+
+_SYSCTL_CODE = f"""\
+for fo_x in {' '.join(SYSCTLS.values())}; do
+  [ -r "/proc/sys/$fo_x" ] && printf '%s=%s\\n' "$fo_x" "$(cat "/proc/sys/$fo_x" 2>/dev/null)"
+done
+exit 0"""
+
+# Every device of /sys/class/net: type, operstate, DEVTYPE, the bus driver (absent for
+# virtual devices), the upper (master) and lower devices. Key facts:dev:<name>.
+_DEV_CODE = f"""\
+fo_facts_dev() {{
+  fo_fd=/sys/class/net/$1
+  printf 'type=%s\\n' "$(cat "$fo_fd/type" 2>/dev/null)"
+  printf 'operstate=%s\\n' "$(cat "$fo_fd/operstate" 2>/dev/null)"
+  sed -n 's/^DEVTYPE=/devtype=/p' "$fo_fd/uevent" 2>/dev/null
+  if [ -e "$fo_fd/device" ]; then echo device=1; fi
+  if fo_fl=$(readlink "$fo_fd/device/driver" 2>/dev/null); then echo "driver=${{fo_fl##*/}}"; fi
+  if fo_fl=$(readlink "$fo_fd/master" 2>/dev/null); then echo "master=${{fo_fl##*/}}"; fi
+  for fo_fx in "$fo_fd"/lower_* "$fo_fd"/brif/*; do
+    [ -e "$fo_fx" ] || [ -L "$fo_fx" ] || continue
+    case $fo_fx in
+      */brif/*) echo "lower=${{fo_fx##*/}}" ;;
+      *) echo "lower=${{fo_fx##*/lower_}}" ;;
+    esac
+  done
+  return 0
+}}
+for fo_fp in /sys/class/net/*; do
+  [ -e "$fo_fp" ] || continue
+  fo_cap "{DEV_PREFIX}${{fo_fp##*/}}" fo_facts_dev "${{fo_fp##*/}}"
+done
+"""
+
+# The driver line of ethtool -i and the hw-tc-offload line of ethtool -k, where ethtool exists
+# (no section at all without it: host tools tell). rc = that of ethtool -k.
+_ETH_CODE = f"""\
+fo_facts_eth() {{
+  ethtool -i "$1" 2>/dev/null | grep '^driver:'
+  fo_fe=$(ethtool -k "$1" 2>&1); fo_fr=$?
+  printf '%s\\n' "$fo_fe" | grep '^hw-tc-offload:'
+  if [ "$fo_fr" -ne 0 ]; then printf '%s\\n' "$fo_fe" | head -n 1 >&2; fi
+  return "$fo_fr"
+}}
+if command -v ethtool >/dev/null 2>&1; then
+  for fo_fp in /sys/class/net/*; do
+    [ -e "$fo_fp" ] || continue
+    fo_cap "{ETH_PREFIX}${{fo_fp##*/}}" fo_facts_eth "${{fo_fp##*/}}"
+  done
+fi
+"""
+
+# Routes without iproute2's JSON (busybox ip): default routes and routes without a
+# gateway (connected subnets), filtered on the target so a full table stays small.
+_PROC_ROUTES_CODE = """\
+if ip -j -4 route show default >/dev/null 2>&1; then exit 0; fi
+echo '# route'
+awk 'NR > 1 && ($2 == "00000000" || $3 == "00000000")' /proc/net/route 2>/dev/null
+echo '# ipv6_route'
+awk '$2 == "00" || ($5 ~ /^0+$/ && $2 != "80")' /proc/net/ipv6_route 2>/dev/null
+exit 0"""
+
+# Conntrack entries counted on the target in one pass (the table may hold 100k entries).
+_COUNT = ("awk '/^rc=[0-9]+$/ {rc = substr($0, 4); next} "
+          "NF && !/flow entries have been shown/ {n++} "
+          "/\\[HW_OFFLOAD\\]/ {h++} /\\[OFFLOAD\\]/ {o++} "
+          "END {printf \"total=%d\\noffload=%d\\nhw_offload=%d\\nrc=%d\\n\", n, o, h, rc}'")
+_FLOWS_CODE = f"""\
+if [ -r /proc/net/nf_conntrack ]; then
+  echo source=/proc/net/nf_conntrack
+  {{ cat /proc/net/nf_conntrack; echo "rc=$?"; }} | {_COUNT}
+elif command -v conntrack >/dev/null 2>&1; then
+  echo 'source=conntrack -L'
+  {{ conntrack -L 2>/dev/null; echo "rc=$?"; }} | {_COUNT}
+else
+  echo 'no /proc/net/nf_conntrack and no conntrack binary' >&2
+  exit 2
+fi"""
+
+# tc filters of the devices with an ingress/clsact qdisc (ifb redirects for SQM).
+_FILTER_CODE = f"""\
+if command -v tc >/dev/null 2>&1; then
+  tc qdisc show 2>/dev/null | while read -r fo_f1 fo_fk _ fo_f4 fo_fv _; do
+    [ "$fo_f1 $fo_f4" = "qdisc dev" ] || continue
+    case $fo_fk in ingress|clsact) ;; *) continue ;; esac
+    case $fo_fv in ''|*[!A-Za-z0-9_.@+-]*) continue ;; esac
+    fo_cap "{FILTER_PREFIX}$fo_fv" tc -j filter show dev "$fo_fv" ingress
+  done
+fi
+"""
+
+_XFRM_CODE = """\
+ip xfrm policy show >"$fo_t/facts-xfrm" || exit $?
+grep -E '^src |^[[:space:]]+(dir|socket) ' "$fo_t/facts-xfrm"
+exit 0"""
+
+# Not the whole ruleset: table and chain heads (the context) and the lines saying queue.
+_NFQUEUE_CODE = """\
+nft list ruleset >"$fo_t/facts-rs" || exit $?
+grep -E '^table |^[[:space:]]*chain |queue' "$fo_t/facts-rs"
+exit 0"""
+
+
+def sysctl_read() -> Read:
+    return Read(K_SYSCTL, _SYSCTL_CODE)
+
+
+def link_reads() -> t.List[Read]:
+    """What the device list and its upper/lower relations need (interfaces, conflicts)."""
+    return host_reads() + [
+        Read(K_IP_LINK, "ip -j -d link show"),
+        Read(K_PPPOE, "[ -r /proc/net/pppoe ] || exit 0\ncat /proc/net/pppoe"),
+        Read(DEV_PREFIX, _DEV_CODE, dynamic=True),
+        Read(K_ROUTE4, "ip -j -4 route show default"),
+        Read(K_ROUTE6, "ip -j -6 route show default"),
+        Read(K_ADDR, "ip -j addr show"),
+        Read(K_PROC_ROUTES, _PROC_ROUTES_CODE),
+    ]
+
+
+def _subset_reads(subset: str) -> t.List[Read]:
+    if subset == "platform":
+        return host_reads()
+    if subset == "kernel":
+        return (_kmod.module_reads(_kmod.DEFAULT_MODULES) + _kmod.persistence_reads()
+                + [_probe.software_probe_read(), sysctl_read()])
+    if subset == "package":
+        return _packages.package_reads()
+    if subset == "nft":
+        return host_reads() + [Read(K_NFT_VERSION, "nft --version"), Read(K_NFT_JSON, "nft -j list tables")]
+    if subset == "interfaces":
+        return link_reads() + [Read(ETH_PREFIX, _ETH_CODE, dynamic=True), _probe.software_probe_read(),
+                               _probe.hw_probe_dynamic_read()]
+    if subset == "flowtables":
+        return host_reads() + [Read(K_FT_JSON, "nft -j list flowtables"), Read(K_FT_TEXT, "nft list flowtables")]
+    if subset == "flows":
+        return [Read(K_FLOWS, _FLOWS_CODE)]
+    if subset == "conflicts":
+        return link_reads() + [Read(K_QDISC, "tc -j qdisc show"), Read(FILTER_PREFIX, _FILTER_CODE, dynamic=True),
+                               Read(K_XFRM, _XFRM_CODE), Read(K_NFQUEUE, _NFQUEUE_CODE)]
+    raise ValueError(subset)  # pragma: no cover - parse_gather_subset gives only known names
+
+
+def facts_reads(subsets: t.Optional[t.Sequence[t.Any]]) -> t.List[Read]:
+    """The reads the requested subsets need (``gather_subset`` values: names, ``all``,
+    ``!name``), each key once. Raises FlowOffloadError for an unknown name."""
+    reads: t.Dict[str, Read] = {}
+    for subset in fp.parse_gather_subset(subsets):
+        for read in _subset_reads(subset):
+            reads.setdefault(read.key, read)
+    return list(reads.values())
