@@ -46,8 +46,8 @@ def _api(module: str, name: str) -> t.Callable[..., t.Any]:
 FACTS_READS = ("_facts_reads", "facts_reads")
 BUILD_FACTS = ("_facts", "build_facts")
 KMOD = (("_kmod_plan", "kmod_reads"), ("_kmod_plan", "plan_kmod"), ("_kmod_plan", "finish_kmod"))
+# the flowtable module's pieces (they dispatch to _fw4 for backend=fw4)
 NFT = (("_flowtable_run", "flowtable_reads"), ("_flowtable_run", "plan_flowtable"), ("_flowtable_run", "finish_flowtable"))
-FW4 = (("_fw4", "fw4_reads"), ("_fw4", "plan_fw4"), ("_fw4", "finish_fw4"))
 
 
 def filled(module: str, params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
@@ -87,23 +87,27 @@ class Part:
         return key in keys
 
 
-def _flowtable_api(backend: str) -> t.Tuple[t.Tuple[str, str], ...]:
-    return FW4 if backend == "fw4" else NFT
-
-
 def profile_reads(inputs: pin.Inputs, kmod_params: t.Mapping[str, t.Any],
                   ft_params: t.Mapping[str, t.Any]) -> t.List[Read]:
-    """The one read script's sections (fw4's too when the backend is auto)."""
+    """The one read script's sections (fw4's too when the backend is auto).
+
+    With ``gateway_devices: auto`` the devices are known only from the facts: the flowtable
+    is read as for ``state: absent`` (the same listings and files) and the probes cover
+    every device of the host (``probe:hw:<dev>``).
+    """
     reads = _host.host_reads() + _api(*FACTS_READS)(rules.subsets_for(inputs))
     reads += _api(*KMOD[0])(kmod_params)
+    auto = inputs.profile != "off" and inputs.devices is None
     backends = ["nft", "fw4"] if inputs.backend == "auto" else [inputs.backend]
     for backend in backends:
         params = dict(ft_params, backend=backend)
         if backend == "fw4":
             params["devices"] = None
-        reads += _api(*_flowtable_api(backend)[0])(filled("flowtable", params))
-    if inputs.profile != "off" and inputs.devices is None:
-        reads.append(_api("_probe", "hw_probe_dynamic_read")())
+        elif auto or not params.get("devices"):
+            params["state"] = "absent"
+        reads += _api(*NFT[0])(filled("flowtable", params))
+    if auto:
+        reads += [_api("_probe", "software_probe_read")(), _api("_probe", "hw_probe_dynamic_read")()]
     return reads + psys.sysctl_reads()
 
 
@@ -125,9 +129,8 @@ def plan_parts(snapshot: Snapshot, inputs: pin.Inputs, decision: rules.Decision,
         params = filled("offload_kmod", decision.kmod)
         parts.append(Part("kmod", _api(*KMOD[1])(snapshot, params, check_mode), _api(*KMOD[2])))
     if decision.flowtable is not None:
-        api = _flowtable_api(decision.backend)
         params = filled("flowtable", decision.flowtable)
-        parts.append(Part("flowtable", _api(*api[1])(snapshot, params, check_mode), _api(*api[2])))
+        parts.append(Part("flowtable", _api(*NFT[1])(snapshot, params, check_mode), _api(*NFT[2])))
     if decision.sysctl:
         running = psys.parse_running(snapshot.text(psys.RUNNING_KEY))
         in_file = psys.file_settings(psys.parse_file_section(snapshot.out(psys.FILE_KEY)))
@@ -171,7 +174,8 @@ def finish_parts(parts: t.Sequence[Part], res: t.Optional[ApplyResult]) -> t.Dic
             f"the apply script stopped at {res.status} {res.key or '(no result)'}: {said}"
             + ("; nothing was changed" if res.status in ("failed", "stale") else "; check the host and run again"),
             rc=res.rc, stdout=res.stdout[-2000:], stderr=res.stderr[-2000:])
-    return {p.name: p.finish(p.plan, res if res is not None and p.name in {c.name for c in changing} else None) for p in parts}
+    names = {c.name for c in changing} if res is not None else set()
+    return {p.name: p.finish(p.plan, res) if p.name in names else dict(p.plan.result) for p in parts}
 
 
 def _dedupe(items: t.Iterable[str]) -> t.List[str]:
@@ -243,7 +247,10 @@ def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
     warnings = list(inputs.warnings) + decision.warnings
     for name in ("kmod", "flowtable", "sysctl"):
         warnings += (results.get(name) or {}).get("warnings") or []
-    diffs = [r["diff"] for r in results.values() if r.get("diff") and r.get("changed")]
+    diffs: t.List[t.Any] = []
+    for result in results.values():
+        if result.get("changed") and result.get("diff"):
+            diffs += result["diff"] if isinstance(result["diff"], list) else [result["diff"]]
     out.update(
         report=report,
         warnings=_dedupe(warnings),

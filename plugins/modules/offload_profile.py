@@ -9,16 +9,16 @@ module: offload_profile
 short_description: Apply a whole flow offload profile in one step (the engine of the gateway role)
 version_added: 1.1.0
 description:
-  - Does what the role P(flowoffload.nft.gateway#role) does, as one task: reads the facts the
+  - Does what the role P(flowoffload.nft.gateway#role) does, as one task. It reads the facts the
     profile needs, loads the kernel modules and keeps their boot-time list, manages the
     flowtable and its rule (or fw4's flow offloading options) and the sysctl file
     C(/etc/sysctl.d/90-flowoffload.conf).
   - Each option is one role variable without its C(gateway_) prefix (O(profile) is
     C(gateway_profile)); error messages name the role variable. The role passes all of them;
     see C(ansible-doc -t role flowoffload.nft.gateway) for what each one means.
-  - Every input is checked before anything runs on the host: device names, the priority,
+  - Every input is checked before anything runs on the host (device names, the priority,
     the timeouts (1 to 2147483 seconds, the largest value the kernel takes at any HZ),
-    names of table, flowtable and chain. After the one read, the checks that need the facts
+    names of table, flowtable and chain). After the one read, the checks that need the facts
     (devices that do not exist, kernel support, conflicts, hardware capability) also run
     before any change.
   - Runs on the controller (action plugin). The target runs one read script per run and,
@@ -103,7 +103,7 @@ options:
     type: bool
     default: false
   verify:
-    description: C(gateway_verify); the conntrack counts come from the same read (or read-back).
+    description: C(gateway_verify). The conntrack counts come from the same read (or read-back).
     type: bool
     default: false
   table:

@@ -1,0 +1,161 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The offload_profile action (the gateway role in one step), its module file and the role's glue.
+
+One file for the action and the module: pytest's default import mode cannot collect two
+test_offload_profile.py."""
+from __future__ import annotations
+
+import os
+import typing as t
+from unittest import mock
+
+import yaml
+
+from ansible_collections.flowoffload.nft.plugins.action import offload_profile as action_mod
+from ansible_collections.flowoffload.nft.plugins.action.offload_profile import ActionModule, role_variables
+from ansible_collections.flowoffload.nft.plugins.module_utils import _profile_inputs as pin
+from ansible_collections.flowoffload.nft.plugins.modules import offload_profile
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.test__profile import (
+    LAN_WAN,
+    PRISTINE,
+    TIMEOUT,
+    configured,
+    lab_vm,
+    readback,
+)
+
+ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "gateway")
+
+
+def load(*parts: str) -> t.Any:
+    with open(os.path.join(ROLE, *parts), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+DEFAULTS = load("defaults", "main.yml")
+
+
+def role_args(**overrides: t.Any) -> t.Dict[str, t.Any]:
+    """What tasks/main.yml passes with the role's defaults (omit for null timeouts/chain)."""
+    values = dict(DEFAULTS, **{pin.var(k): v for k, v in overrides.items()})
+    args = {k[len("gateway_"):]: v for k, v in values.items() if v is not None}
+    args["check_role_vars"] = True
+    return args
+
+
+def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
+    task = mock.MagicMock()
+    task.args = args
+    task.check_mode = check_mode
+    task.diff = diff
+    task.async_val = 0
+    plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+
+    def execute(cmd: str, executable: t.Optional[str] = None, **_kw: t.Any) -> t.Dict[str, t.Any]:
+        assert executable == "/bin/sh"
+        rc, out, err = target.run_script(cmd)
+        return {"rc": rc, "stdout": out, "stderr": err}
+
+    plugin._low_level_execute_command = execute  # type: ignore[method-assign]  # pylint: disable=protected-access
+    return plugin
+
+
+# --- the action ---------------------------------------------------------------------------------
+def test_argument_spec_is_the_modules() -> None:
+    assert ActionModule.ARGUMENT_SPEC is offload_profile.ARGUMENT_SPEC
+
+
+def test_role_variables_are_read_from_the_role_argument_spec() -> None:
+    assert role_variables() == sorted(load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"])
+    assert role_variables() == sorted(pin.var(o) for o in pin.ROLE_OPTIONS)
+    assert role_variables("/nonexistent/argument_specs.yml") is None
+    assert os.path.realpath(action_mod.ROLE_SPECS) == os.path.realpath(os.path.join(ROLE, "meta", "argument_specs.yml"))
+
+
+def test_idempotent_role_run_is_one_round_trip() -> None:
+    target = FakeTarget(configured(**LAN_WAN))
+    task_vars = dict(DEFAULTS, gateway_devices="lan0,wan0", inventory_hostname="vm", gateway_result={})
+    result = action(role_args(devices="lan0,wan0"), target).run(task_vars=task_vars)
+    assert result.get("failed") is not True, result
+    assert result["changed"] is False and result["round_trips"] == 1
+    assert result["devices"] == ["lan0", "wan0"] and result["backend"] == "nft" and "diff" not in result
+
+
+def test_changing_role_run_is_two_round_trips_with_a_diff_per_part() -> None:
+    after = configured(sysctl={TIMEOUT: 60}, **LAN_WAN)
+    target = FakeTarget(lab_vm(**PRISTINE), apply_sections=readback(after), after_apply=after)
+    result = action(role_args(devices="lan0,wan0", tcp_timeout=60), target, diff=True).run(task_vars=dict(DEFAULTS))
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and result["round_trips"] == 2
+    headers = [d["before_header"] for d in result["diff"]]
+    assert headers[0] == "/etc/modules-load.d/flowoffload.conf" and headers[-1] == "/etc/sysctl.d/90-flowoffload.conf"
+
+
+def test_misspelled_role_variable_fails_before_any_round_trip() -> None:
+    target = FakeTarget(configured(**LAN_WAN))
+    result = action(role_args(devices="lan0,wan0"), target).run(task_vars=dict(DEFAULTS, gateway_profle="off"))
+    assert result["failed"] is True and result["round_trips"] == 0
+    assert "gateway_profle (did you mean gateway_profile?)" in result["msg"] and result["unknown_vars"] == ["gateway_profle"]
+    ok = action(role_args(devices="lan0,wan0", allowed_extra_vars=["gateway_profle"]), target).run(
+        task_vars=dict(DEFAULTS, gateway_profle="off"))
+    assert ok.get("failed") is not True, ok
+
+
+def test_bad_input_fails_naming_the_variable_before_any_round_trip() -> None:
+    target = FakeTarget(configured(**LAN_WAN))
+    result = action(role_args(udp_timeout=100000000), target).run(task_vars=dict(DEFAULTS))
+    assert result["failed"] is True and result["round_trips"] == 0 and result["msg"].startswith("gateway_udp_timeout: ")
+
+
+# --- the module file ------------------------------------------------------------------------------
+def test_documentation_matches_the_argument_spec() -> None:
+    doc = yaml.safe_load(offload_profile.DOCUMENTATION)
+    assert set(doc["options"]) == set(offload_profile.ARGUMENT_SPEC)
+    for name, spec in offload_profile.ARGUMENT_SPEC.items():
+        opt = doc["options"][name]
+        assert opt["type"] == spec["type"], name
+        assert opt.get("default") == spec.get("default"), name
+        assert opt.get("choices") == spec.get("choices"), name
+    yaml.safe_load(offload_profile.EXAMPLES)
+    assert set(yaml.safe_load(offload_profile.RETURN)) >= {"profile", "backend", "devices", "hardware_offload",
+                                                             "fallback_reason", "flows", "round_trips"}
+
+
+def test_module_main_runs_the_same_profile_locally() -> None:
+    module = mock.MagicMock()
+    module.params = {k: v.get("default") for k, v in offload_profile.ARGUMENT_SPEC.items()}
+    module.params["devices"] = "lan0,wan0"
+    module.check_mode = True
+    target = FakeTarget(configured(**LAN_WAN))
+    module.run_command.side_effect = lambda argv, **_kw: target.run_script(argv[2])
+    module.exit_json.side_effect = SystemExit
+    module.fail_json.side_effect = SystemExit
+    with mock.patch.object(offload_profile, "AnsibleModule", return_value=module):
+        try:
+            offload_profile.main()
+        except SystemExit:
+            pass
+    module.fail_json.assert_not_called()
+    assert module.exit_json.call_args.kwargs["changed"] is False and target.round_trips == 1
+
+
+# --- the role is glue ------------------------------------------------------------------------------
+def test_the_role_is_one_task_with_every_input() -> None:
+    tasks = load("tasks", "main.yml")
+    assert [next(k for k in task if k not in ("name", "register", "loop", "vars", "when")) for task in tasks] == [
+        "flowoffload.nft.offload_profile", "ansible.builtin.set_fact", "ansible.builtin.debug"]
+    args = tasks[0]["flowoffload.nft.offload_profile"]
+    assert set(args) == set(pin.ROLE_OPTIONS) | {"check_role_vars"} and args["check_role_vars"] is True
+    for option in pin.ROLE_OPTIONS:
+        assert pin.var(option) in args[option], option
+    assert set(tasks[1]["ansible.builtin.set_fact"]["gateway_result"]) == {
+        "profile", "backend", "devices", "hardware_offload", "fallback_reason", "changed", "flows"}
+    assert sorted(os.listdir(os.path.join(ROLE, "tasks"))) == ["main.yml"]
+    assert not os.path.exists(os.path.join(ROLE, "vars")) and not os.path.exists(os.path.join(ROLE, "templates"))
+
+
+def test_the_role_says_what_a_run_costs() -> None:
+    text = yaml.safe_dump(load("meta", "argument_specs.yml"))
+    assert "two module executions" not in text and "one round trip per host" in text
