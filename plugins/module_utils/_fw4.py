@@ -375,6 +375,12 @@ def _values_text(values: t.Mapping[str, t.Optional[str]]) -> str:
     return ", ".join(f"{o}={'unset' if values.get(o) is None else values[o]}" for o in OPTIONS)
 
 
+def _short(answer: str) -> str:
+    """nft's error lines without the echoed ruleset and carets (all of it when none)."""
+    lines = [line.strip() for line in answer.splitlines() if "Error:" in line or line.startswith("[!]")]
+    return " / ".join(lines) if lines else " ".join(answer.split())
+
+
 def _failure(plan: Fw4Plan, res: ApplyResult) -> FlowOffloadError:
     step = res.snapshot.get(STEP)
     blocks, result = parse_blocks(step.out if step else "")
@@ -413,7 +419,7 @@ def _failure(plan: Fw4Plan, res: ApplyResult) -> FlowOffloadError:
         hint = "fw4 is not running: start the firewall (/etc/init.d/firewall start) and run again"
     msg = f"backend: fw4: {what}"
     if answer.strip():
-        msg += f"; the kernel's answer: {' '.join(answer.split())}"
+        msg += f"; the kernel's answer: {_short(answer)}"
     msg += f"; {state}."
     if hint:
         msg += f" Hint: {hint}."

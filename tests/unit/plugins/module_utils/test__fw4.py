@@ -30,8 +30,8 @@ FT_JSON = json.dumps({"nftables": [
                    "dev": ["br-lan", "wan0"]}}]})
 NO_FT_JSON = json.dumps({"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}]})
 FT_TEXT = "table inet fw4 {\n\tflowtable ft {\n\t\thook ingress priority filter\n\t\tdevices = { br-lan, wan0 }\n\t\tcounter\n\t}\n}\n"
-needs_shell = pytest.mark.skipif(BUSYBOX is None or not os.path.isdir(SHARED_CAPTURES),
-                                 reason="needs busybox and ../shared/openwrt/captures")
+needs_shell = pytest.mark.skipif(BUSYBOX is None or not os.path.isdir(DOUBLES),
+                                 reason="needs busybox and extensions/molecule/openwrt (not in the collection artifact)")
 
 
 def params(**kw: t.Any) -> t.Dict[str, t.Any]:
@@ -214,13 +214,19 @@ class Router:
         self.dir = os.path.join(tmp, "fw4dir")
         shutil.copytree(DOUBLES, self.dir)
         self.env["FW4_DOUBLE_DIR"] = self.dir
+        self.bin = os.path.join(tmp, "bin")  # ShellTarget takes one folder of doubles
+        os.makedirs(self.bin)
+        for folder in (DOUBLES, NFT_DOUBLE):
+            for name in os.listdir(folder):
+                if os.access(os.path.join(folder, name), os.X_OK) and not os.path.exists(os.path.join(self.bin, name)):
+                    os.symlink(os.path.join(folder, name), os.path.join(self.bin, name))
         if hw_capable:
             open(os.path.join(self.dir, "hw-capable"), "w", encoding="utf-8").close()
         if flowtables:
             open(os.path.join(self.env["NFT_DOUBLE_STATE"], "flowtables"), "w", encoding="utf-8").close()
         if started:
             assert sh("fw4 start", self.env)[2] == 0
-        self.target = ShellTarget(doubles=f"{DOUBLES}:{NFT_DOUBLE}")
+        self.target = ShellTarget(doubles=self.bin)
 
     def run(self, monkeypatch: t.Any, check_mode: bool = False, **kw: t.Any) -> t.Dict[str, t.Any]:
         for key, value in self.env.items():
@@ -263,7 +269,8 @@ def test_apply_verify_catches_reload_exit_0(tmp_path: t.Any, monkeypatch: t.Any)
         text = handle.read().replace("render | nft -c -f /dev/stdin", "render >/dev/null")
     with open(os.path.join(box.dir, "fw4"), "w", encoding="utf-8") as handle:
         handle.write(text)
-    box.target.doubles = f"{box.dir}:{DOUBLES}:{NFT_DOUBLE}"
+    os.remove(os.path.join(box.bin, "fw4"))
+    os.symlink(os.path.join(box.dir, "fw4"), os.path.join(box.bin, "fw4"))
     with pytest.raises(FlowOffloadError) as exc:
         box.run(monkeypatch)
     assert "fw4 reload exited 0 but the kernel refused the ruleset" in exc.value.msg
@@ -304,7 +311,6 @@ def test_apply_true_with_fallback_restores(tmp_path: t.Any, monkeypatch: t.Any) 
 @needs_shell
 def test_apply_true_on_hardware(tmp_path: t.Any, monkeypatch: t.Any) -> None:
     box = Router(str(tmp_path), flowtables=True, hw_capable=True)
-    box.target.doubles = f"{box.dir}:{NFT_DOUBLE}"
     result = box.run(monkeypatch, offload=True)
     assert result["hardware_offload"] is True and result["flowtable"]["offload"] is True
     assert result["fallback_reason"] == ""
