@@ -156,18 +156,19 @@ def parse_timeout(value: t.Any, option: str) -> t.Optional[int]:
     return number
 
 
+def _priority_range_error(value: t.Any) -> FlowOffloadError:
+    return FlowOffloadError(
+        f"gateway_priority: {value!r} is outside the kernel's hook priority range (a signed 32-bit "
+        f"int, {INT32_MIN} to {INT32_MAX}); use a small integer such as 0 or filter")
+
+
 def parse_priority(value: t.Any) -> t.Any:
     """An integer within the kernel's signed 32-bit hook priority, or a keyword (filter [+-N])."""
     value = "filter" if value is None else value
-    number: t.Optional[int] = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        number = int(value.strip())
-    if number is not None and not INT32_MIN <= number <= INT32_MAX:
-        raise FlowOffloadError(
-            f"gateway_priority: {value!r} is outside the kernel's hook priority range (a signed 32-bit "
-            f"int, {INT32_MIN} to {INT32_MAX}); use a small integer such as 0 or filter")
+    if isinstance(value, int) and not isinstance(value, bool) and not INT32_MIN <= value <= INT32_MAX:
+        raise _priority_range_error(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and not INT32_MIN <= int(value) <= INT32_MAX:
+        raise _priority_range_error(value)
     try:
         number = _nft.resolve_priority(value)
     except FlowOffloadError:
@@ -175,9 +176,7 @@ def parse_priority(value: t.Any) -> t.Any:
             f"gateway_priority: {value!r} is not a flowtable priority; use an integer (for example 0 "
             "or -10) or filter, optionally with '+ N' or '- N' (for example 'filter + 5')") from None
     if not INT32_MIN <= number <= INT32_MAX:
-        raise FlowOffloadError(
-            f"gateway_priority: {value!r} is outside the kernel's hook priority range (a signed 32-bit "
-            f"int, {INT32_MIN} to {INT32_MAX}); use a small integer such as 0 or filter")
+        raise _priority_range_error(value)
     return value
 
 
