@@ -33,8 +33,9 @@ requirements:
     read) and C(tc) for C(conflicts).
 attributes:
   action:
+    description: Runs on the controller as an action plugin; the target only runs sh scripts.
     support: full
-    details: The work runs on the controller; the target only runs one POSIX sh script.
+    details: One read script (one round trip); the facts are built on the controller.
   check_mode:
     support: full
     details: The module reads only; check mode runs exactly the same reads.
@@ -129,6 +130,15 @@ ansible_facts:
               C(present), C(modules)).
           returned: when kernel is gathered
           type: dict
+          sample:
+            modules:
+              nf_flow_table: {state: loaded, path: /lib/modules/6.1.0-56-amd64/kernel/net/netfilter/nf_flow_table.ko,
+                              evidence: "/proc/modules: Live, refcount 2, used by nf_flow_table_inet, nft_flow_offload"}
+            config: {file: /boot/config-6.1.0-56-amd64, CONFIG_NF_FLOW_TABLE: m, CONFIG_NF_FLOW_TABLE_INET: m,
+                     CONFIG_NFT_FLOW_OFFLOAD: m, CONFIG_NF_FLOW_TABLE_IPV4: null, CONFIG_NF_FLOW_TABLE_IPV6: null}
+            software_offload: {supported: true, message: "nft -c accepted a flowtable: the kernel supports flowtables"}
+            persistence: {file: /etc/modules-load.d/flowoffload.conf, present: true,
+                          modules: [nf_flow_table, nf_flow_table_inet, nft_flow_offload]}
         sysctl:
           description:
             - C(nf_flowtable_tcp_timeout), C(nf_flowtable_udp_timeout) (V(null) where the
@@ -142,6 +152,8 @@ ansible_facts:
               C(manager), C(evidence) (on OpenWrt also C(dependencies)).
           returned: when package is gathered
           type: dict
+          sample: {name: linux-image-6.1.0-56-amd64, installed: true, version: 6.1.192-2, manager: apt,
+                   evidence: "dpkg -S /lib/modules/6.1.0-56-amd64/kernel/net/netfilter/nf_flow_table.ko: ..."}
         nft:
           description: C(path), C(version) and C(json) (whether C(nft -j list tables) works); V(null) values when nft is missing.
           returned: when nft is gathered
@@ -157,6 +169,12 @@ ansible_facts:
               C(hardware_offload_reason).
           returned: when interfaces is gathered
           type: dict
+          sample:
+            veth-a: {kind: veth, driver: veth, operstate: up, lower: [], hw_tc_offload: false,
+                     hardware_offload: unsupported,
+                     hardware_offload_reason: "the kernel refused 'flags offload' on veth-a: Could not process rule: Operation not supported"}
+            br-lan: {kind: bridge, driver: null, operstate: up, lower: [dummy0.10, veth-a], hw_tc_offload: false,
+                     hardware_offload: unsupported, hardware_offload_reason: "bridge device: not offloaded itself; ..."}
         candidate_devices:
           description:
             - Forwarding devices (egress of default routes, devices with connected global
@@ -172,6 +190,8 @@ ansible_facts:
           returned: when flowtables is gathered
           type: list
           elements: dict
+          sample: [{family: inet, table: flowoffload, name: ft, hook: ingress, priority: 0, devices: [lan0, wan0],
+                    offload: false, counter: true}]
         flows:
           description:
             - Conntrack entries - C(total), C(offload) (V([OFFLOAD])) and C(hw_offload) (V([HW_OFFLOAD])).
@@ -187,6 +207,7 @@ ansible_facts:
           returned: when conflicts is gathered
           type: list
           elements: dict
+          sample: [{kind: qdisc, device: wan0, detail: "htb qdisc (root, handle 1:) shapes wan0: offloaded packets bypass it"}]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -123,8 +123,8 @@ def test_module_main_facts_and_warnings_in_one_script(monkeypatch):
     sections = netns_sections()
     sections["host:tools"] = sec("ip=/sbin/ip\n")
     target = FakeTarget(sections)
-    kind, result, warned, calls = _main(monkeypatch, {"gather_subset": ["nft", "flowtables"], "_ansible_check_mode": True},
-                                       target)
+    args = {"gather_subset": ["nft", "flowtables"], "_ansible_check_mode": True}
+    kind, result, warned, calls = _main(monkeypatch, args, target)
     assert kind is Exit and len(calls) == 1 and target.round_trips == 1
     assert result["changed"] is False
     assert result["ansible_facts"] == {"flowoffload": {"nft": {"path": None, "version": None, "json": None},
