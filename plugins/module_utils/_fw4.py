@@ -52,7 +52,6 @@ class Fw4Plan:
     spec: ApplySpec
     changes: t.Dict[str, t.Optional[str]] = dataclasses.field(default_factory=dict)
     before: t.Dict[str, t.Optional[str]] = dataclasses.field(default_factory=dict)
-    offload: str = "false"
     want_ft: bool = False
 
 
@@ -288,7 +287,7 @@ def plan_fw4(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool
                        for o in OPTIONS]
         spec.post = [Step(STEP, apply_code(changes, before, want_ft, desired["offload"] == "true"))]
         spec.readback = [Read(PREFIX + o, _get(o)) for o in OPTIONS] + flowtable_reads()
-    return Fw4Plan(result, spec, changes, before, desired["offload"], want_ft)
+    return Fw4Plan(result, spec, changes, before, want_ft)
 
 
 def fallback_text(devices: t.Sequence[str]) -> str:

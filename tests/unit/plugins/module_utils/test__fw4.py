@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import typing as t
 
 import pytest
 
-from ansible_collections.flowoffload.nft.plugins.module_utils import _fw4
+from ansible_collections.flowoffload.nft.plugins.module_utils import _fw4, _host
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Snapshot, read_script
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, apply_script, read_script
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
     FakeTarget, ShellTarget, sec,
 )
@@ -233,15 +234,14 @@ class Router:
             if key != "PATH":
                 monkeypatch.setenv(key, value)
         # the host facts: this router is OpenWrt with the captured release file
-        monkeypatch.setattr(_fw4._host, "host_reads", lambda: _host_reads(self.env))
+        monkeypatch.setattr(_host, "host_reads", lambda: _host_reads(self.env))
         return _fw4.run_fw4(self.target, params(**kw), check_mode)
 
     def uci(self, option: str) -> t.Tuple[str, str, int]:
         return sh(f"uci -q get firewall.@defaults[0].{option}", self.env)
 
 
-def _host_reads(env: t.Mapping[str, str]) -> t.List[t.Any]:
-    from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read
+def _host_reads(env: t.Mapping[str, str]) -> t.List[Read]:
     release = os.path.join(env["PKG_DOUBLE_ROOT"], "etc", "openwrt_release")
     return [Read("host:openwrt_release", f"cat {release}"), Read("host:os-release", f"cat {release}"),
             Read("host:tools", "for x in uci fw4 nft ubus; do p=$(command -v $x) && echo \"$x=$p\"; done; exit 0"),
@@ -328,9 +328,7 @@ def test_apply_fw4_not_started(tmp_path: t.Any, monkeypatch: t.Any) -> None:
 def test_apply_script_passes_shellcheck() -> None:
     if not shutil.which("shellcheck"):
         pytest.skip("no shellcheck")
-    import subprocess
     plan = _fw4.plan_fw4(Snapshot(openwrt()), params(offload=True), False)
-    from ansible_collections.flowoffload.nft.plugins.module_utils._target import apply_script
     script, _nonce = apply_script(plan.spec)
     proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input=script, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
