@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test helper for offload_facts: read snapshots as the real read script prints them,
-built from captured output (tests/unit/fixtures, ../shared/openwrt/captures).
+built from captured output (tests/unit/fixtures, with its copy of the OpenWrt captures).
 
 Each ``*_sections`` function returns ``{key: Section}`` for ``FakeTarget`` or ``Snapshot``.
 Where the read script filters on the target (ruleset, xfrm policies, conntrack counts),
@@ -20,6 +20,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_read
 from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
+    SHARED_CAPTURES,
     fixture,
     sec,
 )
@@ -34,13 +35,10 @@ SW_EPERM = fixture("1.0.6-bookworm-facts-probe-software-eperm.stderr")
 HW_ENOENT = fixture("1.0.6-bookworm-facts-probe-hardware-lo-enoent.stderr")
 HW_EOPNOTSUPP = fixture("1.0.6-bookworm-vm-facts-probe-hardware-veth-eopnotsupp.stderr")
 ABSENT = Section(2, "", "absent\n")
-# The checkout's ../shared (fake_target's path goes through the .cache symlink).
-SHARED_CAPTURES = os.path.normpath(os.path.join(
-    os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "..", "..", "shared", "openwrt", "captures"))
 
 
 def capture(manager: str, case: str, part: str = "out") -> str:
-    """A file of ../shared/openwrt/captures/<manager>/<case>.<part>."""
+    """A file of the OpenWrt captures (tests/unit/fixtures/openwrt/<manager>/<case>.<part>)."""
     with open(os.path.join(SHARED_CAPTURES, manager, f"{case}.{part}"), encoding="utf-8") as handle:
         return handle.read()
 
