@@ -116,12 +116,15 @@ def _persist_actions(desired_modules: t.Sequence[str],
 
 def plan(current_states: t.Mapping[str, _kmod.ModState], desired: t.Mapping[str, t.Any],
          persistence: t.Mapping[str, t.Any],
-         platform: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, t.Any]]:
+         platform: t.Mapping[str, t.Any], released: bool = False) -> t.List[t.Dict[str, t.Any]]:
     """Actions that bring the host from current_states to desired, in execution order.
 
     desired: {state, persistent, modules, package}. Actions: install {manager, packages},
     load {module}, write/remove {file, before, after}, unload {module}, and keep
     {module, reason} for a module that stays loaded because it is in use (no change).
+    ``released``: the same apply removes the collection's own nftables objects first (the
+    gateway's ``off``), so a module held only by nftables objects (no named user) is
+    unloaded on a best-effort basis after them (``best_effort``: a failure is a warning).
     Raises FlowOffloadError when modules are missing and nothing can provide them.
     """
     names = list(desired.get("modules") or _kmod.DEFAULT_MODULES)
@@ -129,18 +132,27 @@ def plan(current_states: t.Mapping[str, _kmod.ModState], desired: t.Mapping[str,
     if desired.get("state", "present") == "absent":
         actions.extend(_persist_actions([], persistence))
         unloaded: t.Set[str] = set()
+        soft: t.Set[str] = set()
         for name in _unload_sequence(names, current_states):
             info = current_states[name]
             users = [u for u in info.get("users") or [] if u not in unloaded]
             busy = int(info.get("refcnt") or 0) - len(set(info.get("users") or []) & unloaded)
-            if busy > 0 or "[permanent]" in users:
+            if released and busy > 0 and not users:
+                actions.append({"action": "unload", "module": name, "best_effort": True})
+                unloaded.add(_kmod.normalize(name))
+                soft.add(_kmod.normalize(name))
+            elif busy > 0 or "[permanent]" in users:
                 holders = f"used by {', '.join(users)}" if users else "held by nftables objects such as a flowtable or an offload rule"
                 actions.append({"action": "keep", "module": name, "refcnt": busy, "reason": (
                     f"{name} stays loaded: it is in use ({busy} user{'s' if busy != 1 else ''}, "
                     f"{holders}); remove those users first to unload it")})
             else:
-                actions.append({"action": "unload", "module": name})
+                # a module whose user may stay (best effort) may stay too
+                held = bool(set(info.get("users") or []) & soft)
+                actions.append({"action": "unload", "module": name, **({"best_effort": True} if held else {})})
                 unloaded.add(_kmod.normalize(name))
+                if held:
+                    soft.add(_kmod.normalize(name))
         return actions
     missing = [n for n in names if current_states[n]["state"] == "missing"]
     if missing and platform.get("module_support") is False:
@@ -249,7 +261,14 @@ def build_spec(actions: t.Sequence[t.Mapping[str, t.Any]], names: t.Sequence[str
         elif kind == "unload":
             # rmmod, not modprobe -r: modprobe -r also removes dependencies that became
             # unused (nf_conntrack, nf_tables...), which this collection does not own.
-            spec.post.append(Step("kmod:unload:" + action["module"], argv("rmmod", action["module"])))
+            if action.get("best_effort"):
+                # the objects that held it were deleted in this apply's nft batch; their
+                # release can lag a moment behind the transaction
+                rmmod = argv("rmmod", action["module"])
+                spec.post.append(Step("kmod:unload:" + action["module"],
+                                      f"{rmmod} 2>/dev/null || {{ sleep 1; {rmmod}; }}", check=False))
+            else:
+                spec.post.append(Step("kmod:unload:" + action["module"], argv("rmmod", action["module"])))
         elif kind in ("write", "remove"):
             spec.files.append(FileChange(action["file"], action["after"] if kind == "write" else None))
     if spec.files:
@@ -259,8 +278,12 @@ def build_spec(actions: t.Sequence[t.Mapping[str, t.Any]], names: t.Sequence[str
     return spec
 
 
-def plan_kmod(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool) -> KmodPlan:
-    """The plan from one read snapshot: ``result`` (predicted) and ``spec``."""
+def plan_kmod(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool,
+              released: bool = False) -> KmodPlan:
+    """The plan from one read snapshot: ``result`` (predicted) and ``spec``.
+
+    ``released``: see ``plan()``; only the gateway action sets it.
+    """
     del check_mode  # the prediction is the same; run_kmod skips the apply in check mode
     desired = desired_from(params)
     names = desired["modules"]
@@ -268,7 +291,7 @@ def plan_kmod(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: boo
     platform["module_support"] = _kmod.module_support_from(snapshot)
     states = _kmod.inspect_from(snapshot, names)
     persistence = _kmod.persistence_state_from(snapshot, platform)
-    actions = plan(states, desired, persistence, platform)
+    actions = plan(states, desired, persistence, platform, released)
     for action in actions:
         if action["action"] == "install":
             action["missing"] = [n for n in names if states[n]["state"] == "missing"]
@@ -374,6 +397,10 @@ def finish_kmod(plan: KmodPlan, res: ApplyResult) -> t.Dict[str, t.Any]:
             + "; ".join(f"{n}: {after[n]['evidence']}" for n in not_loaded),
             modules=result["modules"])
     result["unloaded"] = [n for n in plan.result["unloaded"] if after[n]["state"] != "loaded"]
+    result["warnings"] = list(result.get("warnings", [])) + [
+        f"{a['module']} stays loaded: rmmod refused it after the collection's objects were removed "
+        f"({_said(res.snapshot.get('kmod:unload:' + a['module']))}); something else still uses it"
+        for a in plan.actions if a.get("best_effort") and after[a["module"]]["state"] == "loaded"]
     result["changed"] = True
     return result
 

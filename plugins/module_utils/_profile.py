@@ -125,12 +125,18 @@ def plan_parts(snapshot: Snapshot, inputs: pin.Inputs, decision: rules.Decision,
                check_mode: bool) -> t.List[Part]:
     """The parts that run, in the order their apply steps must run."""
     parts: t.List[Part] = []
-    if decision.kmod is not None:
-        params = filled("offload_kmod", decision.kmod)
-        parts.append(Part("kmod", _api(*KMOD[1])(snapshot, params, check_mode), _api(*KMOD[2])))
+    flowtable: t.Optional[Part] = None
     if decision.flowtable is not None:
         params = filled("flowtable", decision.flowtable)
-        parts.append(Part("flowtable", _api(*NFT[1])(snapshot, params, check_mode), _api(*NFT[2])))
+        flowtable = Part("flowtable", _api(*NFT[1])(snapshot, params, check_mode), _api(*NFT[2]))
+    if decision.kmod is not None:
+        params = filled("offload_kmod", decision.kmod)
+        # off: the flowtable's removal runs first in the same apply, so the modules it held
+        # can be unloaded after it
+        released = inputs.profile == "off" and flowtable is not None and bool(flowtable.spec.nft)
+        parts.append(Part("kmod", _api(*KMOD[1])(snapshot, params, check_mode, released=released), _api(*KMOD[2])))
+    if flowtable is not None:
+        parts.append(flowtable)
     if decision.sysctl:
         running = psys.parse_running(snapshot.text(psys.RUNNING_KEY))
         in_file = psys.file_settings(psys.parse_file_section(snapshot.out(psys.FILE_KEY)))

@@ -191,6 +191,26 @@ def test_absent_keeps_modules_in_use_by_a_flowtable_with_a_warning():
     assert "used by nf_flow_table_inet" in plan.result["warnings"][1]
 
 
+def test_absent_after_our_own_objects_go_unloads_them_best_effort():
+    snapshot = Snapshot(vm_sections(FLOWTABLE))
+    plan = _kmod_plan.plan_kmod(snapshot, params(state="absent"), False, released=True)
+    steps = plan.spec.post
+    assert [s.key for s in steps] == ["kmod:unload:nft_flow_offload", "kmod:unload:nf_flow_table_inet",
+                                      "kmod:unload:nf_flow_table"]
+    assert steps[0].check and not steps[1].check and not steps[2].check
+    assert "sleep 1" in steps[1].code and plan.result["warnings"] == []
+
+
+def test_a_best_effort_unload_that_fails_is_a_warning():
+    snapshot = Snapshot(vm_sections(FLOWTABLE))
+    plan = _kmod_plan.plan_kmod(snapshot, params(state="absent"), False, released=True)
+    after = Snapshot(vm_sections(FLOWTABLE)).sections
+    res = ApplyResult("ok", "-", Snapshot({**after, "kmod:unload:nf_flow_table_inet": sec("", 1, "rmmod: ERROR: Module nf_flow_table_inet is in use\n")}),
+                      "", "", 0)
+    out = _kmod_plan.finish_kmod(plan, res)
+    assert "nf_flow_table_inet stays loaded" in out["warnings"][0] and "in use" in out["warnings"][0]
+
+
 def test_absent_on_openwrt_keeps_everything_used_and_changes_nothing():
     target = FakeTarget(openwrt(proc=OWRT_PROC))
     result = _kmod_plan.run_kmod(target, params(state="absent"), False)
