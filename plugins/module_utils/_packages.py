@@ -429,7 +429,7 @@ def install_failure_message(manager: str, packages: t.Sequence[str], out: str, e
     said = [line for line in lines + (err or "").splitlines()
             if line.strip() and not line.startswith("fo: ") and not line.startswith("Downloading ")]
     text = "; ".join(dict.fromkeys(x.strip() for x in said))[-800:] or "no message"
-    urls = [u for u in dict.fromkeys(_URL.findall(out + "\n" + err))]
+    urls = list(dict.fromkeys(_URL.findall(out + "\n" + err)))
     feed_text = "; ".join(feeds) or ", ".join(urls) or "no feed configured"
     update = " ".join(update_command(manager) or [])
     if any(line.startswith("fo: update-failed") for line in lines):

@@ -119,8 +119,8 @@ def test_documentation_matches_the_argument_spec() -> None:
         assert opt.get("default") == spec.get("default"), name
         assert opt.get("choices") == spec.get("choices"), name
     yaml.safe_load(offload_profile.EXAMPLES)
-    assert set(yaml.safe_load(offload_profile.RETURN)) >= {"profile", "backend", "devices", "hardware_offload",
-                                                             "fallback_reason", "flows", "round_trips"}
+    keys = {"profile", "backend", "devices", "hardware_offload", "fallback_reason", "flows", "round_trips"}
+    assert set(yaml.safe_load(offload_profile.RETURN)) >= keys
 
 
 def test_module_main_runs_the_same_profile_locally() -> None:

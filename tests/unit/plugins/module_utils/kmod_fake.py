@@ -18,6 +18,7 @@ import typing as t
 from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section, Snapshot
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
+    SHARED_CAPTURES,
     ShellTarget,
     fixture,
     sec,
@@ -27,10 +28,7 @@ VM = "1.0.6-bookworm-kmod-vm"
 REL = "6.1.0-56-amd64"
 NAMES = list(_kmod.DEFAULT_MODULES)
 ABSENT = Section(2, "", "absent\n")
-# fake_target.SHARED_CAPTURES is relative to the import path (.cache/collections/...),
-# which is a symlink: resolve it from the real checkout.
-SHARED_CAPTURES = os.path.normpath(os.path.join(
-    os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "..", "..", "shared", "openwrt", "captures"))
+
 
 
 def capture(manager: str, case: str, part: str = "out") -> str:
@@ -117,20 +115,3 @@ def vm_sections(proc: t.Optional[str] = None, names: t.Sequence[str] = (), syste
 
 def snap(sections: t.Mapping[str, Section]) -> Snapshot:
     return Snapshot(sections)
-
-
-class AppletShellTarget(ShellTarget):
-    """ShellTarget whose doubles also shadow busybox applets.
-
-    Debian's busybox sh runs its own applets (modprobe, rmmod, modinfo, insmod, lsmod, ...)
-    before searching PATH, so a double first on PATH is never called for those: the script
-    gets shell functions that call the doubles by path (subshells inherit them).
-    """
-
-    APPLETS = ("modprobe", "rmmod", "modinfo", "insmod", "lsmod")
-
-    def run_script(self, script: str) -> t.Tuple[int, str, str]:
-        assert self.doubles
-        shims = "".join(f"{name}() {{ {shlex.quote(os.path.join(self.doubles, name))} \"$@\"; }}\n"
-                        for name in self.APPLETS if os.path.exists(os.path.join(self.doubles, name)))
-        return super().run_script(shims + script)

@@ -49,8 +49,8 @@ OWRT_PROC = fixture("1.1.1-openwrt2410-kmod-handmade-proc-modules.txt")
 OWRT_LS = fixture("0.9.2-openwrt1907-kmod-handmade-lib-modules-ls.txt").split()
 
 
-def states(sections, names=NAMES):
-    return _kmod.module_states_from(Snapshot(sections), names)
+def states(sections, names=None):
+    return _kmod.module_states_from(Snapshot(sections), NAMES if names is None else names)
 
 
 # --- pure parsers ----------------------------------------------------------------------
@@ -204,8 +204,8 @@ def test_builtin_from_modules_builtin_sys_module_config_and_modinfo():
     assert states(cfg, ["nft_flow_offload"])["nft_flow_offload"] == {
         "state": "builtin", "path": None, "evidence": "CONFIG_NFT_FLOW_OFFLOAD=y in /boot/config-6.6.0"}
     path = "/lib/modules/6.6.0/updates/nf_flow_table.ko"
-    info = {**host_sections("6.6.0"), **kmod_sections(proc="", modinfo={"nf_flow_table": (0, path),
-                                                                         "nft_flow_offload": (0, "(builtin)")})}
+    modinfo = {"nf_flow_table": (0, path), "nft_flow_offload": (0, "(builtin)")}
+    info = {**host_sections("6.6.0"), **kmod_sections(proc="", modinfo=modinfo)}
     got = states(info, ["nf_flow_table", "nft_flow_offload"])
     assert got["nf_flow_table"] == {"state": "module", "path": path, "evidence": f"modinfo -n: {path}"}
     assert got["nft_flow_offload"]["state"] == "builtin"

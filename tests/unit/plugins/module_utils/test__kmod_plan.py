@@ -21,13 +21,13 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     parse_apply,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
+    ShellTarget,
     FakeTarget,
     fixture,
     sec,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.kmod_fake import (
     NAMES,
-    AppletShellTarget,
     REL,
     VM,
     host_sections,
@@ -178,8 +178,8 @@ def test_absent_unloads_in_dependency_order_after_removing_the_file():
     assert [(f.path, f.content) for f in plan.spec.files] == [(_kmod.SYSTEMD_FILE, None)]
     assert [s.code for s in plan.spec.post] == ["rmmod nft_flow_offload", "rmmod nf_flow_table_inet",
                                                 "rmmod nf_flow_table"]
-    assert plan.spec.pre == [] and plan.result["unloaded"] == ["nft_flow_offload", "nf_flow_table_inet",
-                                                                "nf_flow_table"]
+    assert plan.spec.pre == []
+    assert plan.result["unloaded"] == ["nft_flow_offload", "nf_flow_table_inet", "nf_flow_table"]
     assert plan.result["modules"] == {n: "module" for n in NAMES}
 
 
@@ -355,7 +355,7 @@ def _log(tmp_path):
 
 @pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 def test_real_apply_under_busybox_stages_loads_moves_then_is_idempotent(host):
-    target = AppletShellTarget(doubles=DOUBLES)
+    target = ShellTarget(doubles=DOUBLES)
     check = _kmod_plan.run_kmod(target, params(), True)
     assert check["changed"] is True and target.round_trips == 1 and _log(host) == []
     persist = check["persist_file"]
@@ -392,7 +392,7 @@ def _openwrt_apply(host, monkeypatch, feed):
     sections["host:osrelease"] = sec(os.uname().release + "\n")
     plan = plan_of(sections)
     script, nonce = apply_script(plan.spec)
-    rc, out, err = AppletShellTarget(doubles=DOUBLES).run_script(script)
+    rc, out, err = ShellTarget(doubles=DOUBLES).run_script(script)
     return plan, parse_apply(rc, out, err, nonce)
 
 
@@ -431,7 +431,7 @@ def test_real_apk_without_feed(host, monkeypatch):
     sections = openwrt(proc="", tools=("modprobe", "rmmod", "apk"))
     plan = plan_of(sections)
     script, nonce = apply_script(plan.spec)
-    rc, out, err = AppletShellTarget(doubles=DOUBLES).run_script(script)
+    rc, out, err = ShellTarget(doubles=DOUBLES).run_script(script)
     res = parse_apply(rc, out, err, nonce)
     assert _log(host) == ["apk add kmod-nft-offload", "apk update"]
     with pytest.raises(FlowOffloadError, match="'apk update' could not fetch the package lists"):

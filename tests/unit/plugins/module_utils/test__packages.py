@@ -159,9 +159,8 @@ def test_captured_openwrt_databases_list_no_kmod():
     pkg = _packages.package_from(openwrt_snap({"kmod:pkg-db": sec(f"@ opkg {_packages.OPKG_STATUS}\n" + head)}),
                                  {"os_family": "OpenWrt", "package_manager": "opkg"})
     assert pkg["installed"] is False and pkg["dependencies"][0]["installed"] is False
-    apk = _packages.package_from(Snapshot({"kmod:pkg-db": sec(f"@ apk {_packages.APK_INSTALLED}\n"
-                                                             + capture("apk", "26-apk-db-installed-head"))}),
-                                 {"openwrt": True, "package_manager": "apk"})
+    db = sec(f"@ apk {_packages.APK_INSTALLED}\n" + capture("apk", "26-apk-db-installed-head"))
+    apk = _packages.package_from(Snapshot({"kmod:pkg-db": db}), {"openwrt": True, "package_manager": "apk"})
     assert (apk["installed"], apk["manager"]) == (False, "apk")
     info = _packages.package_from(Snapshot({"kmod:pkg-db": sec("@ apk apk info -e\nP:kmod-nf-flow\n\n")}),
                                   {"openwrt": True, "package_manager": "apk"})

@@ -129,7 +129,7 @@ def test_reads_run_under_busybox() -> None:
     script, nonce = read_script(ps.sysctl_reads())
     rc, out, err = ShellTarget().run_script(script)
     assert rc == 0, err
-    snapshot, _ = parse_sections(out, nonce)
+    snapshot, _markers = parse_sections(out, nonce)
     assert snapshot.text(ps.FILE_KEY).split("\n")[0] in ("present", "absent")
     running = ps.parse_running(snapshot.text(ps.RUNNING_KEY))
     if os.path.exists("/proc/sys/net/ipv4/ip_forward"):
@@ -168,6 +168,6 @@ def test_apply_step_under_busybox_reaches_its_sysctl_applet() -> None:
 
 @pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck missing")
 def test_scripts_pass_shellcheck() -> None:
-    script, _ = read_script(ps.sysctl_reads() + [Read("step", ps.apply_code("systemd"))])
+    script, _nonce = read_script(ps.sysctl_reads() + [Read("step", ps.apply_code("systemd"))])
     proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input=script, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout

@@ -163,7 +163,7 @@ def test_the_lock_serializes_two_runs(tmp_path: t.Any) -> None:
     spec = T.ApplySpec(post=[T.Step("s", f"echo start >>{tmp_path}/log; sleep 1; echo end >>{tmp_path}/log")])
     script, _nonce = T.apply_script(spec)
     shell = ShellTarget().shell
-    procs = [subprocess.Popen([*shell, "-c", script], stdout=subprocess.DEVNULL) for _ in range(2)]
+    procs = [subprocess.Popen([*shell, "-c", script], stdout=subprocess.DEVNULL) for _run in range(2)]
     for proc in procs:
         proc.wait(timeout=30)
     assert (tmp_path / "log").read_text().split() == ["start", "end", "start", "end"]
@@ -181,9 +181,9 @@ def test_lost_result_marker() -> None:
 
 @pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck is not installed")
 def test_scripts_pass_shellcheck(tmp_path: t.Any) -> None:
-    reads, _ = T.read_script([T.Read("a", "cat /etc/os-release"),
+    reads, _nonce = T.read_script([T.Read("a", "cat /etc/os-release"),
                               T.Read("d", 'for f in /sys/class/net/*; do fo_cap "d:${f##*/}" cat "$f/operstate"; done', True)])
-    applies, _ = T.apply_script(T.ApplySpec(
+    applies, _nonce = T.apply_script(T.ApplySpec(
         expect=[T.Expect("e", "echo x", "x\n")], files=[T.FileChange("/tmp/x y", "z"), T.FileChange("/tmp/w", None)],
         pre=[T.Step("p", T.argv("modprobe", "nf_flow_table"))], nft=["add table inet t"],
         post=[T.Step("q", "true")], readback=[T.Read("r", "true")]))
