@@ -1,11 +1,16 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Count the module executions of a playbook run per host (Molecule test helper).
+"""Count the module executions and target round trips of a playbook run per host.
+
+Used by every Molecule scenario. Round trips: an action of this collection reports its own ``round_trips``
+(one read script, plus one apply script when something changes); ``raw`` is one; any
+other module counts as one (it is at least one, and on these Python-less hosts it fails).
 
 A task counts when it ran on the target (not skipped) and its action is not one that
 runs only on the controller (debug, set_fact, assert, fail, includes, ...). At the end
 of each playbook one JSON line per run is appended to the file named by
-FLOWOFFLOAD_MODULE_COUNT_FILE: {"playbook", "hosts": {host: {"count", "actions"}}}.
+FLOWOFFLOAD_MODULE_COUNT_FILE: {"playbook", "hosts": {host: {"count", "actions",
+"round_trips"}}}, and one line per host is displayed.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from ansible.plugins.callback import CallbackBase
 DOCUMENTATION = r"""
 name: module_count
 type: aggregate
-short_description: Count module executions per host (flowoffload.nft Molecule helper)
+short_description: Count module executions and round trips per host (flowoffload.nft Molecule helper)
 description:
   - Appends one JSON line per playbook run to the file named by E(FLOWOFFLOAD_MODULE_COUNT_FILE).
 requirements:
@@ -57,9 +62,11 @@ class CallbackModule(CallbackBase):
         if action in CONTROLLER_ONLY:
             return
         host = result._host.get_name()  # pylint: disable=protected-access
-        entry = self._hosts.setdefault(host, {"count": 0, "actions": []})
+        entry = self._hosts.setdefault(host, {"count": 0, "actions": [], "round_trips": 0})
         entry["count"] += 1
         entry["actions"].append(action)
+        trips = result._result.get("round_trips")  # pylint: disable=protected-access
+        entry["round_trips"] += int(trips) if isinstance(trips, int) else 1
 
     def v2_runner_on_ok(self, result: t.Any) -> None:
         if "results" not in result._result:  # pylint: disable=protected-access
@@ -73,6 +80,10 @@ class CallbackModule(CallbackBase):
         self._record(result)
 
     def v2_playbook_on_stats(self, stats: t.Any) -> None:
+        for host, entry in sorted(self._hosts.items()):
+            self._display.display(
+                f"module_count: {self._playbook} {host}: {entry['count']} module executions, "
+                f"{entry['round_trips']} round trips ({', '.join(entry['actions'])})")
         path = os.environ.get("FLOWOFFLOAD_MODULE_COUNT_FILE")
         if not path:
             return

@@ -10,7 +10,7 @@ import typing as t
 import pytest
 
 COLLECTION_ACTIONS = ("flowoffload.nft.offload_facts", "flowoffload.nft.flowtable",
-                      "flowoffload.nft.offload_kmod")
+                      "flowoffload.nft.offload_kmod", "flowoffload.nft.offload_profile")
 
 
 def test_ruleset_survives_byte_for_byte(host: t.Any) -> None:
@@ -62,12 +62,12 @@ def _runs(playbook: str) -> t.List[t.Dict[str, t.Any]]:
     return [run for run in runs if run["playbook"] == playbook]
 
 
-def test_idempotent_run_costs_at_most_two_module_executions(host: t.Any) -> None:
+def test_idempotent_run_is_one_round_trip(host: t.Any) -> None:
     runs = _runs("converge.yml")
     assert len(runs) >= 2, "converge and idempotence should both have been counted"
     name = host.backend.get_hostname()
     idempotent = runs[-1]["hosts"][name]
-    assert idempotent["count"] <= 2, idempotent
     assert set(idempotent["actions"]) <= set(COLLECTION_ACTIONS), idempotent
-    # here the kernel cannot offload: the facts are read once and nothing else runs
-    assert idempotent["actions"] == ["flowoffload.nft.offload_facts"]
+    # here the kernel cannot offload: the profile reads once and changes nothing
+    assert idempotent["actions"] == ["flowoffload.nft.offload_profile"]
+    assert idempotent["round_trips"] == 1, idempotent
