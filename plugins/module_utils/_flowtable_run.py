@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.module_utils import _host, _probe
+from ansible_collections.flowoffload.nft.plugins.module_utils import _hotplug, _host, _probe
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
     classify_nft_error,
@@ -104,7 +104,7 @@ def _reads_for(desired: Desired) -> t.List[Read]:
         Read(PREFIX + "unit", _cat(unit_path(desired))),
         Read(PREFIX + "unit-enabled", "command -v systemctl >/dev/null 2>&1 || exit 127\n"
              + argv("systemctl", "is-enabled", unit_name(desired))),
-    ]
+    ] + _hotplug.hotplug_reads()
     if desired.state == "present":
         reads.append(_probe.software_probe_read())
         if desired.offload in ("true", "auto"):
@@ -215,8 +215,12 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     if plan.commands and new is not None and _probe.software_verdict(snapshot)[0] is False:
         raise FlowOffloadError(f"offload: {_probe.software_verdict(snapshot)[1]}; nothing was changed")
     file_key = "file-openwrt" if openwrt else "file"
-    entries = file_plan(desired, plan.after, plan.flowtable, _file(snapshot, file_key), _file(snapshot, "unit"),
-                        openwrt, systemd, host["tools"].get("nft", "/usr/sbin/nft"))
+    entries = file_plan(desired, plan, _file(snapshot, file_key), _file(snapshot, "unit"), openwrt, systemd)
+    own = next((e["after"] for e in entries if e["path"] == nft_path(desired, openwrt)), _file(snapshot, file_key) or "")
+    persisted, shared_before = _hotplug.before_files(snapshot.out)
+    shared = _hotplug.hotplug_plan(persisted, nft_path(desired, openwrt), own, shared_before, openwrt,
+                                   "udevadm" in host["tools"])
+    entries += shared
     if not openwrt and not systemd and desired.persist and desired.state == "present":
         warnings.append("systemctl not found: the persistence file is written but no systemd unit can load "
                         "it at boot; load it from your init system")
@@ -232,11 +236,13 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
         wants = [f"/etc/systemd/system/{target}.wants/{unit}" for target in ("multi-user.target", "nftables.service")]
         post.append(Step(PREFIX + "disable", f"{argv('systemctl', 'disable', unit)} >/dev/null 2>&1\n"
                          f"rm -f {argv(*wants)}\nsystemctl daemon-reload"))
+    if any(e["path"] == _hotplug.UDEV_RULE_PATH for e in shared) and "udevadm" in host["tools"]:
+        post.append(Step(PREFIX + "udev-reload", "udevadm control --reload", check=False))
     spec = ApplySpec(nft=list(plan.commands), post=post,
-                     files=[FileChange(e["path"], e["after"] or None) for e in entries])
+                     files=[FileChange(e["path"], e["after"] or None, e["mode"]) for e in entries])
     if spec.changes():
         keys = ["table-json", "table-text"] if desired.chain is None else ["chain-json", "ft-json", "ft-text"]
-        keys += [file_key, "unit"]
+        keys += [file_key, "unit", "hp:persisted", "hp:loader", "hp:udev", "hp:net", "hp:iface"]
         reads = {r.key: r.code for r in _reads_for(desired)}
         spec.expect = [_expect(snapshot, PREFIX + key, reads[PREFIX + key]) for key in keys]
         what = "table" if desired.chain is None else "flowtable"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section, Snapshot
+from ansible_collections.flowoffload.nft.plugins.module_utils import _hotplug
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import ApplySpec, Section, Snapshot
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
     FIXTURES,
     fixture,
@@ -29,8 +30,9 @@ def params(**changes: t.Any) -> t.Dict[str, t.Any]:
 
 
 def host(devices: t.Iterable[str] = ("lo", "lan0", "wan0"), openwrt: bool = False,
-         systemd: bool = True) -> t.Dict[str, Section]:
+         systemd: bool = True, udev: bool = True) -> t.Dict[str, Section]:
     tools = "nft=/usr/sbin/nft\n" + ("systemctl=/usr/bin/systemctl\n" if systemd else "")
+    tools += "udevadm=/usr/bin/udevadm\n" if udev and not openwrt else ""
     out = {"host:netdevs": sec("\n".join(devices) + "\n"), "host:tools": sec(tools),
            "host:os-release": sec(fixture("1.0.6-bookworm-kmod-vm-os-release.txt"))}
     if openwrt:
@@ -46,17 +48,55 @@ def listing(prefix: t.Optional[str]) -> t.Tuple[Section, Section]:
     return sec(fixture(f"{prefix}.json")), sec(fixture(f"{prefix}.txt") if os.path.exists(txt) else "")
 
 
+HP_KEYS = {_hotplug.LOADER_PATH: "hp:loader", _hotplug.UDEV_RULE_PATH: "hp:udev",
+           _hotplug.OPENWRT_NET_PATH: "hp:net", _hotplug.OPENWRT_IFACE_PATH: "hp:iface"}
+
+
+def file_key(path: str) -> str:
+    """The read key (without ft:) of a file the flowtable planner writes."""
+    if path in HP_KEYS:
+        return HP_KEYS[path]
+    if path.startswith("/etc/systemd/system/"):
+        return "unit"
+    return "file-openwrt" if path.startswith("/usr/share/nftables.d/") else "file"
+
+
+def written(spec: ApplySpec, before: t.Optional[t.Mapping[str, str]] = None) -> t.Dict[str, str]:
+    """{key: content} of the files on the host after spec is applied over ``before``
+    (keys as file_sections takes them)."""
+    files = dict(before or {})
+    for change in spec.files:
+        key = file_key(change.path)
+        if change.content is None:
+            files.pop(key, None)
+        else:
+            files[key] = change.content
+            if key in ("file", "file-openwrt"):
+                files["path:" + key] = change.path
+    return files
+
+
+def file_sections(files: t.Optional[t.Mapping[str, str]] = None) -> t.Dict[str, Section]:
+    """The ft:* file sections of a read: file, file-openwrt, unit, hp:loader, hp:udev,
+    hp:net, hp:iface (absent unless given) and hp:persisted (from the nft files given)."""
+    files = dict(files or {})
+    out = {f"ft:{key}": sec(files[key]) if key in files else ABSENT
+           for key in ("file", "file-openwrt", "unit", "hp:loader", "hp:udev", "hp:net", "hp:iface")}
+    paths = [files.get("path:" + key, "/etc/flowoffload/inet-flowoffload.nft" if key == "file" else
+                       "/usr/share/nftables.d/ruleset-post/flowoffload-flowoffload.nft")
+             for key in ("file", "file-openwrt") if key in files]
+    out["ft:hp:persisted"] = sec("".join(f"{path}\n" for path in paths))
+    return out
+
+
 def owned(prefix: t.Optional[str] = None, files: t.Optional[t.Mapping[str, str]] = None, enabled: bool = True,
           **extra: Section) -> t.Dict[str, Section]:
     """Sections of a read in owned mode: host, table listing, files, unit state, probes."""
     json_sec, text_sec = listing(prefix)
-    files = dict(files or {})
     out = dict(host())
+    out.update({"ft:table-json": json_sec, "ft:table-text": text_sec})
+    out.update(file_sections(files))
     out.update({
-        "ft:table-json": json_sec, "ft:table-text": text_sec,
-        "ft:file": sec(files["file"]) if "file" in files else ABSENT,
-        "ft:file-openwrt": sec(files["file-openwrt"]) if "file-openwrt" in files else ABSENT,
-        "ft:unit": sec(files["unit"]) if "unit" in files else ABSENT,
         "ft:unit-enabled": sec("enabled\n") if enabled else sec("disabled\n", 1),
         "probe:sw": sec(""),
     })

@@ -27,7 +27,9 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_help
     listing,
     owned,
     params,
+    file_sections,
     snap,
+    written,
 )
 
 DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "doubles", "nft"))
@@ -39,9 +41,7 @@ BUSYBOX = pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not in
 def _persisted(prefix=ONE, **p):
     """Sections of a host where a first run already wrote the files and enabled the unit."""
     plan = R.plan_flowtable(snap(owned(None)), params(**p), False)
-    files = {c.path: c.content for c in plan.spec.files}
-    return owned(prefix, files={"file": files["/etc/flowoffload/inet-flowoffload.nft"],
-                                "unit": files["/etc/systemd/system/flowoffload-inet-flowoffload.service"]})
+    return owned(prefix, files=written(plan.spec))
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -65,7 +65,9 @@ def test_scripts_pass_shellcheck(tmp_path):
     for name, script in (("read.sh", read), ("apply.sh", apply)):
         path = tmp_path / name
         path.write_text(script)
-        proc = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True, check=False)
+        # SC2016: the apply script writes the loader's text as single-quoted printf data ($ stays literal on purpose)
+        excluded = ["-e", "SC2016"] if name == "apply.sh" else []
+        proc = subprocess.run(["shellcheck", "-s", "sh", *excluded, str(path)], capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stdout
 
 
@@ -75,10 +77,13 @@ def test_create_plan_has_batch_files_units_expect_and_readback():
     res = plan.result
     assert res["changed"] and res["commands"][0].startswith("add table inet flowoffload")
     assert res["persist_files"] == ["/etc/flowoffload/inet-flowoffload.nft",
-                                    "/etc/systemd/system/flowoffload-inet-flowoffload.service"]
+                                    "/etc/systemd/system/flowoffload-inet-flowoffload.service",
+                                    "/etc/flowoffload/flowoffload-load", "/etc/udev/rules.d/90-flowoffload.rules"]
     assert res["flowtable"]["devices"] == ["lan0", "wan0"] and res["hardware_offload"] is False
-    assert [s.key for s in plan.spec.post] == ["ft:daemon-reload", "ft:enable"]
-    assert {e.key for e in plan.spec.expect} == {"ft:table-json", "ft:table-text", "ft:file", "ft:unit"}
+    assert [s.key for s in plan.spec.post] == ["ft:daemon-reload", "ft:enable", "ft:udev-reload"]
+    assert {e.key for e in plan.spec.expect} == {"ft:table-json", "ft:table-text", "ft:file", "ft:unit", "ft:hp:persisted",
+                                                 "ft:hp:loader", "ft:hp:udev", "ft:hp:net", "ft:hp:iface"}
+    assert {c.path: c.mode for c in plan.spec.files}["/etc/flowoffload/flowoffload-load"] == "0755"
     assert [r.key for r in plan.spec.readback] == ["ft:after-json", "ft:after-text"]
     assert plan.spec.nft == res["commands"]
 
@@ -153,16 +158,26 @@ def test_listing_errors_say_what_to_do():
 def test_persist_false_removes_files_and_disables_the_unit():
     plan = R.plan_flowtable(snap(_persisted()), params(persist=False), False)
     assert [(c.path, c.content) for c in plan.spec.files] == [
-        ("/etc/flowoffload/inet-flowoffload.nft", None), ("/etc/systemd/system/flowoffload-inet-flowoffload.service", None)]
-    assert [s.key for s in plan.spec.post] == ["ft:disable"] and plan.spec.nft == []
+        ("/etc/flowoffload/inet-flowoffload.nft", None), ("/etc/systemd/system/flowoffload-inet-flowoffload.service", None),
+        ("/etc/flowoffload/flowoffload-load", None), ("/etc/udev/rules.d/90-flowoffload.rules", None)]
+    assert [s.key for s in plan.spec.post] == ["ft:disable", "ft:udev-reload"] and plan.spec.nft == []
 
 
 def test_openwrt_file_and_no_unit():
     sections = owned(None)
     sections.update({"host:openwrt_release": sec("DISTRIB_ID='OpenWrt'\n"), "host:tools": sec("nft=/usr/sbin/nft\n")})
     plan = R.plan_flowtable(snap(sections), params(), False)
-    assert plan.result["persist_files"] == ["/usr/share/nftables.d/ruleset-post/flowoffload-flowoffload.nft"]
+    assert plan.result["persist_files"] == ["/usr/share/nftables.d/ruleset-post/flowoffload-flowoffload.nft",
+                                            "/etc/flowoffload/flowoffload-load", "/etc/hotplug.d/net/30-flowoffload",
+                                            "/etc/hotplug.d/iface/30-flowoffload"]
     assert plan.spec.post == []
+    include = plan.spec.files[0].content
+    # fw4 includes this file on every reload: an absent device there would break the whole reload
+    assert not [line for line in include.splitlines() if "devices =" in line and not line.startswith("# flowoffload.nft:device=")]
+    assert '# flowoffload.nft:device=wan0 add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "wan0" }; counter; }' in include
+    again = dict(sections, **file_sections(written(plan.spec)))
+    again.update(dict(zip(("ft:table-json", "ft:table-text"), listing(ONE))))
+    assert not R.plan_flowtable(snap(again), params(), False).spec.changes()
 
 
 def test_chain_mode_eexist_is_caught_before_apply():
