@@ -105,7 +105,8 @@ options:
   missing_devices:
     description:
       - What to do with listed devices that do not exist. V(fail) stops with an error;
-        V(skip) leaves them out with a warning (see RV(skipped_devices)).
+        V(skip) leaves them out with a warning (see RV(skipped_devices)); with O(persist)
+        they stay configured and join the flowtable when they appear (udev, OpenWrt hotplug).
     type: str
     choices: [fail, skip]
     default: fail
@@ -120,7 +121,13 @@ options:
         C(/etc/flowoffload/<family>-<table>.nft) and unit C(flowoffload-<family>-<table>.service)
         (after and reloaded with C(nftables.service)); on OpenWrt
         C(/usr/share/nftables.d/ruleset-post/flowoffload-<table>.nft).
-      - V(false) (or O(state=absent) of the last flowtable) removes them.
+      - The files define the flowtables without devices; the loader C(/etc/flowoffload/flowoffload-load)
+        adds the configured devices that exist and warns about the absent ones, so a vanished or late
+        device never makes the load fail. A device that appears later joins the running flowtable
+        (udev rule C(/etc/udev/rules.d/90-flowoffload.rules); on OpenWrt C(/etc/hotplug.d/net) and
+        C(/etc/hotplug.d/iface) scripts). See docs/flowtable.md.
+      - V(false) (or O(state=absent) of the last flowtable) removes them (the loader, udev rule and
+        hotplug scripts with the last persisted table).
     type: bool
     default: true
   backend:
