@@ -223,7 +223,8 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     entries += shared
     if not openwrt and not systemd and desired.persist and desired.state == "present":
         warnings.append("systemctl not found: the persistence file is written but no systemd unit can load "
-                        "it at boot; load it from your init system")
+                        f"it at boot; run '/bin/sh {_hotplug.LOADER_PATH} {nft_path(desired, False)}' from your "
+                        "init system after the firewall")
     unit_after = next((e["after"] for e in entries if e["path"] == unit_path(desired)), None)
     unit_wanted = bool(unit_after) if unit_after is not None else bool(_file(snapshot, "unit"))
     enabled = (snapshot.out(PREFIX + "unit-enabled") or "").strip() == "enabled"

@@ -392,3 +392,12 @@ def test_unwritable_file_leaves_the_host_unchanged_and_names_the_path(tmp_path):
     with pytest.raises(FlowOffloadError) as err:
         R.finish_flowtable(plan, res)
     assert f"cannot write {path}" in err.value.msg and "nothing was changed" in err.value.msg
+
+
+def test_host_without_systemd_gets_the_loader_and_is_told_how_to_run_it():
+    from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import host
+    sections = dict(owned(None), **host(systemd=False, udev=False))
+    plan = R.plan_flowtable(snap(sections), params(), False)
+    assert plan.result["persist_files"] == ["/etc/flowoffload/inet-flowoffload.nft", "/etc/flowoffload/flowoffload-load"]
+    assert any("/bin/sh /etc/flowoffload/flowoffload-load /etc/flowoffload/inet-flowoffload.nft" in w
+               for w in plan.result["warnings"])
