@@ -3,35 +3,34 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print, as JSON, the files a software profile leaves on a flowtable-capable systemd host.
 
-The contents come from the collection's own module_utils (the very functions the
-flowtable and offload_kmod modules write with), so the Molecule scenario can plant the
-leftovers of an earlier run on a container whose kernel cannot create flowtables, and
-then prove that gateway_profile=off removes exactly those. Usage: leftovers.py DEVICE
+The contents come from the collection's own planners, run on a snapshot of such a host
+(the unit tests' builders): exactly what the flowtable and offload_kmod actions would
+write there. The Molecule scenario plants them on a container whose kernel cannot create
+flowtables, then proves that gateway_profile=off removes exactly those. Usage:
+leftovers.py DEVICE
 """
 from __future__ import annotations
 
 import json
 import sys
 
-from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable as ftmod
-from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable_persist as persist
-from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
+from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable, _flowtable_persist, _kmod
+from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable_run import plan_flowtable
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Snapshot
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import sec
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import owned, params
 
 
 def main() -> None:
     device = sys.argv[1] if len(sys.argv) > 1 else "eth0"
-    desired = {"family": "inet", "table": "flowoffload", "name": "ft", "chain": None,
-               "protocols": ["tcp", "udp"], "persist": True, "state": "present"}
-    flowtable = {"family": "inet", "table": "flowoffload", "name": "ft", "hook": "ingress",
-                 "priority": 0, "devices": [device], "offload": False, "counter": True}
-    text = ftmod.render_text("inet", "flowoffload", [flowtable], {"ft": ["tcp", "udp"]})
-    nft_path = persist.nft_path(desired, openwrt=False)
-    files = {
-        nft_path: persist.owned_file(desired, text),
-        persist.unit_path(desired): persist.unit_text(desired, "/usr/sbin/nft", nft_path),
-        _kmod.SYSTEMD_FILE: _kmod.render_file(_kmod.DEFAULT_MODULES),
-    }
-    print(json.dumps({"files": files, "unit": persist.unit_name(desired)}))
+    wanted = params(devices=[device])
+    sections = owned(None, enabled=False)
+    sections["host:netdevs"] = sec(f"lo\n{device}\n")
+    plan = plan_flowtable(Snapshot(sections), wanted, False)
+    files = {change.path: change.content for change in plan.spec.files if change.content is not None}
+    files[_kmod.SYSTEMD_FILE] = _kmod.render_file(_kmod.DEFAULT_MODULES)
+    unit = _flowtable_persist.unit_name(_flowtable.desired_state(wanted))
+    print(json.dumps({"files": files, "unit": unit}))
 
 
 if __name__ == "__main__":
