@@ -296,7 +296,8 @@ def apply_script(spec: ApplySpec, nonce: t.Optional[str] = None) -> t.Tuple[str,
     ``failed-after KEY`` (the nft batch or files were applied; a follow-up step failed).
     """
     nonce = nonce or new_nonce()
-    out = ["#!/bin/sh\n# flowoffload.nft: apply\n", _prelude(nonce)]
+    # file contents are printf data in single quotes: a '$' in them must not expand (SC2016)
+    out = ["#!/bin/sh\n# flowoffload.nft: apply\n# shellcheck disable=SC2016\n", _prelude(nonce)]
     out.append(
         "fo_staged=''\n"
         "fo_stop() {\n"

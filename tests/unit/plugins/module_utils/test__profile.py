@@ -88,9 +88,7 @@ def lab_vm(*, modules_loaded: bool = True, boot_list: bool = True, table: t.Opti
     files = dict(ft_files or {})
     out.update({
         "ft:table-json": json_sec, "ft:table-text": text_sec,
-        "ft:file": sec(files["file"]) if "file" in files else fh.ABSENT,
-        "ft:file-openwrt": fh.ABSENT,
-        "ft:unit": sec(files["unit"]) if "unit" in files else fh.ABSENT,
+        **fh.file_sections(files),
         "ft:unit-enabled": sec("enabled\n") if "unit" in files else sec("disabled\n", 1),
     })
     running = dict(running if running is not None else {
@@ -118,9 +116,7 @@ def ft_files(**changes: t.Any) -> t.Dict[str, str]:
     inputs = validate_inputs(params(**changes))
     ft_params = P.filled("flowtable", rules.flowtable_params(inputs, "nft", list(inputs.devices or ())))
     plan = R.plan_flowtable(Snapshot(lab_vm(table=None)), ft_params, False)
-    files = {c.path: c.content for c in plan.spec.files}
-    return {"file": files["/etc/flowoffload/inet-flowoffload.nft"],
-            "unit": files["/etc/systemd/system/flowoffload-inet-flowoffload.service"]}
+    return fh.written(plan.spec)
 
 
 def configured(sysctl: t.Optional[t.Mapping[str, int]] = None, **changes: t.Any) -> t.Dict[str, Section]:
@@ -194,7 +190,7 @@ def test_changing_run_off_to_auto_is_two_round_trips_with_one_ordered_apply() ->
     script = target.applies[0]
     order = [script.index(word) for word in (
         "modprobe nf_flow_table\n",                          # kmod: pre
-        "add flowtable inet flowoffload ft",                 # flowtable: the nft batch
+        "\nadd flowtable inet flowoffload ft",               # flowtable: the nft batch (not the loader lines of the staged file)
         "nft -f \"$fo_t/batch\"",
         "mv -f /etc/modules-load.d/flowoffload.conf.fo-new",  # files moved after the batch
         "mv -f /etc/sysctl.d/90-flowoffload.conf.fo-new",
