@@ -4,19 +4,11 @@
 built on the controller (see plugins/module_utils/_facts.py). Read-only."""
 from __future__ import annotations
 
-import typing as t
-
 from ansible_collections.flowoffload.nft.plugins.module_utils._facts import run_facts
 from ansible_collections.flowoffload.nft.plugins.modules.offload_facts import ARGUMENT_SPEC
-from ansible_collections.flowoffload.nft.plugins.plugin_utils._action import (
-    ActionTarget,
-    FlowOffloadAction,
-)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils._action import FlowOffloadAction
 
 
 class ActionModule(FlowOffloadAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
-
-    def execute(self, target: ActionTarget, params: t.Dict[str, t.Any], check_mode: bool,
-                task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
-        return run_facts(target, params, check_mode)
+    RUN = staticmethod(run_facts)

@@ -32,8 +32,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     Section,
     Snapshot,
-    parse_sections,
-    read_script,
+    read_host,
 )
 
 __all__ = ["facts_reads", "build_facts", "gather_from", "run_facts"]
@@ -291,15 +290,7 @@ def run_facts(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) ->
     del check_mode  # nothing ever changes
     subsets = params.get("gather_subset")
     reads = facts_reads(subsets)  # validates gather_subset before anything runs
-    script, nonce = read_script(reads)
-    rc, out, err = target.run_script(script)
-    snapshot, _markers = parse_sections(out, nonce)
-    if reads and not snapshot.sections:
-        raise FlowOffloadError(
-            f"the read script printed nothing (rc={rc}): {_first_line(err) or 'no message'}; "
-            "offload_facts needs /bin/sh (busybox ash is enough) on the target",
-            rc=rc, stdout=out, stderr=err)
-    facts, warnings = gather_from(snapshot, subsets)
+    facts, warnings = gather_from(read_host(target, reads), subsets)
     result: t.Dict[str, t.Any] = {"changed": False, "ansible_facts": {"flowoffload": facts}}
     if warnings:
         result["warnings"] = warnings

@@ -48,11 +48,9 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     Read,
     Snapshot,
     Step,
-    apply_script,
     argv,
-    parse_apply,
-    parse_sections,
-    read_script,
+    read_host,
+    apply_host,
 )
 
 PREFIX = "ft:"
@@ -367,15 +365,7 @@ def run_flowtable(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool
     if desired.backend == "fw4":
         from ansible_collections.flowoffload.nft.plugins.module_utils import _fw4  # pylint: disable=import-outside-toplevel
         return _fw4.run_fw4(target, params, check_mode)
-    script, nonce = read_script(flowtable_reads(params))
-    rc, out, err = target.run_script(script)
-    snapshot, _markers = parse_sections(out, nonce)
-    if PREFIX + "file" not in snapshot:
-        raise FlowOffloadError(f"the read script failed on the target (rc={rc}): {err.strip() or out.strip()[-500:]}",
-                               rc=rc, stdout=out, stderr=err)
-    plan = plan_flowtable(snapshot, params, check_mode)
+    plan = plan_flowtable(read_host(target, flowtable_reads(params)), params, check_mode)
     if check_mode or not plan.spec.changes():
         return finish_flowtable(plan, None)
-    script, nonce = apply_script(plan.spec)
-    rc, out, err = target.run_script(script)
-    return finish_flowtable(plan, parse_apply(rc, out, err, nonce))
+    return finish_flowtable(plan, apply_host(target, plan.spec))

@@ -25,8 +25,15 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _host
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError, nft_hint
 from ansible_collections.flowoffload.nft.plugins.module_utils._nft import parse_flowtables
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
-    ApplyResult, ApplySpec, Expect, Read, Snapshot, Step, apply_script, argv, parse_apply,
-    parse_sections, read_script,
+    ApplyResult,
+    ApplySpec,
+    Expect,
+    Read,
+    Snapshot,
+    Step,
+    argv,
+    read_host,
+    apply_host,
 )
 
 PREFIX = "fw4:"
@@ -472,15 +479,7 @@ def finish_fw4(plan: Fw4Plan, apply_result: t.Optional[ApplyResult]) -> t.Dict[s
 def run_fw4(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
     """backend=fw4: one read; an apply only when something changes and not in check mode."""
     validate(params)
-    script, nonce = read_script(fw4_reads(params))
-    rc, out, err = target.run_script(script)
-    snapshot, _markers = parse_sections(out, nonce)
-    if not snapshot.sections:
-        raise FlowOffloadError(f"the read script failed on the target (rc={rc}): {err.strip() or out.strip()}",
-                               rc=rc, stdout=out, stderr=err)
-    plan = plan_fw4(snapshot, params, check_mode)
+    plan = plan_fw4(read_host(target, fw4_reads(params)), params, check_mode)
     if check_mode or not plan.spec.changes():
         return finish_fw4(plan, None)
-    script, nonce = apply_script(plan.spec)
-    rc, out, err = target.run_script(script)
-    return finish_fw4(plan, parse_apply(rc, out, err, nonce))
+    return finish_fw4(plan, apply_host(target, plan.spec))

@@ -32,12 +32,10 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     Snapshot,
     Step,
     Target,
-    apply_script,
     argv,
-    parse_apply,
-    parse_sections,
-    read_script,
     shq,
+    read_host,
+    apply_host,
 )
 
 PACKAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._:~=-]*$")
@@ -408,16 +406,7 @@ def finish_kmod(plan: KmodPlan, res: ApplyResult) -> t.Dict[str, t.Any]:
 def run_kmod(target: Target, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
     """offload_kmod: one read round trip, plus one apply when something changes."""
     reads = kmod_reads(params)  # validates before any script runs
-    script, nonce = read_script(reads)
-    rc, out, err = target.run_script(script)
-    snapshot, _markers = parse_sections(out, nonce)
-    if not snapshot.sections:
-        raise FlowOffloadError(
-            f"the read script printed nothing (rc={rc}): {err.strip()[-500:] or 'no message'}; the target "
-            "needs /bin/sh (busybox ash is enough)", rc=rc, stderr=err)
-    kplan = plan_kmod(snapshot, params, check_mode)
+    kplan = plan_kmod(read_host(target, reads), params, check_mode)
     if check_mode or not kplan.spec.changes():
         return kplan.result
-    script, nonce = apply_script(kplan.spec)
-    rc, out, err = target.run_script(script)
-    return finish_kmod(kplan, parse_apply(rc, out, err, nonce))
+    return finish_kmod(kplan, apply_host(target, kplan.spec))

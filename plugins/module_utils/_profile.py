@@ -29,7 +29,12 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _profile_ru
 from ansible_collections.flowoffload.nft.plugins.module_utils import _profile_sysctl as psys
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
-    ApplyResult, ApplySpec, Read, Snapshot, apply_script, parse_apply, parse_sections, read_script,
+    ApplyResult,
+    ApplySpec,
+    Read,
+    Snapshot,
+    read_host,
+    apply_host,
 )
 
 _MU = "ansible_collections.flowoffload.nft.plugins.module_utils."
@@ -109,16 +114,6 @@ def profile_reads(inputs: pin.Inputs, kmod_params: t.Mapping[str, t.Any],
     if auto:
         reads += [_api("_probe", "software_probe_read")(), _api("_probe", "hw_probe_dynamic_read")()]
     return reads + psys.sysctl_reads()
-
-
-def _read(target: t.Any, reads: t.Sequence[Read]) -> Snapshot:
-    script, nonce = read_script(reads)
-    rc, out, err = target.run_script(script)
-    snapshot, _markers = parse_sections(out, nonce)
-    if not snapshot.sections:
-        raise FlowOffloadError(f"the read script failed on the target (rc={rc}): {(err or out).strip()[-2000:]}; "
-                               "nothing was changed", rc=rc, stdout=out[-2000:], stderr=err[-2000:])
-    return snapshot
 
 
 def plan_parts(snapshot: Snapshot, inputs: pin.Inputs, decision: rules.Decision, init: str,
@@ -228,7 +223,7 @@ def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
                                                "persistent": True, "modules": list(rules.MODULES)})
     ft_read_params = rules.flowtable_params(inputs, "nft", list(inputs.devices or []),
                                             state="absent" if inputs.profile == "off" else "present")
-    snapshot = _read(target, profile_reads(inputs, kmod_read_params, ft_read_params))
+    snapshot = read_host(target, profile_reads(inputs, kmod_read_params, ft_read_params))
     subsets = rules.subsets_for(inputs)
     facts = _api(*BUILD_FACTS)(snapshot, subsets)
     host = _host.host_from(snapshot)
@@ -240,9 +235,7 @@ def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
     if spec.changes() and not check_mode:
         if inputs.verify and inputs.profile != "off":
             spec.readback += [r for r in _api(*FACTS_READS)(["flows"]) if r.key.startswith("facts:")]
-        script, nonce = apply_script(spec)
-        rc, out, err = target.run_script(script)
-        res = parse_apply(rc, out, err, nonce)
+        res = apply_host(target, spec)
     results = finish_parts(parts, res)
     if res is not None and inputs.verify and inputs.profile != "off":
         flows = _api(*BUILD_FACTS)(res.snapshot, ["flows"]).get("flows") or flows

@@ -387,6 +387,25 @@ def parse_apply(rc: int, stdout: str, stderr: str, nonce: str) -> ApplyResult:
     return ApplyResult(status, key.strip(), snapshot, stdout, stderr, rc)
 
 
+def read_host(target: "Target", reads: t.Sequence[Read]) -> Snapshot:
+    """Run the read script of reads on target (one round trip) and parse it."""
+    script, nonce = read_script(reads)
+    rc, out, err = target.run_script(script)
+    snapshot, _markers = parse_sections(out, nonce)
+    if not snapshot.sections:
+        detail = (err or out).strip()[-2000:] or "no message"
+        raise FlowOffloadError(
+            f"the read script printed nothing on the target (rc={rc}): {detail}; the target needs "
+            "/bin/sh (busybox ash is enough); nothing was changed", rc=rc, stdout=out[-2000:], stderr=err[-2000:])
+    return snapshot
+
+
+def apply_host(target: "Target", spec: ApplySpec) -> ApplyResult:
+    """Run the apply script of spec on target (one round trip) and parse how it ended."""
+    script, nonce = apply_script(spec)
+    return parse_apply(*target.run_script(script), nonce)
+
+
 class Target(t.Protocol):
     """What the planners need from a host: run one sh script, get (rc, stdout, stderr)."""
 

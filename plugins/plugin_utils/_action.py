@@ -20,10 +20,15 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
 
 # One command-line argument may hold at most 128 KiB on Linux (MAX_ARG_STRLEN).
 MAX_SCRIPT = 120 * 1024
+# Over a connection that can feed stdin (ssh, local: has_pipelining), the script goes on
+# stdin: no terminal is allocated (ssh -tt would merge stderr into stdout and turn every
+# newline into CRLF) and the command line stays short. It is saved to a file first so that
+# no command of the script can read the rest of the script as its input.
+STDIN_RUNNER = 'fo_s=$(mktemp) || exit 125; cat >"$fo_s" && /bin/sh "$fo_s" </dev/null; fo_r=$?; rm -f "$fo_s"; exit "$fo_r"'
 
 
 class ActionTarget:
-    """``Target`` over an Ansible connection: one ``/bin/sh -c SCRIPT`` per call."""
+    """``Target`` over an Ansible connection: one command per script, one round trip."""
 
     def __init__(self, action: ActionBase) -> None:
         self._action = action
@@ -35,22 +40,36 @@ class ActionTarget:
                 f"the script for the target is {len(script.encode())} bytes, more than one "
                 f"command line may hold ({MAX_SCRIPT}); use fewer devices or flowtables per task")
         self.round_trips += 1
-        # pylint: disable-next=protected-access
-        res = self._action._low_level_execute_command(script, executable="/bin/sh")
+        # pylint: disable=protected-access
+        if getattr(self._action._connection, "has_pipelining", False):
+            res = self._action._low_level_execute_command(STDIN_RUNNER, in_data=script, executable="/bin/sh")
+        else:  # podman exec & co.: no stdin and no terminal; the script is the command
+            res = self._action._low_level_execute_command(script, executable="/bin/sh")
+        # pylint: enable=protected-access
         return int(res.get("rc") or 0), to_text(res.get("stdout", "")), to_text(res.get("stderr", ""))
 
 
 class FlowOffloadAction(ActionBase):
-    """Base of the collection's actions: validate, run on the controller, report once."""
+    """Base of the collection's actions: validate, run on the controller, report once.
+
+    A subclass sets ``ARGUMENT_SPEC`` (the module file's) and ``RUN``, the module_utils
+    function ``run_X(target, params, check_mode)``; one that needs the play's variables
+    overrides ``execute``.
+    """
 
     TRANSFERS_FILES = False
     _requires_connection = True
     ARGUMENT_SPEC: t.Dict[str, t.Any] = {}
     MUTUALLY_EXCLUSIVE: t.List[t.Any] = []
+    RUN: t.Optional[t.Callable[[ActionTarget, t.Dict[str, t.Any], bool], t.Dict[str, t.Any]]] = None
 
     def execute(self, target: ActionTarget, params: t.Dict[str, t.Any], check_mode: bool,
                 task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
-        raise AnsibleActionFail("the action does not define execute()")  # pragma: no cover
+        del task_vars
+        run = type(self).RUN
+        if run is None:
+            raise AnsibleActionFail(f"{type(self).__module__} sets neither RUN nor execute()")  # pragma: no cover
+        return run(target, params, check_mode)
 
     def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
         task_vars = task_vars or {}
