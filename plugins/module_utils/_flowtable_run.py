@@ -207,8 +207,8 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     new = desired.flowtable(devices, hardware) if desired.state == "present" else None
     if desired.chain is not None:
         family_fts = parse_flowtables(snapshot.out(PREFIX + "flowtables") or "", "")
-        check_devices_free(Current(flowtables=[FlowtableModel.from_dict(ft) for ft in family_fts
-                                                if ft["table"] == desired.table]), new)
+        same_table = [FlowtableModel.from_dict(ft) for ft in family_fts if ft["table"] == desired.table]
+        check_devices_free(Current(flowtables=same_table), new)
     plan = (plan_owned if desired.chain is None else plan_chain)(current, desired, new)
     if plan.commands and new is not None and _probe.software_verdict(snapshot)[0] is False:
         raise FlowOffloadError(f"offload: {_probe.software_verdict(snapshot)[1]}; nothing was changed")

@@ -15,7 +15,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.flowoffload.nft.plugins.action.flowtable import ActionModule
 from ansible_collections.flowoffload.nft.plugins.modules import flowtable
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, fake_execute
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
     listing,
     owned,
@@ -35,12 +35,7 @@ def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = Fals
     plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None,
                           shared_loader_obj=None)
 
-    def execute(cmd, executable=None, **_kw):
-        assert executable == "/bin/sh"
-        rc, out, err = target.run_script(cmd)
-        return {"rc": rc, "stdout": out, "stderr": err}
-
-    plugin._low_level_execute_command = execute  # pylint: disable=protected-access
+    plugin._low_level_execute_command = fake_execute(target)  # pylint: disable=protected-access
     return plugin
 
 

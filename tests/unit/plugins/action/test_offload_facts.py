@@ -22,7 +22,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_f
     netns_sections,
     openwrt_sections,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, sec
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, fake_execute, sec
 from ansible_collections.flowoffload.nft.tests.unit.plugins.modules.harness import Exit, Fail, run_module
 
 
@@ -39,12 +39,7 @@ def _action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = Fal
     action._load_name = "flowoffload.nft.offload_facts"  # pylint: disable=protected-access  # set by the plugin loader
     calls: t.List[t.Any] = []
 
-    def low_level(cmd, executable=None, **kwargs):
-        calls.append((cmd, executable))
-        rc, out, err = target.run_script(cmd)
-        return {"rc": rc, "stdout": out, "stderr": err}
-
-    action._low_level_execute_command = low_level  # pylint: disable=protected-access
+    action._low_level_execute_command = fake_execute(target, calls)  # pylint: disable=protected-access
     return action, calls
 
 

@@ -18,6 +18,7 @@ from ansible_collections.flowoffload.nft.plugins.action.offload_kmod import Acti
 from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.modules import offload_kmod
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
+    fake_execute,
     FakeTarget,
     fixture,
 )
@@ -40,12 +41,7 @@ def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = Fals
     plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None,
                           shared_loader_obj=None)
 
-    def execute(cmd, executable=None, **_kw):
-        assert executable == "/bin/sh"
-        rc, out, err = target.run_script(cmd)
-        return {"rc": rc, "stdout": out, "stderr": err}
-
-    plugin._low_level_execute_command = execute  # pylint: disable=protected-access
+    plugin._low_level_execute_command = fake_execute(target)  # pylint: disable=protected-access
     return plugin
 
 

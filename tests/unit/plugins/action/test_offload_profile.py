@@ -16,7 +16,7 @@ from ansible_collections.flowoffload.nft.plugins.action import offload_profile a
 from ansible_collections.flowoffload.nft.plugins.action.offload_profile import ActionModule, role_variables
 from ansible_collections.flowoffload.nft.plugins.module_utils import _profile_inputs as pin
 from ansible_collections.flowoffload.nft.plugins.modules import offload_profile
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, fake_execute
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.test__profile import (
     LAN_WAN,
     PRISTINE,
@@ -53,12 +53,7 @@ def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = Fals
     task.async_val = 0
     plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
 
-    def execute(cmd: str, executable: t.Optional[str] = None, **_kw: t.Any) -> t.Dict[str, t.Any]:
-        assert executable == "/bin/sh"
-        rc, out, err = target.run_script(cmd)
-        return {"rc": rc, "stdout": out, "stderr": err}
-
-    plugin._low_level_execute_command = execute  # type: ignore[method-assign]  # pylint: disable=protected-access
+    plugin._low_level_execute_command = fake_execute(target)  # pylint: disable=protected-access
     return plugin
 
 

@@ -108,3 +108,20 @@ class ShellTarget:
             script = self.shims() + script
         proc = subprocess.run([*self.shell, "-c", script], capture_output=True, text=True, env=env, check=False)
         return proc.returncode, proc.stdout, proc.stderr
+
+
+def fake_execute(target: t.Any, calls: t.Optional[t.List[t.Tuple[str, t.Optional[str]]]] = None) -> t.Callable[..., t.Dict[str, t.Any]]:
+    """A stand-in for ``ActionBase._low_level_execute_command`` that hands the script to
+    target: the stdin data where the action sends it there, else the command itself.
+    ``calls`` collects (script, executable)."""
+
+    def execute(cmd: str, executable: t.Optional[str] = None, in_data: t.Optional[str] = None,
+                **_kw: t.Any) -> t.Dict[str, t.Any]:
+        script = cmd if in_data is None else in_data
+        if calls is not None:
+            calls.append((script, executable))
+        assert executable == "/bin/sh"
+        rc, out, err = target.run_script(script)
+        return {"rc": rc, "stdout": out, "stderr": err}
+
+    return execute

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section, Snapshot
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
     SHARED_CAPTURES,
-    ShellTarget,
     fixture,
     sec,
 )
@@ -28,7 +26,6 @@ VM = "1.0.6-bookworm-kmod-vm"
 REL = "6.1.0-56-amd64"
 NAMES = list(_kmod.DEFAULT_MODULES)
 ABSENT = Section(2, "", "absent\n")
-
 
 
 def capture(manager: str, case: str, part: str = "out") -> str:

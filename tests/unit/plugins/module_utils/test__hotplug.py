@@ -242,8 +242,8 @@ def test_shared_files_stay_while_any_collection_file_remains():
     assert [e["after"] for e in H.hotplug_plan([own], own, "", before, False, True)] == ["", ""]
     # no udev: no rule; OpenWrt: the hotplug.d scripts instead
     assert [e["path"] for e in H.hotplug_plan([], own, "x", {}, False, False)] == [H.LOADER_PATH]
-    assert [e["path"] for e in H.hotplug_plan([], own, "x", {}, True, False)] == [H.LOADER_PATH, H.OPENWRT_NET_PATH,
-                                                                                 H.OPENWRT_IFACE_PATH]
+    openwrt = [e["path"] for e in H.hotplug_plan([], own, "x", {}, True, False)]
+    assert openwrt == [H.LOADER_PATH, H.OPENWRT_NET_PATH, H.OPENWRT_IFACE_PATH]
 
 
 @pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")

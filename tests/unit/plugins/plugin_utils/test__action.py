@@ -3,17 +3,20 @@
 """ActionTarget: how a script reaches the host through the connection."""
 from __future__ import annotations
 
+import inspect
 import subprocess
 import typing as t
 
 import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Target
 from ansible_collections.flowoffload.nft.plugins.plugin_utils._action import (
     MAX_SCRIPT,
     STDIN_RUNNER,
     ActionTarget,
 )
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget
 
 
 class Connection:
@@ -31,6 +34,12 @@ class Action:
     def _low_level_execute_command(self, cmd: str, **kwargs: t.Any) -> t.Dict[str, t.Any]:
         self.calls.append(dict(cmd=cmd, **kwargs))
         return {"rc": 0, "stdout": "out", "stderr": ""}
+
+
+def test_action_target_has_the_interface_of_the_protocol() -> None:
+    assert inspect.signature(ActionTarget.run_script) == inspect.signature(Target.run_script)
+    assert inspect.signature(ActionTarget.run_script) == inspect.signature(FakeTarget.run_script)
+    assert ActionTarget(Action(True)).round_trips == 0  # type: ignore[arg-type]
 
 
 def test_ssh_and_local_get_the_script_on_stdin_without_a_terminal() -> None:
