@@ -251,6 +251,8 @@ def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
         if result.get("changed") and result.get("diff"):
             diffs += result["diff"] if isinstance(result["diff"], list) else [result["diff"]]
     out.update(
+        # the facts this run read, as offload_facts would set them (the subsets the profile needs)
+        ansible_facts={"flowoffload": facts},
         report=report,
         warnings=_dedupe(warnings),
         parts={name: {k: v for k, v in r.items() if k not in ("warnings", "diff")} for name, r in results.items()},

@@ -150,6 +150,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_facts:
+  description:
+    - The flow offload facts this run read, under C(flowoffload), as
+      M(flowoffload.nft.offload_facts) returns them, for the subsets the profile needs
+      (V(platform), V(kernel), V(interfaces), V(conflicts); V(platform) and V(kernel) with
+      V(off)).
+  returned: always
+  type: dict
+  sample: {"flowoffload": {"platform": {"distribution": "debian"}, "candidate_devices": ["lan0", "wan0"]}}
 profile:
   description: The profile applied.
   returned: always

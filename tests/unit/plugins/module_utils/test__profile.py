@@ -187,6 +187,8 @@ def test_changing_run_off_to_auto_is_two_round_trips_with_one_ordered_apply() ->
     out = P.run_profile(target, params(tcp_timeout=60, **LAN_WAN), False)
     assert target.round_trips == 2 and len(target.applies) == 1
     assert out["changed"] is True and out["devices"] == ["lan0", "wan0"] and set(out["parts"]) == {"kmod", "flowtable", "sysctl"}
+    facts = out["ansible_facts"]["flowoffload"]  # the facts of the one read, as offload_facts gives them
+    assert {"platform", "kernel", "interfaces", "conflicts"} <= set(facts) and "lan0" in facts["interfaces"]
     script = target.applies[0]
     order = [script.index(word) for word in (
         "modprobe nf_flow_table\n",                          # kmod: pre
