@@ -8,14 +8,13 @@ One file for both: pytest's default import mode cannot collect two test_flowtabl
 from __future__ import annotations
 
 import typing as t
-from unittest import mock
 
 import yaml
 from ansible.module_utils import basic
 
 from ansible_collections.flowoffload.nft.plugins.action.flowtable import ActionModule
 from ansible_collections.flowoffload.nft.plugins.modules import flowtable
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, fake_execute
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, action_on
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
     listing,
     owned,
@@ -27,16 +26,7 @@ CONTRACT = {"changed", "commands", "flowtable", "hardware_offload", "fallback_re
 
 
 def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
-    task = mock.MagicMock()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None,
-                          shared_loader_obj=None)
-
-    plugin._low_level_execute_command = fake_execute(target)  # pylint: disable=protected-access
-    return plugin
+    return action_on(ActionModule, args, target, check_mode, diff)
 
 
 def test_argument_spec_is_the_modules():

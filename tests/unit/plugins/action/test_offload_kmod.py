@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import typing as t
-from unittest import mock
 
 import pytest
 import yaml
@@ -18,7 +17,7 @@ from ansible_collections.flowoffload.nft.plugins.action.offload_kmod import Acti
 from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.modules import offload_kmod
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
-    fake_execute,
+    action_on,
     FakeTarget,
     fixture,
 )
@@ -33,16 +32,7 @@ CONF = _kmod.render_file(NAMES)
 
 
 def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
-    task = mock.MagicMock()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None,
-                          shared_loader_obj=None)
-
-    plugin._low_level_execute_command = fake_execute(target)  # pylint: disable=protected-access
-    return plugin
+    return action_on(ActionModule, args, target, check_mode, diff)
 
 
 def test_argument_spec_is_the_modules():

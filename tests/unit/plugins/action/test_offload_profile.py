@@ -16,7 +16,7 @@ from ansible_collections.flowoffload.nft.plugins.action import offload_profile a
 from ansible_collections.flowoffload.nft.plugins.action.offload_profile import ActionModule, role_variables
 from ansible_collections.flowoffload.nft.plugins.module_utils import _profile_inputs as pin
 from ansible_collections.flowoffload.nft.plugins.modules import offload_profile
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, fake_execute
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, action_on
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.test__profile import (
     LAN_WAN,
     PRISTINE,
@@ -46,15 +46,7 @@ def role_args(**overrides: t.Any) -> t.Dict[str, t.Any]:
 
 
 def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
-    task = mock.MagicMock()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-
-    plugin._low_level_execute_command = fake_execute(target)  # pylint: disable=protected-access
-    return plugin
+    return action_on(ActionModule, args, target, check_mode, diff)
 
 
 # --- the action ---------------------------------------------------------------------------------

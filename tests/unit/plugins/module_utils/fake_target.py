@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import typing as t
+from unittest import mock
 
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section
 
@@ -125,3 +126,15 @@ def fake_execute(target: t.Any, calls: t.Optional[t.List[t.Tuple[str, t.Optional
         return {"rc": rc, "stdout": out, "stderr": err}
 
     return execute
+
+
+def action_on(cls: t.Any, args: t.Dict[str, t.Any], target: t.Any, check_mode: bool = False, diff: bool = False) -> t.Any:
+    """An action plugin of class cls for a task with args, whose scripts run on target."""
+    task = mock.MagicMock()
+    task.args = args
+    task.check_mode = check_mode
+    task.diff = diff
+    task.async_val = 0
+    plugin = cls(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    plugin._low_level_execute_command = fake_execute(target)  # pylint: disable=protected-access
+    return plugin
