@@ -1,0 +1,69 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action fleet_report: the audit rows of every host -> one report on the controller
+(HTML, JSON, CSV; see plugins/module_utils/_audit_report.py). Nothing runs on a target."""
+from __future__ import annotations
+
+import datetime
+import os
+import typing as t
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.flowoffload.nft.plugins.module_utils._audit_report import (
+    render_all,
+    rows_from_results,
+    summary_line,
+    validate_basename,
+    validate_rows,
+    write_report,
+)
+from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.modules.fleet_report import ARGUMENT_SPEC
+
+
+def results_from_hostvars(hostvars: t.Any, hosts: t.Sequence[str], var: str) -> t.Dict[str, t.Any]:
+    """host -> the registered result named var (None where the host has none)."""
+    out: t.Dict[str, t.Any] = {}
+    for host in hosts:
+        try:
+            host_vars = hostvars[host]
+        except (KeyError, TypeError):
+            host_vars = None
+        out[host] = host_vars.get(var) if host_vars is not None else None
+    return out
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        _valid, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+                                                     mutually_exclusive=[["rows", "hosts"]])
+        try:
+            basename = validate_basename(params["basename"])
+            if params.get("rows") is not None:
+                rows = validate_rows(params["rows"])
+            else:
+                hosts = params.get("hosts")
+                if hosts is None:
+                    hosts = list(task_vars.get("ansible_play_hosts_all") or [])
+                hosts = [str(host) for host in hosts]
+                results = results_from_hostvars(task_vars.get("hostvars") or {}, hosts, params["result_var"])
+                rows = rows_from_results(hosts, results)
+            contents, summary = render_all(rows, params["title"], params.get("generated") or utc_now())
+            dest = os.path.abspath(os.path.expanduser(params["dest"]))
+            changed, paths = write_report(dest, basename, contents, bool(self._task.check_mode))
+        except FlowOffloadError as exc:
+            result.update(failed=True, msg=exc.msg, **exc.details)
+            return result
+        line = summary_line(summary)
+        result.update(changed=changed, summary=summary, files=paths, msg=f"{line}; report: {paths['html']}")
+        return result
