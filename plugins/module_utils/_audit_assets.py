@@ -51,6 +51,7 @@ figure{margin:0;flex:2 1 520px;max-width:760px}
 .fo-toggle{border:0;background:none;cursor:pointer;padding:0 2px;font-size:12px;color:var(--muted)}
 .fo-badge{display:inline-block;color:#fff;border-radius:10px;padding:1px 8px;font-size:12px;white-space:nowrap}
 .fo-detail>td{background:#fbfcfd;border-bottom:1px solid var(--line);padding:8px 16px 14px}
+.fo-detail-body{max-width:calc(100vw - 90px);overflow-x:auto}
 .fo-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}
 .fo-grid dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}
 .fo-grid dt{color:var(--muted)}

@@ -152,9 +152,11 @@ def render_details(row: t.Mapping[str, t.Any]) -> str:
                    "(from the firewall zones)" if ft.get("devices") is None else ", ".join(ft.get("devices") or []) or "-"]
                 for ft in items]
 
-    parts = [f'<p class="fo-reason"><strong>{esc(row["state"])}</strong>: {esc(row.get("reason"))}</p>']
+    css = "fo-reason fo-error" if row.get("error") else "fo-reason"
+    parts = [f'<p class="{css}"><strong>{esc(row["state"])}</strong>: {esc(row.get("reason"))}</p>']
     if row.get("error"):
-        parts.append(f'<p class="fo-error">{esc(row["error"])}</p>')
+        if row["error"] != row.get("reason"):
+            parts.append(f'<p class="fo-error">{esc(row["error"])}</p>')
     else:
         facts = [("OS", f"{platform.get('distribution', '')} {platform.get('distribution_version', '')} "
                         f"({platform.get('os_family', '')})"),
@@ -197,7 +199,8 @@ def render_host(row: t.Mapping[str, t.Any]) -> str:
     tds = "".join(f'<td data-key="{key}" data-v="{esc(value)}">{content}</td>' for key, content, value in cells)
     return (f'<tbody class="fo-host-group" data-host="{esc(row["host"])}" data-state="{esc(row["state"])}" '
             f'data-search="{esc(search)}"><tr class="fo-row">{tds}</tr>'
-            f'<tr class="fo-detail" hidden><td colspan="{len(COLUMNS)}">{render_details(row)}</td></tr></tbody>')
+            f'<tr class="fo-detail" hidden><td colspan="{len(COLUMNS)}"><div class="fo-detail-body">{render_details(row)}'
+            '</div></td></tr></tbody>')
 
 
 # --- the page -------------------------------------------------------------------------------
