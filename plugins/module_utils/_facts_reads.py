@@ -21,7 +21,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
 from ansible_collections.flowoffload.nft.plugins.module_utils import _probe
 from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_reads
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, shq
 
 PREFIX = "facts:"
 K_SYSCTL = PREFIX + "sysctl"
@@ -52,21 +52,25 @@ SYSCTLS = {
 
 _SYSCTL_CODE = f"""\
 for fo_x in {' '.join(SYSCTLS.values())}; do
-  [ -r "/proc/sys/$fo_x" ] && printf '%s=%s\\n' "$fo_x" "$(cat "/proc/sys/$fo_x" 2>/dev/null)"
-done
-exit 0"""
+  if fo_val "/proc/sys/$fo_x"; then printf '%s=%s\\n' "$fo_x" "$fo_v"; fi
+done"""
 
 # Every device of /sys/class/net: type, operstate, DEVTYPE, the bus driver (absent for
 # virtual devices), the upper (master) and lower devices. Key facts:dev:<name>.
 _DEV_CODE = f"""\
+# Builtins only (read, cd -P, globs): no process per device.
 fo_facts_dev() {{
   fo_fd=/sys/class/net/$1
-  printf 'type=%s\\n' "$(cat "$fo_fd/type" 2>/dev/null)"
-  printf 'operstate=%s\\n' "$(cat "$fo_fd/operstate" 2>/dev/null)"
-  sed -n 's/^DEVTYPE=/devtype=/p' "$fo_fd/uevent" 2>/dev/null
+  fo_val "$fo_fd/type"; echo "type=$fo_v"
+  fo_val "$fo_fd/operstate"; echo "operstate=$fo_v"
+  if [ -r "$fo_fd/uevent" ]; then
+    while IFS= read -r fo_fv; do
+      case $fo_fv in DEVTYPE=*) echo "devtype=${{fo_fv#DEVTYPE=}}" ;; esac
+    done <"$fo_fd/uevent"
+  fi
   if [ -e "$fo_fd/device" ]; then echo device=1; fi
-  if fo_fl=$(readlink "$fo_fd/device/driver" 2>/dev/null); then echo "driver=${{fo_fl##*/}}"; fi
-  if fo_fl=$(readlink "$fo_fd/master" 2>/dev/null); then echo "master=${{fo_fl##*/}}"; fi
+  if [ -e "$fo_fd/device/driver" ] && cd -P "$fo_fd/device/driver" 2>/dev/null; then echo "driver=${{PWD##*/}}"; cd /; fi
+  if [ -e "$fo_fd/master" ] && cd -P "$fo_fd/master" 2>/dev/null; then echo "master=${{PWD##*/}}"; cd /; fi
   for fo_fx in "$fo_fd"/lower_* "$fo_fd"/brif/*; do
     [ -e "$fo_fx" ] || [ -L "$fo_fx" ] || continue
     case $fo_fx in
@@ -82,15 +86,12 @@ for fo_fp in /sys/class/net/*; do
 done
 """
 
-# The driver line of ethtool -i and the hw-tc-offload line of ethtool -k, where ethtool exists
-# (no section at all without it: host tools tell). rc = that of ethtool -k.
+# ethtool -i and ethtool -k, where ethtool exists (no section at all without it: host tools
+# tell); the parsers take the driver line and the hw-tc-offload line. rc = that of ethtool -k.
 _ETH_CODE = f"""\
 fo_facts_eth() {{
-  ethtool -i "$1" 2>/dev/null | grep '^driver:'
-  fo_fe=$(ethtool -k "$1" 2>&1); fo_fr=$?
-  printf '%s\\n' "$fo_fe" | grep '^hw-tc-offload:'
-  if [ "$fo_fr" -ne 0 ]; then printf '%s\\n' "$fo_fe" | head -n 1 >&2; fi
-  return "$fo_fr"
+  ethtool -i "$1" 2>/dev/null
+  ethtool -k "$1"
 }}
 if command -v ethtool >/dev/null 2>&1; then
   for fo_fp in /sys/class/net/*; do
@@ -102,13 +103,16 @@ fi
 
 # Routes without iproute2's JSON (busybox ip): default routes and routes without a
 # gateway (connected subnets), filtered on the target so a full table stays small.
+# (Only when the section before, ``ip -j -4 route``, failed: it leaves "$fo_t/nojson".)
+_ROUTE4_CODE = 'ip -j -4 route show default || { fo_x=$?; : >"$fo_t/nojson"; fo_rc "$fo_x"; }'
 _PROC_ROUTES_CODE = """\
-if ip -j -4 route show default >/dev/null 2>&1; then exit 0; fi
-echo '# route'
-awk 'NR > 1 && ($2 == "00000000" || $3 == "00000000")' /proc/net/route 2>/dev/null
-echo '# ipv6_route'
-awk '$2 == "00" || ($5 ~ /^0+$/ && $2 != "80")' /proc/net/ipv6_route 2>/dev/null
-exit 0"""
+if [ -e "$fo_t/nojson" ]; then
+  echo '# route'
+  awk 'NR > 1 && ($2 == "00000000" || $3 == "00000000")' /proc/net/route 2>/dev/null
+  echo '# ipv6_route'
+  awk '$2 == "00" || ($5 ~ /^0+$/ && $2 != "80")' /proc/net/ipv6_route 2>/dev/null
+fi
+true"""
 
 # Conntrack entries counted on the target in one pass (the table may hold 100k entries).
 _COUNT = ("awk '/^rc=[0-9]+$/ {rc = substr($0, 4); next} "
@@ -140,14 +144,24 @@ fi
 """
 
 _XFRM_CODE = """\
-ip xfrm policy show >"$fo_t/facts-xfrm" || exit $?
-grep -E '^src |^[[:space:]]+(dir|socket) ' "$fo_t/facts-xfrm"
-exit 0"""
+if ip xfrm policy show >"$fo_t/facts-xfrm"; then
+  if [ -s "$fo_t/facts-xfrm" ]; then grep -E '^src |^[[:space:]]+(dir|socket) ' "$fo_t/facts-xfrm" || :; fi
+else fo_rc $?; fi"""
 
-# Not the whole ruleset: table and chain heads (the context) and the lines saying queue.
-_NFQUEUE_CODE = """\
-nft list ruleset >"$fo_t/facts-rs" || exit $?
-grep -E '^table |^[[:space:]]*chain |queue' "$fo_t/facts-rs"
+# Not the whole ruleset: table and chain heads (the context) and the lines saying queue; and
+# only when a program listens on a queue (nfnetlink_queue lists the bound queues): the full
+# listing costs seconds beside a large ruleset, and a queue without a listener sees nothing.
+NFQUEUE_PROC = "/proc/net/netfilter/nfnetlink_queue"
+
+
+def nfqueue_code(proc: str = NFQUEUE_PROC) -> str:
+    return f"""\
+if fo_val {shq(proc)} && [ -n "$fo_v" ]; then
+  nft list ruleset >"$fo_t/facts-rs" || exit $?
+  grep -E '^table |^[[:space:]]*chain |queue' "$fo_t/facts-rs"
+else
+  echo '# no queue is bound ({proc}): the ruleset was not listed'
+fi
 exit 0"""
 
 
@@ -161,7 +175,7 @@ def link_reads() -> t.List[Read]:
         Read(K_IP_LINK, "ip -j -d link show"),
         Read(K_PPPOE, "[ -r /proc/net/pppoe ] || exit 0\ncat /proc/net/pppoe"),
         Read(DEV_PREFIX, _DEV_CODE, dynamic=True),
-        Read(K_ROUTE4, "ip -j -4 route show default"),
+        Read(K_ROUTE4, _ROUTE4_CODE),
         Read(K_ROUTE6, "ip -j -6 route show default"),
         Read(K_ADDR, "ip -j addr show"),
         Read(K_PROC_ROUTES, _PROC_ROUTES_CODE),
@@ -173,21 +187,20 @@ def _subset_reads(subset: str) -> t.List[Read]:
         return host_reads()
     if subset == "kernel":
         return (_kmod.module_reads(_kmod.DEFAULT_MODULES) + _kmod.persistence_reads()
-                + [_probe.software_probe_read(), sysctl_read()])
+                + [_probe.probe_read(), sysctl_read()])
     if subset == "package":
         return _packages.package_reads()
     if subset == "nft":
         return host_reads() + [Read(K_NFT_VERSION, "nft --version"), Read(K_NFT_JSON, "nft -j list tables")]
     if subset == "interfaces":
-        return link_reads() + [Read(ETH_PREFIX, _ETH_CODE, dynamic=True), _probe.software_probe_read(),
-                               _probe.hw_probe_dynamic_read()]
+        return link_reads() + [Read(ETH_PREFIX, _ETH_CODE, dynamic=True), _probe.probe_read()]
     if subset == "flowtables":
         return host_reads() + [Read(K_FT_JSON, "nft -j list flowtables"), Read(K_FT_TEXT, "nft list flowtables")]
     if subset == "flows":
         return [Read(K_FLOWS, _FLOWS_CODE)]
     if subset == "conflicts":
         return link_reads() + [Read(K_QDISC, "tc -j qdisc show"), Read(FILTER_PREFIX, _FILTER_CODE, dynamic=True),
-                               Read(K_XFRM, _XFRM_CODE), Read(K_NFQUEUE, _NFQUEUE_CODE)]
+                               Read(K_XFRM, _XFRM_CODE), Read(K_NFQUEUE, nfqueue_code())]
     raise ValueError(subset)  # pragma: no cover - parse_gather_subset gives only known names
 
 

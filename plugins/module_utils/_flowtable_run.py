@@ -48,9 +48,10 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     Read,
     Snapshot,
     Step,
-    argv,
-    read_host,
     apply_host,
+    argv,
+    file_code,
+    read_host,
 )
 
 PREFIX = "ft:"
@@ -82,10 +83,6 @@ def _listing(what: str, desired: Desired, json_out: bool) -> str:
     return argv("nft", *(["-j"] if json_out else []), "list", what, *spec)
 
 
-def _cat(path: str) -> str:
-    return f"[ -e {argv(path)} ] || {{ echo absent >&2; exit 2; }}\ncat {argv(path)}"
-
-
 def _reads_for(desired: Desired) -> t.List[Read]:
     reads: t.List[Read] = []
     if desired.chain is None:
@@ -97,16 +94,15 @@ def _reads_for(desired: Desired) -> t.List[Read]:
                   Read(PREFIX + "ft-text", _listing("flowtable", desired, False)),
                   Read(PREFIX + "flowtables", argv("nft", "-j", "list", "flowtables", desired.family))]
     reads += [
-        Read(PREFIX + "file", _cat(nft_path(desired, False))),
-        Read(PREFIX + "file-openwrt", _cat(nft_path(desired, True))),
-        Read(PREFIX + "unit", _cat(unit_path(desired))),
-        Read(PREFIX + "unit-enabled", "command -v systemctl >/dev/null 2>&1 || exit 127\n"
-             + argv("systemctl", "is-enabled", unit_name(desired))),
+        Read(PREFIX + "file", file_code(nft_path(desired, False))),
+        Read(PREFIX + "file-openwrt", file_code(nft_path(desired, True))),
+        Read(PREFIX + "unit", file_code(unit_path(desired))),
+        Read(PREFIX + "unit-enabled", "if command -v systemctl >/dev/null 2>&1; then\n  "
+             + argv("systemctl", "is-enabled", unit_name(desired))
+             + "\nelse echo 'systemctl: not found' >&2; fo_rc 127; fi"),
     ] + _hotplug.hotplug_reads()
     if desired.state == "present":
-        reads.append(_probe.software_probe_read())
-        if desired.offload in ("true", "auto"):
-            reads += _probe.hw_probe_reads(desired.devices)
+        reads.append(_probe.probe_read())
     return reads
 
 

@@ -12,7 +12,7 @@ import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_parse as fp
 from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, file_code
 
 # Binaries whose presence the planners need (``command -v``); order does not matter.
 TOOLS = ("nft", "systemctl", "uci", "fw4", "opkg", "apk", "apt-get", "dpkg", "dnf", "yum", "rpm",
@@ -22,33 +22,39 @@ PREFIX = "host:"
 
 _HOST_CODE = """\
 for fo_x in {tools}; do
-  fo_p=$(command -v "$fo_x" 2>/dev/null) && printf '%s=%s\\n' "$fo_x" "$fo_p"
-done
-exit 0"""
+  if command -v "$fo_x" >/dev/null 2>&1; then printf '%s=' "$fo_x"; command -v "$fo_x"; fi
+done"""
 
 _FILES_CODE = """\
 for fo_x in /run/systemd/system /run/openrc /sbin/openrc /sbin/fw4 /usr/share/firewall4 /sbin/fw3 \\
     /etc/init.d/firewall /etc/openwrt_release; do
-  [ -e "$fo_x" ] && echo "$fo_x"
-done
-exit 0"""
+  if [ -e "$fo_x" ]; then echo "$fo_x"; fi
+done"""
+
+
+# One systemctl per question (each costs a process and a D-Bus call): is-active answers one
+# line per unit, in order.
+_UNITS_CODE = """\
+if command -v systemctl >/dev/null 2>&1; then
+  echo '# is-active firewalld.service nftables.service'
+  systemctl is-active firewalld.service nftables.service 2>/dev/null
+  echo '# is-enabled nftables.service'
+  systemctl is-enabled nftables.service 2>/dev/null
+fi
+true"""
 
 
 def host_reads() -> t.List[Read]:
     """The reads ``host_from`` needs (deduplicated by key when several planners add them)."""
     return [
-        Read(PREFIX + "os-release", "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release"),
-        Read(PREFIX + "openwrt_release", "cat /etc/openwrt_release"),
-        Read(PREFIX + "osrelease", "cat /proc/sys/kernel/osrelease 2>/dev/null || uname -r"),
-        Read(PREFIX + "pid1", "cat /proc/1/comm"),
+        Read(PREFIX + "os-release", "fo_rd /etc/os-release 2>/dev/null || fo_rd /usr/lib/os-release"),
+        Read(PREFIX + "openwrt_release", file_code("/etc/openwrt_release")),
+        Read(PREFIX + "osrelease", "fo_rd /proc/sys/kernel/osrelease 2>/dev/null || uname -r"),
+        Read(PREFIX + "pid1", "fo_rd /proc/1/comm"),
         Read(PREFIX + "tools", _HOST_CODE.format(tools=" ".join(TOOLS))),
         Read(PREFIX + "paths", _FILES_CODE),
-        Read(PREFIX + "netdevs", "ls /sys/class/net"),
-        Read(PREFIX + "systemd-units",
-             "command -v systemctl >/dev/null 2>&1 || exit 0\n"
-             "printf 'firewalld.service=%s\\n' \"$(systemctl is-active firewalld.service 2>/dev/null)\"\n"
-             "printf 'nftables.service=%s/%s\\n' \"$(systemctl is-enabled nftables.service 2>/dev/null)\" "
-             "\"$(systemctl is-active nftables.service 2>/dev/null)\""),
+        Read(PREFIX + "netdevs", "for fo_x in /sys/class/net/*; do\n  if [ -e \"$fo_x\" ]; then echo \"${fo_x##*/}\"; fi\ndone"),
+        Read(PREFIX + "systemd-units", _UNITS_CODE),
     ]
 
 
@@ -75,6 +81,20 @@ def netdevs(snapshot: Snapshot) -> t.Set[str]:
     return set(snapshot.text(PREFIX + "netdevs").split())
 
 
+def parse_units(text: str) -> t.Dict[str, str]:
+    """The systemd-units section: ``UNIT`` -> is-active, ``UNIT.enabled`` -> is-enabled."""
+    out: t.Dict[str, str] = {}
+    names: t.List[str] = []
+    suffix = ""
+    for line in (text or "").splitlines():
+        if line.startswith("# is-"):
+            verb, *names = line[2:].split()
+            suffix = ".enabled" if verb == "is-enabled" else ""
+        elif names and line.strip():
+            out[names.pop(0) + suffix] = line.strip()
+    return out
+
+
 def host_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
     """Platform of the host, same keys as offload_facts' ``platform`` plus ``openwrt`` and
     ``tools`` (name -> path)."""
@@ -95,8 +115,8 @@ def host_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
         "/run/systemd/system" in present,
         "/run/openrc" in present or "/sbin/openrc" in present,
     )
-    units = _pairs(snapshot.text(PREFIX + "systemd-units"))
-    enabled, _sep, active = units.get("nftables.service", "").partition("/")
+    units = parse_units(snapshot.text(PREFIX + "systemd-units"))
+    enabled, active = units.get("nftables.service.enabled", ""), units.get("nftables.service", "")
     firewall = fp.firewall_in_charge(
         family,
         "/sbin/fw4" in present or "/usr/share/firewall4" in present or "fw4" in found,

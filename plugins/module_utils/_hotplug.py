@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, file_code
 
 DEVICE_TAG = "# flowoffload.nft:device="
 LOADER_PATH = "/etc/flowoffload/flowoffload-load"
@@ -192,10 +192,10 @@ OPENWRT_IFACE = HEADER + f"""\
 def hotplug_reads() -> t.List[Read]:
     """The shared files and the list of collection files that use them."""
     globs = " ".join(PERSISTED_GLOBS)
-    reads = [Read(PREFIX + "persisted", f"for fo_f in {globs}; do [ -f \"$fo_f\" ] && echo \"$fo_f\"; done\nexit 0")]
+    reads = [Read(PREFIX + "persisted", f"for fo_f in {globs}; do\n  if [ -f \"$fo_f\" ]; then echo \"$fo_f\"; fi\ndone")]
     for key, path in (("loader", LOADER_PATH), ("udev", UDEV_RULE_PATH), ("net", OPENWRT_NET_PATH),
                       ("iface", OPENWRT_IFACE_PATH)):
-        reads.append(Read(PREFIX + key, f"[ -e {path} ] || {{ echo absent >&2; exit 2; }}\ncat {path}"))
+        reads.append(Read(PREFIX + key, file_code(path)))
     return reads
 
 

@@ -17,7 +17,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
 from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_from, host_reads
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, shq
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, file_code, shq
 
 DEFAULT_MODULES: t.List[str] = ["nf_flow_table", "nf_flow_table_inet", "nft_flow_offload"]
 # Dependents first: the order in which state=absent unloads them.
@@ -187,7 +187,7 @@ FLOW_NAMES_RE = "nf_flow_table[a-z0-9_]*|nft_flow_offload"
 _FLOW_NAME = re.compile(rf"^({FLOW_NAMES_RE})$")
 # What the kernel config section keeps (CONFIG_MODULES for module support).
 CONFIG_RE = r"^(# )?CONFIG_(MODULES|NF_FLOW[A-Z0-9_]*|NFT_FLOW[A-Z0-9_]*)[= ]"
-_RELEASE = "fo_r=$(cat /proc/sys/kernel/osrelease 2>/dev/null || uname -r)"
+_RELEASE = "if fo_val /proc/sys/kernel/osrelease; then fo_r=$fo_v; else fo_r=$(uname -r); fi"
 
 
 def _group(names: t.Sequence[str]) -> t.Tuple[str, t.List[str], str]:
@@ -211,52 +211,64 @@ def module_reads(names: t.Sequence[str] = ()) -> t.List[Read]:
     """Reads for ``module_states_from``/``kernel_config_from``/``module_support_from``
     (plus the host reads: the kernel release). Raises FlowOffloadError on a bad name."""
     suffix, loop, alt = _group(names)
+    extras = suffix[1:].split(",") if suffix else []
     files = shq(f"(^|/)({alt})\\.ko(\\.(xz|gz|zst))?$")
     dep = shq(f"^([^:]*/)?({alt})\\.ko(\\.(xz|gz|zst))?:")
     listed = shq(f"^({alt})\\.ko(\\.(xz|gz|zst))?$")
     mods = _names_code(loop)
     mdir = MODULES_DIR  # a constant path (tests point it elsewhere): no quoting needed in "..."
     return host_reads() + [
-        Read(PREFIX + "proc-modules", f"cat {shq(PROC_MODULES)}"),
+        Read(PREFIX + "proc-modules", f"fo_rd {shq(PROC_MODULES)}"),
         Read(PREFIX + "builtin" + suffix,
              f'{_RELEASE}\nfo_f="{mdir}/$fo_r/modules.builtin"\n'
-             '[ -e "$fo_f" ] || { echo "absent: $fo_f" >&2; exit 2; }\n'
-             f'grep -E {files} "$fo_f"\nexit 0'),
+             f'if [ -e "$fo_f" ]; then grep -E {files} "$fo_f" || :; else echo "absent: $fo_f" >&2; fo_rc 2; fi'),
         Read(PREFIX + "dep" + suffix,
              f'{_RELEASE}\nfo_f="{mdir}/$fo_r/modules.dep"\n'
-             '[ -e "$fo_f" ] || { echo "absent: $fo_f" >&2; exit 2; }\n'
-             f'grep -E {dep} "$fo_f"\nexit 0'),
+             f'if [ -e "$fo_f" ]; then grep -E {dep} "$fo_f" || :; else echo "absent: $fo_f" >&2; fo_rc 2; fi'),
         Read(PREFIX + "ls" + suffix,
-             f'{_RELEASE}\n[ -d "{mdir}/$fo_r" ] || {{ echo "absent: {mdir}/$fo_r" >&2; exit 2; }}\n'
-             f'for fo_x in "{mdir}/$fo_r"/*; do printf \'%s\\n\' "${{fo_x##*/}}"; done | grep -E {listed}\nexit 0'),
+             f'{_RELEASE}\nif [ -d "{mdir}/$fo_r" ]; then\n'
+             f'  for fo_x in "{mdir}/$fo_r"/*; do\n'
+             f'    case ${{fo_x##*/}} in {_ko_patterns(extras)}) printf \'%s\\n\' "${{fo_x##*/}}" ;; esac\n'
+             '  done\n'
+             f'else echo "absent: {mdir}/$fo_r" >&2; fo_rc 2; fi'),
         Read(PREFIX + "config",
              f"{_RELEASE}\n"
              "if [ -r /proc/config.gz ]; then\n"
              "  echo '# source: /proc/config.gz'\n"
-             f"  gzip -dc /proc/config.gz | grep -E {shq(CONFIG_RE)}\n  exit 0\nfi\n"
-             'fo_f="/boot/config-$fo_r"\n'
-             'if [ -r "$fo_f" ]; then\n'
-             '  echo "# source: $fo_f"\n'
-             f'  grep -E {shq(CONFIG_RE)} "$fo_f"\n  exit 0\nfi\n'
-             'echo "no /proc/config.gz, no $fo_f" >&2\nexit 2'),
+             f"  gzip -dc /proc/config.gz | grep -E {shq(CONFIG_RE)} || :\n"
+             'elif [ -r "/boot/config-$fo_r" ]; then\n'
+             '  echo "# source: /boot/config-$fo_r"\n'
+             f'  grep -E {shq(CONFIG_RE)} "/boot/config-$fo_r" || :\n'
+             'else echo "no /proc/config.gz, no /boot/config-$fo_r" >&2; fo_rc 2; fi'),
         Read(PREFIX + "sys" + suffix,
              f"for fo_m in {mods}; do\n"
              '  fo_d="/sys/module/$fo_m"\n'
              '  [ -e "$fo_d" ] || continue\n'
-             '  fo_i=$(cat "$fo_d/initstate" 2>/dev/null) || fo_i=-\n'
-             '  fo_c=$(cat "$fo_d/refcnt" 2>/dev/null) || fo_c=-\n'
+             '  fo_val "$fo_d/initstate" && fo_i=$fo_v || fo_i=-\n'
+             '  fo_val "$fo_d/refcnt" && fo_c=$fo_v || fo_c=-\n'
              "  fo_h=''\n"
              '  for fo_x in "$fo_d"/holders/*; do [ -e "$fo_x" ] && fo_h="$fo_h${fo_x##*/},"; done\n'
              '  printf \'%s %s %s %s\\n\' "$fo_m" "${fo_i:--}" "${fo_c:--}" "${fo_h:--}"\n'
-             "done\nexit 0"),
+             "done"),
         Read(PREFIX + "modinfo" + suffix,
-             "command -v modinfo >/dev/null 2>&1 || { echo 'modinfo not found' >&2; exit 127; }\n"
-             f"for fo_m in {mods}; do\n"
-             f'  grep -q "^$fo_m " {shq(PROC_MODULES)} 2>/dev/null && continue\n'
-             '  fo_o=$(modinfo -n "$fo_m" 2>&1); fo_c=$?\n'
-             '  printf \'%s %s %s\\n\' "$fo_m" "$fo_c" "$(printf \'%s\\n\' "$fo_o" | head -n 1)"\n'
-             "done\nexit 0"),
+             "if command -v modinfo >/dev/null 2>&1; then\n"
+             "  fo_pm=' '; fo_nl='\n'\n"
+             f"  while read -r fo_x _; do fo_pm=\"$fo_pm$fo_x \"; done <{shq(PROC_MODULES)}\n"
+             f"  for fo_m in {mods}; do\n"
+             '    case $fo_pm in *" $fo_m "*) continue ;; esac\n'
+             '    fo_o=$(modinfo -n "$fo_m" 2>&1); fo_c=$?\n'
+             '    printf \'%s %s %s\\n\' "$fo_m" "$fo_c" "${fo_o%%"$fo_nl"*}"\n'
+             "  done\n"
+             "else echo 'modinfo not found' >&2; fo_rc 127; fi"),
     ]
+
+
+def _ko_patterns(extras: t.Sequence[str]) -> str:
+    """sh case patterns for the .ko files (compressed too) that ``FLOW_NAMES_RE`` and the
+    extra names match (``-``/``_`` either way)."""
+    names = ["nf_flow_table*", "nft_flow_offload"]
+    names += [shq(v) for name in extras for v in sorted({name.replace("-", "_"), name.replace("_", "-")})]
+    return "|".join(f"{n}.ko|{n}.ko.*" for n in names)
 
 
 def _release(snapshot: Snapshot) -> str:
@@ -387,7 +399,7 @@ def module_states_from(snapshot: Snapshot, names: t.Sequence[str] = ()) -> t.Dic
 # --- boot-time load list (snapshot) ----------------------------------------------------
 def _file_read(key: str, path: str) -> Read:
     """cat of path; rc 2 and ``absent`` on stderr when it does not exist."""
-    return Read(key, f"[ -e {shq(path)} ] || {{ echo absent >&2; exit 2; }}\ncat {shq(path)}")
+    return Read(key, file_code(path))
 
 
 def persistence_reads() -> t.List[Read]:

@@ -394,10 +394,10 @@ def install_code(manager: str, packages: t.Sequence[str]) -> str:
     ]
     if manager == "opkg":
         code += [
-            f"fo_l=$(sed -n 's/^lists_dir [^ ]* //p' {shq(OPKG_CONF)} 2>/dev/null | head -n 1)",
-            "[ -n \"$fo_l\" ] || fo_l=/var/opkg-lists",
+            f"fo_ld=$(sed -n 's/^lists_dir [^ ]* //p' {shq(OPKG_CONF)} 2>/dev/null | head -n 1)",
+            "[ -n \"$fo_ld\" ] || fo_ld=/var/opkg-lists",
             "fo_have=''",
-            "for fo_x in \"$fo_l\"/*; do [ -e \"$fo_x\" ] && fo_have=1; done",
+            "for fo_x in \"$fo_ld\"/*; do [ -e \"$fo_x\" ] && fo_have=1; done",
             "if [ -z \"$fo_have\" ]; then fo_update; fo_u=1; fi",
         ]
     code += [

@@ -1,19 +1,23 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Side-effect-free kernel probes with ``nft -c``, as reads of the read script (private).
+"""Side-effect-free kernel probes with ``nft -c``, as one read of the read script (private).
 
-``nft -c -f -`` sends the batch to the kernel without its commit message: the kernel
+``nft -c -f`` sends the batch to the kernel without its commit message: the kernel
 validates every object (including the driver bind for ``flags offload``) and aborts the
-transaction, so nothing is ever created. The throwaway table is named in sh
-(``flowoffload_probe_$$``: the pid of the script's shell), so it never collides with a
-real table and needs nothing from the controller.
+transaction, so nothing is ever created. Every probe of a run goes into ONE batch (one
+``nft`` process: each costs a full cache initialisation): a flowtable without devices
+(kernel support for flowtables), then one flowtable with ``flags offload`` per device of
+``/sys/class/net`` but ``lo`` (driver support), each in a throwaway table of its own,
+named in sh (``flowoffload_probe_$$_N``: the pid of the script's shell), so it never
+collides with a real table and needs nothing from the controller. The kernel answers
+every message of a batch, and nft prints each error with the line it belongs to, so one
+run gives a verdict per device.
 
-Sections (``Snapshot`` keys):
-
-- ``probe:sw``: a flowtable without devices (kernel support for flowtables);
-- ``probe:hw:<dev>``: a flowtable on <dev> with ``flags offload`` (driver support); one
-  Read per listed device (``hw_probe_reads``) or one dynamic Read looping over
-  ``/sys/class/net`` (``hw_probe_dynamic_read``): both emit the same sections.
+The read (``probe_read``, key ``probe:batch``) prints ``LINE DEVICE`` for the first line of
+every device's block (``-`` for the software probe) and keeps nft's stderr; ``split_batch``
+turns it into the sections ``probe:sw`` and ``probe:hw:<dev>`` (rc 0 or 1 and the error
+lines of that block), which the verdict functions read. A snapshot may also carry those
+sections directly (captured fixtures).
 
 The batches are rendered by THE flowtable renderer (``_flowtable.render_flowtable``) with
 placeholders for the table and the device, turned into a ``printf`` format (every other
@@ -36,6 +40,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable import 
 )
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     Read,
+    Section,
     Snapshot,
     shq,
 )
@@ -50,7 +55,7 @@ PROBE_TABLE_PREFIX = "flowoffload_probe_"
 _SAFE_DEVICE = re.compile(r"^[A-Za-z0-9_.@+-]{1,15}$")
 _TABLE_MARK = "\x01T"
 _DEVICE_MARK = "\x01D"
-DEVICE_ARG = '"$1"'
+DEVICE_WORD = '"$fo_pd"'
 
 
 def valid_probe_device(device: str) -> bool:
@@ -63,42 +68,87 @@ def probe_batch(device: t.Optional[str], table: str) -> str:
     return f"add table inet {table}\n{render_flowtable(ft)}\n"
 
 
-def _printf_code(device: t.Optional[str], device_word: str) -> str:
-    """sh: printf the probe batch (table named in sh) into ``nft -c -f -``."""
+BATCH_KEY = "probe:batch"
+_ERROR_LINE = re.compile(r"^\S*?:(\d+):\d+(?:-\d+)?: Error: ", re.M)
+
+
+def _printf_code(device: t.Optional[str], table_word: str, device_word: str) -> str:
+    """sh: printf one probe's batch lines (table and device filled in by the shell)."""
     batch = probe_batch(_DEVICE_MARK if device is not None else None, _TABLE_MARK)
     fmt = batch.replace("\\", "\\\\").replace("%", "%%")
     words = []
     for mark in re.findall("\x01[TD]", fmt):
-        words.append(f'"{PROBE_TABLE_PREFIX}$$"' if mark == _TABLE_MARK else device_word)
+        words.append(table_word if mark == _TABLE_MARK else device_word)
     fmt = re.sub("\x01[TD]", "%s", fmt)
-    return f"printf {shq(fmt)} {' '.join(words)} | nft -c -f -"
+    return f"printf {shq(fmt)} {' '.join(words)}"
 
 
-def software_probe_read() -> Read:
-    """``probe:sw``: does the kernel accept a flowtable at all?"""
-    return Read(SW_KEY, _printf_code(None, ""))
+def _block_lines(device: t.Optional[str]) -> int:
+    return probe_batch(_DEVICE_MARK if device is not None else None, _TABLE_MARK).count("\n")
 
 
-def hw_probe_reads(devices: t.Iterable[str]) -> t.List[Read]:
-    """``probe:hw:<dev>`` for each listed device (names a probe cannot take are left out)."""
-    return [Read(HW_PREFIX + dev, _printf_code(dev, shq(dev)))
-            for dev in sorted(set(devices)) if valid_probe_device(dev)]
-
-
-def hw_probe_dynamic_read() -> Read:
-    """``probe:hw:<dev>`` for every device of ``/sys/class/net`` but ``lo`` (one loop)."""
+def probe_read() -> Read:
+    """``probe:batch``: the software probe and a hardware probe of every device but ``lo``,
+    in one ``nft -c`` run (``split_batch`` gives the per-probe sections)."""
+    sw_lines, hw_lines = _block_lines(None), _block_lines("")
+    sw_table = f"{PROBE_TABLE_PREFIX}$$_0"
+    hw_table = f'"{PROBE_TABLE_PREFIX}$$_$fo_pi"'
     code = (
-        "fo_hwprobe() {\n"
-        f"  {_printf_code('', DEVICE_ARG)}\n"
-        "}\n"
-        "for fo_hwp in /sys/class/net/*; do\n"
-        "  [ -e \"$fo_hwp\" ] || continue\n"
-        "  fo_hwd=${fo_hwp##*/}\n"
-        "  case $fo_hwd in lo|*[!A-Za-z0-9_.@+-]*) continue ;; esac\n"
-        f"  fo_cap \"{HW_PREFIX}$fo_hwd\" fo_hwprobe \"$fo_hwd\"\n"
+        f"fo_pb=\"$fo_t/probe.nft\"\n"
+        f"{_printf_code(None, sw_table, '')} >\"$fo_pb\"\n"
+        "echo '1 -'\n"
+        f"fo_pl={sw_lines + 1}; fo_pi=0\n"
+        "for fo_pp in /sys/class/net/*; do\n"
+        "  [ -e \"$fo_pp\" ] || continue\n"
+        "  fo_pd=${fo_pp##*/}\n"
+        "  case $fo_pd in lo|*[!A-Za-z0-9_.@+-]*) continue ;; esac\n"
+        "  fo_pi=$((fo_pi + 1))\n"
+        f"  {_printf_code('', hw_table, DEVICE_WORD)} >>\"$fo_pb\"\n"
+        "  echo \"$fo_pl $fo_pd\"\n"
+        f"  fo_pl=$((fo_pl + {hw_lines}))\n"
         "done\n"
+        "nft -c -f \"$fo_pb\""
     )
-    return Read(HW_PREFIX, code, dynamic=True)
+    return Read(BATCH_KEY, code, expand=split_batch)
+
+
+def split_batch(section: Section) -> t.Dict[str, Section]:
+    """The ``probe:batch`` section as ``probe:sw`` / ``probe:hw:<dev>`` sections.
+
+    Each block gets the error lines nft printed for its lines (rc 1) or none (rc 0). When
+    nft failed without naming a line (not found, no permission, killed), every block gets
+    nft's rc and its whole stderr.
+    """
+    starts: t.List[t.Tuple[int, str]] = []
+    for line in section.out.splitlines():
+        number, _sep, name = line.partition(" ")
+        if number.isdigit() and name:
+            starts.append((int(number), name))
+    starts.sort()
+    errors: t.Dict[int, t.List[str]] = {}
+    located = False
+    lines = section.err.splitlines()
+    for index, line in enumerate(lines):
+        match = _ERROR_LINE.match(line)
+        if not match:
+            continue
+        located = True
+        at = int(match.group(1))
+        owner = max((s for s, _n in starts if s <= at), default=None)
+        if owner is not None:
+            errors.setdefault(owner, []).extend(lines[index:index + 2])
+    out: t.Dict[str, Section] = {}
+    for start, name in starts:
+        key = SW_KEY if name == "-" else HW_PREFIX + name
+        if section.rc != 0 and not located:
+            out[key] = Section(section.rc, "", section.err)
+        elif start in errors:
+            out[key] = Section(1, "", "\n".join(errors[start]) + "\n")
+        else:
+            out[key] = Section(0, "", "")
+    if not starts:  # the script stopped before its first line (no sh, no /sys): say so
+        out[SW_KEY] = Section(section.rc or 1, "", section.err or "the probe printed nothing")
+    return out
 
 
 def _first_error_line(stderr: str) -> str:

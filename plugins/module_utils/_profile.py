@@ -112,7 +112,7 @@ def profile_reads(inputs: pin.Inputs, kmod_params: t.Mapping[str, t.Any],
             params["state"] = "absent"
         reads += _api(*NFT[0])(filled("flowtable", params))
     if auto:
-        reads += [_api("_probe", "software_probe_read")(), _api("_probe", "hw_probe_dynamic_read")()]
+        reads.append(_api("_probe", "probe_read")())
     return reads + psys.sysctl_reads()
 
 

@@ -58,11 +58,15 @@ class Read:
 
     With ``dynamic=True`` the code emits its own sections through ``fo_cap KEY CMD...``
     (for loops over devices) and ``key`` is only a prefix that names the group.
+    ``expand`` (optional) turns the section into others once read (one command that
+    answers for several keys, such as the probes' one ``nft -c`` batch).
     """
 
     key: str
     code: str
     dynamic: bool = False
+    expand: t.Optional[t.Callable[["Section"], t.Dict[str, "Section"]]] = dataclasses.field(
+        default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,30 +119,64 @@ def _prelude(nonce: str) -> str:
 LC_ALL=C; LANG=C; export LC_ALL LANG
 PATH="${{PATH:-/usr/bin:/bin}}:{PATH_EXTRA}"; export PATH
 umask 022
-fo_n={nonce}
+fo_nonce={nonce}
 fo_t=$(mktemp -d 2>/dev/null) || {{ fo_t=/tmp/flowoffload.$$; mkdir -p "$fo_t"; }}
 trap 'rm -rf "$fo_t"' EXIT
 : >"$fo_t/o"; : >"$fo_t/e"
+fo_tail() {{
+  printf '\n@@%s-err@@\n' "$fo_nonce"
+  [ ! -s "$fo_t/e" ] || cat "$fo_t/e"
+  printf '\n@@%s-end %s@@\n' "$fo_nonce" "$1"
+}}
 fo_emit() {{
-  printf '@@%s %s %s@@\\n' "$fo_n" "$1" "$2"
-  cat "$fo_t/o"; printf '\\n@@%s-err@@\\n' "$fo_n"
-  cat "$fo_t/e"; printf '\\n@@%s-end@@\\n' "$fo_n"
+  printf '@@%s %s@@\n' "$fo_nonce" "$1"
+  [ ! -s "$fo_t/o" ] || cat "$fo_t/o"
+  fo_tail "$2"
 }}
 fo_cap() {{
-  fo_k=$1; shift
-  "$@" >"$fo_t/o" 2>"$fo_t/e"; fo_emit "$fo_k" $?
+  printf '@@%s %s@@\n' "$fo_nonce" "$1"; shift
+  "$@" 2>"$fo_t/e"; fo_tail $?
+}}
+fo_rc() {{ return "$1"; }}
+fo_val() {{
+  fo_v=''
+  {{ read -r fo_v <"$1" || [ -n "$fo_v" ]; }} 2>/dev/null
+}}
+fo_rd() {{
+  fo_rl=''
+  [ -r "$1" ] || {{ echo "cannot read $1" >&2; return 1; }}
+  while IFS= read -r fo_rl; do printf '%s\n' "$fo_rl"; done <"$1"
+  [ -z "$fo_rl" ] || printf '%s' "$fo_rl"
+}}
+fo_file() {{
+  [ -e "$1" ] || {{ echo absent >&2; return 2; }}
+  fo_rd "$1"
 }}
 fo_cat() {{
-  [ -e "$2" ] || {{ : >"$fo_t/o"; echo "absent" >"$fo_t/e"; fo_emit "$1" 2; return; }}
+  [ -e "$2" ] || {{ printf '@@%s %s@@\n' "$fo_nonce" "$1"; echo absent >"$fo_t/e"; fo_tail 2; return; }}
   fo_cap "$1" cat "$2"
 }}
 """
 
 
+# Code that may leave the shell or change its state runs in a subshell; the rest runs in
+# a brace group (a fork costs tens of ms on a slow router, or a VM under TCG).
+_NEEDS_SUBSHELL = re.compile(r"\b(exit|cd|trap|set|shift|exec|umask|return|export|unset)\b")
+
+
 def _section_code(read: Read) -> str:
+    """sh that prints one section: stdout streamed, stderr kept aside, rc at the end."""
     if read.dynamic:
         return read.code.rstrip("\n") + "\n"
-    return f"(\n{read.code.rstrip()}\n) >\"$fo_t/o\" 2>\"$fo_t/e\"\nfo_emit {shq(read.key)} $?\n"
+    code = read.code.rstrip()
+    group = f"(\n{code}\n)" if _NEEDS_SUBSHELL.search(code) else f"{{\n{code}\n}}"
+    return f"printf '@@%s %s@@\\n' \"$fo_nonce\" {shq(read.key)}\n{group} 2>\"$fo_t/e\"\nfo_tail $?\n"
+
+
+def file_code(path: str) -> str:
+    """sh printing the file at path byte for byte (text), without a process; rc 2 and
+    ``absent`` on stderr when it does not exist."""
+    return f"fo_file {shq(path)}"
 
 
 def new_nonce() -> str:
@@ -159,12 +197,16 @@ def read_script(reads: t.Sequence[Read], nonce: t.Optional[str] = None) -> t.Tup
 
 
 def parse_sections(text: str, nonce: str) -> t.Tuple[Snapshot, t.Dict[str, str]]:
-    """(Snapshot, markers): sections and the ``@@NONCE-result ...@@`` style markers."""
+    """(Snapshot, markers): sections and the ``@@NONCE-result ...@@`` style markers.
+
+    A section is ``@@NONCE KEY@@``, its stdout, ``@@NONCE-err@@``, its stderr and
+    ``@@NONCE-end RC@@`` (stdout is streamed, so the exit status comes last).
+    """
     sections: t.Dict[str, Section] = {}
     markers: t.Dict[str, str] = {}
     begin = f"@@{nonce} "
     err_mark = f"\n@@{nonce}-err@@\n"
-    end_mark = f"\n@@{nonce}-end@@\n"
+    end_re = re.compile(rf"\n@@{re.escape(nonce)}-end (-?\d+)@@\n")
     marker_re = re.compile(rf"^@@{re.escape(nonce)}-(\w+) ?(.*)@@$", re.M)
     pos = 0
     while True:
@@ -177,18 +219,18 @@ def parse_sections(text: str, nonce: str) -> t.Tuple[Snapshot, t.Dict[str, str]]
         head_end = text.find("@@\n", start + len(begin))
         if head_end < 0:
             break
-        head = text[start + len(begin):head_end].split(" ")
+        key = text[start + len(begin):head_end]
         body_start = head_end + 3
         err_at = text.find(err_mark, body_start - 1)
-        end_at = text.find(end_mark, err_at + 1) if err_at >= 0 else -1
-        if len(head) != 2 or err_at < 0 or end_at < 0:
+        end = end_re.search(text, err_at + 1) if err_at >= 0 else None
+        if " " in key or not key or err_at < 0 or end is None:
             raise FlowOffloadError(
                 "the target's script output is cut short or garbled (a section has no end); "
                 "see stdout", stdout=text[-2000:])
         out = text[body_start:err_at] if err_at >= body_start else ""
-        err = text[err_at + len(err_mark):end_at]
-        sections[head[0]] = Section(int(head[1]) if head[1].lstrip("-").isdigit() else -1, out, err)
-        pos = end_at + len(end_mark)
+        err = text[err_at + len(err_mark):end.start()]
+        sections[key] = Section(int(end.group(1)), out, err)
+        pos = end.end()
     for match in marker_re.finditer(text):
         if match.group(1) not in ("err", "end"):
             markers[match.group(1)] = match.group(2)
@@ -302,7 +344,7 @@ def apply_script(spec: ApplySpec, nonce: t.Optional[str] = None) -> t.Tuple[str,
         "fo_staged=''\n"
         "fo_stop() {\n"
         "  for fo_f in $fo_staged; do rm -f \"$fo_f\"; done\n"
-        "  printf '@@%s-result %s %s@@\\n' \"$fo_n\" \"$1\" \"$2\"\n"
+        "  printf '@@%s-result %s %s@@\\n' \"$fo_nonce\" \"$1\" \"$2\"\n"
         "  [ -z \"${3:-}\" ] || printf '%s\\n' \"$3\" >&2\n"
         "  exit 3\n"
         "}\n"
@@ -349,7 +391,7 @@ def apply_script(spec: ApplySpec, nonce: t.Optional[str] = None) -> t.Tuple[str,
         out.append(_step_code(step, "failed-after"))
     for read in spec.readback:
         out.append(_section_code(read))
-    out.append("printf '@@%s-result ok -@@\\n' \"$fo_n\"\n")
+    out.append("printf '@@%s-result ok -@@\\n' \"$fo_nonce\"\n")
     return "".join(out), nonce
 
 
@@ -392,6 +434,10 @@ def read_host(target: "Target", reads: t.Sequence[Read]) -> Snapshot:
     script, nonce = read_script(reads)
     rc, out, err = target.run_script(script)
     snapshot, _markers = parse_sections(out, nonce)
+    for read in reads:
+        section = snapshot.sections.get(read.key)
+        if read.expand is not None and section is not None:
+            snapshot.sections.update(read.expand(section))
     if not snapshot.sections:
         detail = (err or out).strip()[-2000:] or "no message"
         raise FlowOffloadError(

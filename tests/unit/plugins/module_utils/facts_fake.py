@@ -18,6 +18,7 @@ import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_reads as fr
 from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
+from ansible_collections.flowoffload.nft.plugins.module_utils import _probe
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
     SHARED_CAPTURES,
@@ -70,8 +71,7 @@ def host_sections(os_release: str, *, release: str, pid1: str = "systemd",
                   openwrt_release: t.Optional[str] = None, units: str = "") -> t.Dict[str, Section]:
     return {
         "host:os-release": sec(os_release),
-        "host:openwrt_release": sec(openwrt_release) if openwrt_release is not None else Section(
-            1, "", "cat: can't open '/etc/openwrt_release': No such file or directory\n"),
+        "host:openwrt_release": sec(openwrt_release) if openwrt_release is not None else Section(2, "", "absent\n"),
         "host:osrelease": sec(release + "\n"),
         "host:pid1": sec(pid1 + "\n"),
         "host:tools": sec("".join(f"{name}=/usr/sbin/{name}\n" for name in tools)),
@@ -182,7 +182,7 @@ def vm_ns_sections() -> t.Dict[str, Section]:
     out = {
         **host_sections(fixture(NS + "os-release.txt"), release=release, paths=("/run/systemd/system",),
                         tools=("nft", "ip", "tc", "ethtool", "dpkg", "systemctl"),
-                        units="firewalld.service=inactive\nnftables.service=enabled/active\n"),
+                        units="# is-active firewalld.service nftables.service\ninactive\nactive\n# is-enabled nftables.service\nenabled\n"),
         **kmod_sections(release, fixture(KV + "proc-modules-loaded.txt"), fixture(NS + "kernel-config.txt"),
                         fixture(KV + "modules-builtin.txt"), fixture(KV + "modules-dep-netfilter.txt"),
                         fixture(KV + "etc-modules.txt")),
@@ -258,3 +258,24 @@ def openwrt_sections(manager: str = "opkg") -> t.Dict[str, Section]:
         fr.DEV_PREFIX + "wan0": sec("type=1\noperstate=up\ndevice=1\ndriver=mtk_soc_eth\n"),
     }
     return out
+
+
+def probe_batch_section(software_error: t.Optional[str], devices: t.Mapping[str, t.Optional[str]]) -> Section:
+    """``probe:batch`` as the read script prints it on a host where the software probe fails
+    with software_error (None: accepted) and each device's hardware probe with its error (a
+    kernel message such as "Operation not supported"; None: accepted). A kernel without
+    flowtables refuses every block with the software probe's error."""
+    sw_lines, hw_lines = _probe._block_lines(None), _probe._block_lines("")  # pylint: disable=protected-access
+    out, err, line = ["1 -"], [], sw_lines + 1
+    if software_error:
+        err += [f"/tmp/fo/probe.nft:2:1-60: Error: Could not process rule: {software_error}",
+                "add flowtable inet flowoffload_probe_1_0 ft { hook ingress priority 0; }"]
+    for index, (dev, error) in enumerate(sorted(devices.items()), start=1):
+        out.append(f"{line} {dev}")
+        error = software_error or error
+        if error:
+            err += [f"/tmp/fo/probe.nft:{line + 1}:1-95: Error: Could not process rule: {error}",
+                    f"add flowtable inet flowoffload_probe_1_{index} ft {{ hook ingress priority 0; "
+                    f"devices = {{ \"{dev}\" }}; flags offload; }}"]
+        line += hw_lines
+    return Section(1 if err else 0, "\n".join(out) + "\n", "\n".join(err) + ("\n" if err else ""))

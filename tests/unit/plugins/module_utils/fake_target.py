@@ -24,7 +24,7 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 # The copy of ../shared/openwrt/captures kept with the fixtures (see its README.md).
 SHARED_CAPTURES = os.path.join(FIXTURES, "openwrt")
 
-_NONCE = re.compile(r"^fo_n=(\S+)$", re.M)
+_NONCE = re.compile(r"^fo_nonce=(\S+)$", re.M)
 
 
 def fixture(name: str) -> str:
@@ -36,7 +36,7 @@ def render_sections(nonce: str, sections: t.Mapping[str, Section]) -> str:
     """Sections as the read/apply scripts print them."""
     out = []
     for key, sec in sections.items():
-        out.append(f"@@{nonce} {key} {sec.rc}@@\n{sec.out}\n@@{nonce}-err@@\n{sec.err}\n@@{nonce}-end@@\n")
+        out.append(f"@@{nonce} {key}@@\n{sec.out}\n@@{nonce}-err@@\n{sec.err}\n@@{nonce}-end {sec.rc}@@\n")
     return "".join(out)
 
 

@@ -12,6 +12,8 @@ import typing as t
 
 import pytest
 
+from ansible_collections.flowoffload.nft.plugins.module_utils import _ethtool
+from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_conflicts as fc
 from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_parse as fp
 from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_reads as fr
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
@@ -53,10 +55,10 @@ def test_only_what_the_subsets_need():
     nft = keys(["nft"])
     assert fr.K_NFT_VERSION in nft and not [k for k in nft if k.startswith(("probe:", "kmod:", "facts:dev"))]
     kernel = keys(["kernel"])
-    assert {"probe:sw", fr.K_SYSCTL, "kmod:proc-modules", "kmod:config", "kmod:etc-modules"} <= set(kernel)
-    assert not [k for k in kernel if k.startswith(("facts:dev", "probe:hw", "kmod:pkg"))]
+    assert {"probe:batch", fr.K_SYSCTL, "kmod:proc-modules", "kmod:config", "kmod:etc-modules"} <= set(kernel)
+    assert not [k for k in kernel if k.startswith(("facts:dev", "kmod:pkg"))]
     interfaces = keys(["interfaces"])
-    assert {fr.DEV_PREFIX, fr.ETH_PREFIX, "probe:sw", "probe:hw:", fr.K_IP_LINK, fr.K_PROC_ROUTES} <= set(interfaces)
+    assert {fr.DEV_PREFIX, fr.ETH_PREFIX, "probe:batch", fr.K_IP_LINK, fr.K_PROC_ROUTES} <= set(interfaces)
     conflicts = keys(["conflicts"])
     assert fr.ETH_PREFIX not in conflicts and not [k for k in conflicts if k.startswith("probe:")]
     assert {fr.K_QDISC, fr.FILTER_PREFIX, fr.K_XFRM, fr.K_NFQUEUE, fr.DEV_PREFIX} <= set(conflicts)
@@ -117,7 +119,31 @@ def test_flows_read_under_busybox():
 
 
 @needs_busybox
-def test_conflict_filters_under_busybox_agree_with_the_fake():
+def _bound_queue(tmp_path) -> str:
+    """A copy of /proc/net/netfilter/nfnetlink_queue with one bound queue (Suricata on queue 3)."""
+    path = tmp_path / "nfnetlink_queue"
+    path.write_text("    3   4123     0 2 65531     0     0        0  1\n")
+    return str(path)
+
+
+@needs_busybox
+def test_nfqueue_lists_the_ruleset_only_when_a_queue_is_bound(tmp_path):
+    shadow = "nft() { echo \"nft $*\" >>\"$NFT_CALLS\"; echo 'table inet t {'; }\n"
+    calls = tmp_path / "calls"
+    os.environ["NFT_CALLS"] = str(calls)
+    try:
+        empty = tmp_path / "empty"
+        empty.write_text("")
+        snap = _busybox([Read(fr.K_NFQUEUE, fr.nfqueue_code(str(empty)))], shadow)
+        assert not calls.exists() and snap.get(fr.K_NFQUEUE).rc == 0
+        assert fc.nfqueue_conflicts(snap.out(fr.K_NFQUEUE)) == []
+        snap = _busybox([Read(fr.K_NFQUEUE, fr.nfqueue_code(_bound_queue(tmp_path)))], shadow)
+        assert calls.read_text() == "nft list ruleset\n" and snap.out(fr.K_NFQUEUE) == "table inet t {\n"
+    finally:
+        del os.environ["NFT_CALLS"]
+
+
+def test_conflict_filters_under_busybox_agree_with_the_fake(tmp_path):
     qdisc_text = ("qdisc noqueue 0: dev lo root refcnt 2\n"
                   "qdisc htb 1: dev dummy2 root refcnt 2 r2q 10 default 0 direct_packets_stat 0\n"
                   "qdisc ingress ffff: dev dummy2 parent ffff:fff1 ----------------\n"
@@ -134,8 +160,8 @@ def test_conflict_filters_under_busybox_agree_with_the_fake():
         "    *) echo \"tc: $*\" >&2; return 1 ;;\n"
         "  esac\n"
         "}\n")
-    reads = [r for r in fr.facts_reads(["conflicts"]) if r.key in (fr.K_XFRM, fr.K_NFQUEUE, fr.K_QDISC, fr.FILTER_PREFIX)]
-    snap = _busybox(reads, shadow)
+    reads = [r for r in fr.facts_reads(["conflicts"]) if r.key in (fr.K_XFRM, fr.K_QDISC, fr.FILTER_PREFIX)]
+    snap = _busybox(reads + [Read(fr.K_NFQUEUE, fr.nfqueue_code(_bound_queue(tmp_path)))], shadow)
     assert snap.out(fr.K_XFRM) == xfrm_like_target(fixture(VM + "ns-xfrm-policy.txt"))
     assert snap.out(fr.K_NFQUEUE) == nfqueue_like_target(fixture(VM + "ns-nft-list-ruleset.txt"))
     assert snap.out(fr.FILTER_PREFIX + "dummy2") == fixture(VM + "ns-tc-filter-dummy2-ingress.json")
@@ -143,10 +169,10 @@ def test_conflict_filters_under_busybox_agree_with_the_fake():
 
 
 @needs_busybox
-def test_listing_failures_keep_their_rc_and_message():
+def test_listing_failures_keep_their_rc_and_message(tmp_path):
     shadow = ("nft() { echo 'Error: cache initialization failed: Operation not permitted' >&2; return 1; }\n"
               "ip() { echo 'ip: invalid argument' >&2; return 1; }\n")
-    snap = _busybox([_read(fr.K_NFQUEUE, ["conflicts"]), _read(fr.K_XFRM, ["conflicts"])], shadow)
+    snap = _busybox([Read(fr.K_NFQUEUE, fr.nfqueue_code(_bound_queue(tmp_path))), _read(fr.K_XFRM, ["conflicts"])], shadow)
     assert snap.get(fr.K_NFQUEUE).rc == 1 and "Operation not permitted" in snap.get(fr.K_NFQUEUE).err
     assert snap.out(fr.K_XFRM) is None
 
@@ -161,7 +187,10 @@ def test_ethtool_read_under_busybox():
     sections = snap.with_prefix(fr.ETH_PREFIX)
     assert set(sections) == set(os.listdir("/sys/class/net"))
     other = next(name for name in sections if name != "lo")
-    assert sections[other].out == "driver: virtio_net\nhw-tc-offload: off [fixed]\n" and sections[other].rc == 0
+    assert sections[other].rc == 0 and _ethtool.parse_ethtool_i(sections[other].out) == {
+        "driver": "virtio_net", "version": "1.0.0"}
+    assert _ethtool.parse_ethtool_k(sections[other].out)["hw-tc-offload"]["active"] is False
+    assert "driver" not in _ethtool.parse_ethtool_k(sections[other].out)
     assert sections["lo"].rc == 94 and sections["lo"].err.startswith("Cannot get device features")
 
 
@@ -169,7 +198,8 @@ def test_ethtool_read_under_busybox():
 @pytest.mark.skipif(not os.path.exists("/proc/net/route"), reason="no /proc/net/route")
 def test_proc_routes_under_busybox_match_the_whole_files():
     """busybox ip has no -j, so the read prints the filtered /proc/net routes."""
-    snap = _busybox([_read(fr.K_PROC_ROUTES, ["interfaces"])])
+    snap = _busybox([_read(fr.K_ROUTE4, ["interfaces"]), _read(fr.K_PROC_ROUTES, ["interfaces"])])
+    assert snap.get(fr.K_ROUTE4).rc != 0  # busybox ip: no -j, which is what makes proc-routes print
     with open("/proc/net/route", encoding="ascii") as v4, open("/proc/net/ipv6_route", encoding="ascii") as v6:
         whole = "# route\n" + "".join(v4.readlines()[1:]) + "# ipv6_route\n" + v6.read()
     assert fp.proc_route_devices(snap.out(fr.K_PROC_ROUTES)) == fp.proc_route_devices(whole)

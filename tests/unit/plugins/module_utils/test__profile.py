@@ -55,7 +55,7 @@ def lab_vm(*, modules_loaded: bool = True, boot_list: bool = True, table: t.Opti
     out: t.Dict[str, Section] = {}
     out.update(kf.host_sections(tools=TOOLS))
     out["host:netdevs"] = sec("".join(d + "\n" for d in DEVICES))
-    out["host:systemd-units"] = sec("firewalld.service=inactive\nnftables.service=enabled/active\n")
+    out["host:systemd-units"] = sec("# is-active firewalld.service nftables.service\ninactive\nactive\n# is-enabled nftables.service\nenabled\n")
     out.update(kf.kmod_sections(
         proc=fixture(KV + ("proc-modules-loaded.txt" if modules_loaded else "proc-modules-fresh.txt")),
         dep=fixture(KV + "modules-dep-netfilter.txt"), builtin=fixture(KV + "modules-builtin.txt"),
@@ -81,8 +81,9 @@ def lab_vm(*, modules_loaded: bool = True, boot_list: bool = True, table: t.Opti
         fr.K_QDISC: sec(fixture(VMC + "tc-qdisc.json")),
         fr.K_XFRM: sec(""),
         fr.K_NFQUEUE: sec(ff.nfqueue_like_target(fixture(VMC + "list-ruleset.txt"))),
-        "probe:sw": software,
-        **{f"probe:hw:{dev}": Section(1, "", EOPNOTSUPP.replace("veth", dev)) for dev in DEVICES if dev != "lo"},
+        "probe:batch": ff.probe_batch_section(
+            software.err.split("Error: Could not process rule: ", 1)[-1].splitlines()[0] if software.rc else None,
+            {dev: "Operation not supported" for dev in DEVICES if dev != "lo"}),
     })
     json_sec, text_sec = fh.listing(table)
     files = dict(ft_files or {})
@@ -198,7 +199,7 @@ def test_changing_run_off_to_auto_is_two_round_trips_with_one_ordered_apply() ->
         "mv -f /etc/sysctl.d/90-flowoffload.conf.fo-new",
         "systemctl enable flowoffload-inet-flowoffload.service",  # flowtable: post
         "sysctl -e -p /etc/sysctl.d/90-flowoffload.conf",    # sysctl: post, after the modules
-        "fo_emit kmod:proc-modules",                         # the read-back
+        '"$fo_nonce" kmod:proc-modules',                         # the read-back
     )]
     assert order == sorted(order)
     assert f"{TIMEOUT} = 60" in script
@@ -220,7 +221,7 @@ def test_auto_devices_come_from_the_facts() -> None:
     target = FakeTarget(lab_vm(**PRISTINE))
     out = P.run_profile(target, params(), True)
     assert out["devices"] and set(out["devices"]) <= {"eth0", "lan0", "wan0"}
-    assert 'fo_cap "probe:hw:$fo_hwd"' in target.scripts[0]  # the probes cover every device
+    assert "for fo_pp in /sys/class/net/*" in target.scripts[0]  # the probes cover every device
 
 
 # --- issue 9 point 5: the sysctl file is managed ---------------------------------------------------
@@ -332,7 +333,7 @@ def test_verify_counts_flows_from_the_read_back_after_a_change() -> None:
     after = configured(**LAN_WAN)
     target = FakeTarget(lab_vm(**PRISTINE), apply_sections=readback(after))
     out = P.run_profile(target, params(verify=True, **LAN_WAN), False)
-    assert target.round_trips == 2 and "fo_emit facts:flows" in target.applies[0] and out["flows"]["total"] > 0
+    assert target.round_trips == 2 and '"$fo_nonce" facts:flows' in target.applies[0] and out["flows"]["total"] > 0
 
 
 # --- failures of the one apply script -----------------------------------------------------------------

@@ -58,6 +58,22 @@ def test_sections_are_exact_whatever_the_output() -> None:
     assert snap.out("marker-like") == "@@FO123 x 0@@\n"
 
 
+def test_sections_without_exit_run_in_the_script_shell() -> None:
+    """No fork for plain sections: a variable set in one is seen by the next; stderr stays apart."""
+    script, _nonce = T.read_script([T.Read("a", "fo_seen=1; echo a; echo warn >&2"), T.Read("b", "echo \"${fo_seen:-}\"")])
+    assert "(\nfo_seen" not in script
+    snap = read(ShellTarget(), [T.Read("a", "fo_seen=1; echo a; echo warn >&2"), T.Read("b", "echo \"${fo_seen:-}\"")])
+    assert snap.get("a") == T.Section(0, "a\n", "warn\n") and snap.out("b") == "1\n"
+
+
+def test_fo_rd_prints_a_file_without_a_process(tmp_path: t.Any) -> None:
+    (tmp_path / "f").write_text("one\n  two \\x\nlast")
+    snap = read(ShellTarget(), [T.Read("f", f"fo_rd {T.shq(str(tmp_path / 'f'))}")])
+    assert snap.out("f") == "one\n  two \\x\nlast"  # byte for byte: no newline added
+    snap = read(ShellTarget(), [T.Read("g", T.file_code(str(tmp_path / "none")))])
+    assert snap.get("g") == T.Section(2, "", "absent\n")
+
+
 def test_dynamic_reads_emit_their_own_sections(tmp_path: t.Any) -> None:
     for name in ("a", "b"):
         (tmp_path / name).write_text(name.upper())
@@ -68,7 +84,7 @@ def test_dynamic_reads_emit_their_own_sections(tmp_path: t.Any) -> None:
 
 def test_duplicate_keys_run_once() -> None:
     script, _nonce = T.read_script([T.Read("k", "echo 1"), T.Read("k", "echo 1")])
-    assert script.count("fo_emit k") == 1
+    assert script.count('"$fo_nonce" k\n') == 1
 
 
 def _log_double(tmp_path: t.Any) -> str:
@@ -171,7 +187,7 @@ def test_the_lock_serializes_two_runs(tmp_path: t.Any) -> None:
 
 def test_a_garbled_output_is_an_error() -> None:
     with pytest.raises(T.FlowOffloadError, match="cut short"):
-        T.parse_sections("@@N k 0@@\nhalf a section", "N")
+        T.parse_sections("@@N k@@\nhalf a section", "N")
 
 
 def test_lost_result_marker() -> None:
