@@ -158,6 +158,7 @@ def render_details(row: t.Mapping[str, t.Any]) -> str:
         if row["error"] != row.get("reason"):
             parts.append(f'<p class="fo-error">{esc(row["error"])}</p>')
     else:
+        installed = f"installed {package.get('version') or ''}".strip() if package.get("installed") else "not installed"
         facts = [("OS", f"{platform.get('distribution', '')} {platform.get('distribution_version', '')} "
                         f"({platform.get('os_family', '')})"),
                  ("kernel", kernel.get("release")), ("firewall", platform.get("firewall")),
@@ -166,7 +167,7 @@ def render_details(row: t.Mapping[str, t.Any]) -> str:
                  ("flowtable support", f"{_yes_no(software.get('supported'))}: {software.get('message', '')}"),
                  ("modules", ", ".join(f"{k}={v}" for k, v in (kernel.get("modules") or {}).items())),
                  ("modules loaded at boot", _yes_no(kernel.get("modules_persisted"))),
-                 ("package", f"{package.get('name') or '-'} ({'installed ' + str(package.get('version') or '') if package.get('installed') else 'not installed'})"),
+                 ("package", f"{package.get('name') or '-'} ({installed})"),
                  ("persisted files", ", ".join(fts.get("files") or []) or "none"),
                  ("UCI", ", ".join(f"{k}={v or 'unset'}" for k, v in (fts.get("uci") or {}).items()) or "-")]
         parts.append('<div class="fo-grid"><section><h4>Host</h4><dl>'

@@ -4,7 +4,6 @@
 inventory host, the same in check mode) and its module file (docs, argspec, main())."""
 from __future__ import annotations
 
-import typing as t
 
 import pytest
 import yaml

@@ -70,6 +70,7 @@ def test_check_mode_reads_the_same():
     sections.update(config_snapshot({path: text}, units=UNIT_OK).sections)
     normal, checked = FakeTarget(sections), FakeTarget(sections)
     assert run_audit(normal, {}, False, "h") == run_audit(checked, {}, True, "h")
+
     def same(script: str) -> str:
         return re.sub(r"FO[0-9a-f]{12}", "NONCE", script)
 

@@ -27,8 +27,8 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_ta
 def owned(devices: t.Sequence[str], offload: bool, **params: t.Any) -> t.Tuple[str, str]:
     desired = desired_state({"devices": list(devices), "offload": offload, **params})
     ft = desired.flowtable(devices, offload)
-    return nft_path(desired, params.get("openwrt", False)), owned_file(desired, [ft], {ft.name: desired.protocols},
-                                                                        {ft.name: devices})
+    text = owned_file(desired, [ft], {ft.name: desired.protocols}, {ft.name: devices})
+    return nft_path(desired, False), text
 
 
 def test_owned_file_reads_back_as_written():
