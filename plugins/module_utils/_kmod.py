@@ -214,7 +214,6 @@ def module_reads(names: t.Sequence[str] = ()) -> t.List[Read]:
     extras = suffix[1:].split(",") if suffix else []
     files = shq(f"(^|/)({alt})\\.ko(\\.(xz|gz|zst))?$")
     dep = shq(f"^([^:]*/)?({alt})\\.ko(\\.(xz|gz|zst))?:")
-    listed = shq(f"^({alt})\\.ko(\\.(xz|gz|zst))?$")
     mods = _names_code(loop)
     mdir = MODULES_DIR  # a constant path (tests point it elsewhere): no quoting needed in "..."
     return host_reads() + [
