@@ -29,7 +29,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._hotplug import (
     PERSISTED_GLOBS,
 )
 from ansible_collections.flowoffload.nft.plugins.module_utils._nft import resolve_priority
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, argv, file_code
 
 PREFIX = "audit:"
 FILE_PREFIX = PREFIX + "file:"
@@ -48,17 +48,20 @@ done
 """
 
 _UNITS_CODE = """\
-command -v systemctl >/dev/null 2>&1 || exit 0
-for fo_af in /etc/flowoffload/*.nft; do
-  [ -f "$fo_af" ] || continue
-  fo_au="flowoffload-$(basename "$fo_af" .nft).service"
-  printf '%s=%s\\n' "$fo_au" "$(systemctl is-enabled "$fo_au" 2>/dev/null)"
-done
-exit 0"""
+if command -v systemctl >/dev/null 2>&1; then
+  for fo_af in /etc/flowoffload/*.nft; do
+    [ -f "$fo_af" ] || continue
+    fo_au="flowoffload-${fo_af##*/}"
+    fo_au="${fo_au%.nft}.service"
+    printf '%s=%s\\n' "$fo_au" "$(systemctl is-enabled "$fo_au" 2>/dev/null)"
+  done
+fi
+fo_rc 0"""
 
-_UCI_CODE = "command -v uci >/dev/null 2>&1 || { echo 'no uci' >&2; exit 127; }\n" + "".join(
-    f"printf '{option}=%s\\n' \"$(uci -q get {_fw4.SECTION}.{option})\"\n" for option in _fw4.OPTIONS
-) + "exit 0"
+# Without uci (every host but OpenWrt): rc 127 without a process.
+_UCI_CODE = ("if command -v uci >/dev/null 2>&1; then\n" + "".join(
+    f"  printf '{option}=%s\\n' \"$({argv('uci', '-q', 'get', f'{_fw4.SECTION}.{option}')})\"\n" for option in _fw4.OPTIONS
+) + "else\n  echo 'uci: not found' >&2; fo_rc 127\nfi")
 
 _ADD_RE = re.compile(r"^add flowtable\s+(\S+)\s+(\S+)\s+(\S+)\s*\{(.*)\}\s*$")
 _TABLE_RE = re.compile(r"^table\s+(\S+)\s+(\S+)\s*\{\s*$")
@@ -73,7 +76,7 @@ def config_reads() -> t.List[Read]:
     """The reads of the configured state (one dynamic read for the files)."""
     return [
         Read(FILE_PREFIX, _FILES_CODE, dynamic=True),
-        Read(K_LOADER, f"[ -e {LOADER_PATH} ] || {{ echo absent >&2; exit 2; }}\ncat {LOADER_PATH}"),
+        Read(K_LOADER, file_code(LOADER_PATH)),
         Read(K_UNITS, _UNITS_CODE),
         Read(K_UCI, _UCI_CODE),
     ]
