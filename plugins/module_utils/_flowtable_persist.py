@@ -46,6 +46,9 @@ _SECTION_RE = re.compile(
 )
 
 
+# [Install] of the unit: `systemctl enable` links it into these .wants folders.
+WANTED_BY = ("multi-user.target", "nftables.service")
+
 def nft_path(desired: Desired, openwrt: bool) -> str:
     if openwrt:
         return f"{OPENWRT_DIR}/flowoffload-{desired.table}.nft"
@@ -131,7 +134,7 @@ def unit_text(desired: Desired, path: str) -> str:
         f"ExecReload={load}\n"
         "\n"
         "[Install]\n"
-        "WantedBy=multi-user.target nftables.service\n"
+        f"WantedBy={' '.join(WANTED_BY)}\n"
     )
 
 

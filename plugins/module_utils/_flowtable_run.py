@@ -34,6 +34,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable import 
     select_devices,
 )
 from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable_persist import (
+    WANTED_BY,
     file_plan,
     nft_path,
     unit_name,
@@ -52,6 +53,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     argv,
     file_code,
     read_host,
+    shq,
 )
 
 PREFIX = "ft:"
@@ -83,6 +85,13 @@ def _listing(what: str, desired: Desired, json_out: bool) -> str:
     return argv("nft", *(["-j"] if json_out else []), "list", what, *spec)
 
 
+def _enabled_code(unit: str) -> str:
+    """``systemctl is-enabled`` of the collection's unit without a process: what enable
+    does to it is the links in the .wants folders of its [Install] section."""
+    links = " && ".join(f"[ -L {shq(f'/etc/systemd/system/{w}.wants/{unit}')} ]" for w in WANTED_BY)
+    return f"if {links}; then echo enabled; else echo disabled; fo_rc 1; fi"
+
+
 def _reads_for(desired: Desired) -> t.List[Read]:
     reads: t.List[Read] = []
     if desired.chain is None:
@@ -97,9 +106,7 @@ def _reads_for(desired: Desired) -> t.List[Read]:
         Read(PREFIX + "file", file_code(nft_path(desired, False))),
         Read(PREFIX + "file-openwrt", file_code(nft_path(desired, True))),
         Read(PREFIX + "unit", file_code(unit_path(desired))),
-        Read(PREFIX + "unit-enabled", "if command -v systemctl >/dev/null 2>&1; then\n  "
-             + argv("systemctl", "is-enabled", unit_name(desired))
-             + "\nelse echo 'systemctl: not found' >&2; fo_rc 127; fi"),
+        Read(PREFIX + "unit-enabled", _enabled_code(unit_name(desired))),
     ] + _hotplug.hotplug_reads()
     if desired.state == "present":
         reads.append(_probe.probe_read())

@@ -402,3 +402,11 @@ def test_host_without_systemd_gets_the_loader_and_is_told_how_to_run_it():
     assert plan.result["persist_files"] == ["/etc/flowoffload/inet-flowoffload.nft", "/etc/flowoffload/flowoffload-load"]
     assert any("/bin/sh /etc/flowoffload/flowoffload-load /etc/flowoffload/inet-flowoffload.nft" in w
                for w in plan.result["warnings"])
+
+
+def test_unit_enabled_is_read_from_the_wants_links():
+    """No systemctl process: enabled means the links of the unit's [Install] section exist."""
+    code = next(r.code for r in R.flowtable_reads(params()) if r.key == "ft:unit-enabled")
+    assert "systemctl" not in code
+    for wanted in ("multi-user.target", "nftables.service"):
+        assert f"/etc/systemd/system/{wanted}.wants/flowoffload-inet-flowoffload.service" in code
