@@ -8,6 +8,7 @@ manager, which binaries exist) adds ``host_reads()`` to its read script and call
 """
 from __future__ import annotations
 
+import re
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_parse as fp
@@ -32,14 +33,11 @@ for fo_x in /run/systemd/system /run/openrc /sbin/openrc /sbin/fw4 /usr/share/fi
 done"""
 
 
-# One systemctl per question (each costs a process and a D-Bus call): is-active answers one
-# line per unit, in order.
+# One systemctl process for every question (each costs a process and D-Bus calls): one
+# block of properties per unit, blocks separated by an empty line.
 _UNITS_CODE = """\
 if command -v systemctl >/dev/null 2>&1; then
-  echo '# is-active firewalld.service nftables.service'
-  systemctl is-active firewalld.service nftables.service 2>/dev/null
-  echo '# is-enabled nftables.service'
-  systemctl is-enabled nftables.service 2>/dev/null
+  systemctl show --property=Id,ActiveState,UnitFileState firewalld.service nftables.service 2>/dev/null
 fi
 true"""
 
@@ -82,16 +80,15 @@ def netdevs(snapshot: Snapshot) -> t.Set[str]:
 
 
 def parse_units(text: str) -> t.Dict[str, str]:
-    """The systemd-units section: ``UNIT`` -> is-active, ``UNIT.enabled`` -> is-enabled."""
+    """The systemd-units section (``systemctl show``): ``UNIT`` -> ActiveState,
+    ``UNIT.enabled`` -> UnitFileState (empty for a unit that is not installed)."""
     out: t.Dict[str, str] = {}
-    names: t.List[str] = []
-    suffix = ""
-    for line in (text or "").splitlines():
-        if line.startswith("# is-"):
-            verb, *names = line[2:].split()
-            suffix = ".enabled" if verb == "is-enabled" else ""
-        elif names and line.strip():
-            out[names.pop(0) + suffix] = line.strip()
+    for block in re.split(r"\n\s*\n", text or ""):
+        props = _pairs(block)
+        unit = props.get("Id")
+        if unit:
+            out[unit] = props.get("ActiveState", "")
+            out[unit + ".enabled"] = props.get("UnitFileState", "")
     return out
 
 

@@ -182,7 +182,7 @@ def vm_ns_sections() -> t.Dict[str, Section]:
     out = {
         **host_sections(fixture(NS + "os-release.txt"), release=release, paths=("/run/systemd/system",),
                         tools=("nft", "ip", "tc", "ethtool", "dpkg", "systemctl"),
-                        units="# is-active firewalld.service nftables.service\ninactive\nactive\n# is-enabled nftables.service\nenabled\n"),
+                        units="Id=firewalld.service\nActiveState=inactive\nUnitFileState=\n\nId=nftables.service\nActiveState=active\nUnitFileState=enabled\n"),
         **kmod_sections(release, fixture(KV + "proc-modules-loaded.txt"), fixture(NS + "kernel-config.txt"),
                         fixture(KV + "modules-builtin.txt"), fixture(KV + "modules-dep-netfilter.txt"),
                         fixture(KV + "etc-modules.txt")),
