@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: flowtable
 short_description: Manage an nftables flowtable and the rule that feeds it
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Manages one netfilter flowtable (software or hardware flow offload) and the offload
     rule C(meta l4proto { tcp, udp } flow add @NAME) that feeds it, as a desired state.
@@ -29,6 +29,8 @@ description:
 requirements:
   - On the target, C(/bin/sh) (busybox ash is enough) and C(nft); C(systemctl) for the boot
     unit on systemd hosts. No Python is needed on the target.
+  - With O(backend=fw4) (OpenWrt), C(uci) and C(fw4) on the target.
+  - On the controller, ansible-core 2.19 or later (the module is an action plugin).
 author:
   - flowoffload.nft maintainers (@flowoffload)
 extends_documentation_fragment:
@@ -193,19 +195,64 @@ flowtable:
   type: dict
   sample: {family: inet, table: flowoffload, name: ft, hook: ingress, priority: 0,
            devices: [lan0, wan0], offload: false, counter: true}
+  contains:
+    family:
+      description: The table's family.
+      type: str
+      returned: when the flowtable exists
+      sample: inet
+    table:
+      description: The table holding the flowtable.
+      type: str
+      returned: when the flowtable exists
+      sample: flowoffload
+    name:
+      description: The flowtable's name.
+      type: str
+      returned: when the flowtable exists
+      sample: ft
+    hook:
+      description: Its hook (always V(ingress) for flowtables).
+      type: str
+      returned: when the flowtable exists
+      sample: ingress
+    priority:
+      description: Its priority.
+      type: int
+      returned: when the flowtable exists
+      sample: 0
+    devices:
+      description: Its devices, sorted.
+      type: list
+      elements: str
+      returned: when the flowtable exists
+      sample: [lan0, wan0]
+    offload:
+      description: Whether it has C(flags offload) (hardware offload).
+      type: bool
+      returned: when the flowtable exists
+      sample: false
+    counter:
+      description: Whether it has C(counter).
+      type: bool
+      returned: when the flowtable exists
+      sample: true
 hardware_offload:
   description: Whether the flowtable has C(flags offload).
   returned: always
   type: bool
+  sample: false
 fallback_reason:
   description: Why O(offload=auto) used software; empty when it did not fall back.
   returned: always
   type: str
+  sample: "the kernel did not accept 'flags offload' on lan0, wan0: ..."
 skipped_devices:
   description: Devices left out because they do not exist (O(missing_devices=skip)).
   returned: always
   type: list
   elements: str
+  sample: [wan1]
 persist_files:
   description: Persistence files written or removed (or that would be, in check mode).
   returned: always

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: offload_facts
 short_description: Gather netfilter flow offload facts (kernel, packages, NICs, flowtables)
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Reads everything that decides whether forwarded flows can be offloaded on a Linux or
     OpenWrt host and returns it as C(ansible_facts.flowoffload).
@@ -31,6 +31,7 @@ requirements:
   - C(nft) for the C(nft), C(flowtables) facts and the probes; C(ethtool) for
     C(hw_tc_offload); iproute2 C(ip) with C(-j) (else C(/sys) and C(/proc/net) routes are
     read) and C(tc) for C(conflicts).
+  - On the controller, ansible-core 2.19 or later (the module is an action plugin).
 attributes:
   action:
     description: Runs on the controller as an action plugin; the target only runs sh scripts.
@@ -99,35 +100,58 @@ ansible_facts:
   description: Facts added to the host.
   returned: always
   type: dict
+  sample: {flowoffload: {platform: {os_family: Debian}, candidate_devices: [lan0, wan0], flows: {total: 12, offload: 3, hw_offload: 0}}}
   contains:
     flowoffload:
       description: One key per gathered subset (plus C(sysctl) and C(candidate_devices)).
       returned: always
       type: dict
+      sample: {platform: {os_family: Debian, init: systemd}, candidate_devices: [lan0, wan0]}
       contains:
         platform:
-          description:
-            - C(os_family) (V(OpenWrt), V(Debian), V(RedHat), V(Alpine), V(other)),
-              C(distribution), C(distribution_version), C(kernel) (release),
-              C(package_manager) (V(opkg), V(apk), V(apt), V(dnf), V(yum), V(none)),
-              C(firewall) (V(fw4), V(fw3), V(firewalld), V(nftables.service), V(none)) and
-              C(init) (V(systemd), V(procd), V(openrc), V(other)).
+          description: What the host is and which tools manage it.
           returned: when platform is gathered
           type: dict
           sample: {os_family: Debian, distribution: debian, distribution_version: "12",
                    kernel: 6.1.0-56-amd64, package_manager: apt, firewall: none, init: systemd}
+          contains:
+            os_family:
+              description: V(OpenWrt), V(Debian), V(RedHat), V(Alpine) or V(other).
+              type: str
+              returned: always
+              sample: Debian
+            distribution:
+              description: The distribution's ID from C(/etc/os-release) (C(/etc/openwrt_release) on OpenWrt).
+              type: str
+              returned: always
+              sample: debian
+            distribution_version:
+              description: Its version.
+              type: str
+              returned: always
+              sample: "12"
+            kernel:
+              description: The running kernel's release (C(uname -r)).
+              type: str
+              returned: always
+              sample: 6.1.0-56-amd64
+            package_manager:
+              description: V(opkg), V(apk), V(apt), V(dnf), V(yum) or V(none).
+              type: str
+              returned: always
+              sample: apt
+            firewall:
+              description: V(fw4), V(fw3), V(firewalld), V(nftables.service) or V(none).
+              type: str
+              returned: always
+              sample: none
+            init:
+              description: V(systemd), V(procd), V(openrc) or V(other).
+              type: str
+              returned: always
+              sample: systemd
         kernel:
-          description:
-            - C(modules) maps each flow offload module to C(state) (V(loaded), V(module),
-              V(builtin), V(missing)), C(path) and C(evidence).
-            - C(config) holds C(file) (the kernel config read, V(null) when none) and the
-              C(CONFIG_NF_FLOW_TABLE*) and C(CONFIG_NFT_FLOW_OFFLOAD) values (V(y), V(m),
-              V(n), V(null) when not mentioned).
-            - C(software_offload) is the side-effect-free C(nft -c) probe of a flowtable
-              without devices - C(supported) V(true), V(false) (the kernel answered ENOENT)
-              or V(null) (could not run), and the C(message).
-            - C(persistence) is the boot-time load list C(offload_kmod) writes (C(file),
-              C(present), C(modules)).
+          description: The flow offload kernel modules, the kernel config, the software offload probe and the boot-time load list.
           returned: when kernel is gathered
           type: dict
           sample:
@@ -139,34 +163,178 @@ ansible_facts:
             software_offload: {supported: true, message: "nft -c accepted a flowtable: the kernel supports flowtables"}
             persistence: {file: /etc/modules-load.d/flowoffload.conf, present: true,
                           modules: [nf_flow_table, nf_flow_table_inet, nft_flow_offload]}
+          contains:
+            modules:
+              description:
+                - One entry per flow offload module (C(nf_flow_table), C(nf_flow_table_inet),
+                  C(nft_flow_offload)), keyed by its name, each a dictionary of C(state)
+                  (V(loaded), V(module) (available, not loaded), V(builtin), V(missing)),
+                  C(path) (the C(.ko) file, V(null) when none) and C(evidence) (what the
+                  state was read from).
+              type: dict
+              returned: always
+              sample: {nft_flow_offload: {state: module, path: /lib/modules/6.1.0-56-amd64/kernel/net/netfilter/nft_flow_offload.ko,
+                                          evidence: "modules.dep lists kernel/net/netfilter/nft_flow_offload.ko"}}
+            config:
+              description:
+                - C(file), the kernel config read (V(null) when none was found), and, when
+                  one was, the values of C(CONFIG_NF_FLOW_TABLE), C(CONFIG_NF_FLOW_TABLE_INET),
+                  C(CONFIG_NFT_FLOW_OFFLOAD), C(CONFIG_NF_FLOW_TABLE_IPV4) and
+                  C(CONFIG_NF_FLOW_TABLE_IPV6) (V(y), V(m), V(n), or V(null) when the config
+                  does not mention the symbol).
+              type: dict
+              returned: always
+              sample: {file: /boot/config-6.1.0-56-amd64, CONFIG_NF_FLOW_TABLE: m, CONFIG_NFT_FLOW_OFFLOAD: m}
+            software_offload:
+              description: The side-effect-free C(nft -c) probe of a flowtable without devices.
+              type: dict
+              returned: always
+              sample: {supported: false, message: "the kernel rejected a flowtable with ENOENT (Error: No such file or directory; ...): it lacks flowtable support ..."}
+              contains:
+                supported:
+                  description: V(true), V(false) (the kernel answered ENOENT) or V(null) (the probe could not run).
+                  type: bool
+                  returned: always
+                  sample: true
+                message:
+                  description: What the probe answered.
+                  type: str
+                  returned: always
+                  sample: "nft -c accepted a flowtable: the kernel supports flowtables"
+            persistence:
+              description: The boot-time load list M(flowoffload.nft.offload_kmod) writes.
+              type: dict
+              returned: always
+              sample: {file: /etc/modules-load.d/flowoffload.conf, present: true, modules: [nf_flow_table, nf_flow_table_inet]}
+              contains:
+                file:
+                  description: Its path (C(/etc/modules-load.d/flowoffload.conf) with systemd, a marked block of C(/etc/modules) otherwise).
+                  type: str
+                  returned: always
+                  sample: /etc/modules-load.d/flowoffload.conf
+                present:
+                  description: Whether the list exists.
+                  type: bool
+                  returned: always
+                  sample: true
+                modules:
+                  description: The modules it lists.
+                  type: list
+                  elements: str
+                  returned: always
+                  sample: [nf_flow_table, nf_flow_table_inet, nft_flow_offload]
         sysctl:
-          description:
-            - C(nf_flowtable_tcp_timeout), C(nf_flowtable_udp_timeout) (V(null) where the
-              kernel has no such sysctl), C(ip_forward), C(ipv6_forwarding).
+          description: The flowtable timeouts and the forwarding switches; V(null) where the kernel has no such sysctl.
           returned: when kernel is gathered
           type: dict
           sample: {nf_flowtable_tcp_timeout: 30, nf_flowtable_udp_timeout: 30, ip_forward: 1, ipv6_forwarding: 1}
+          contains:
+            nf_flowtable_tcp_timeout:
+              description: C(net.netfilter.nf_flowtable_tcp_timeout), seconds.
+              type: int
+              returned: always
+              sample: 30
+            nf_flowtable_udp_timeout:
+              description: C(net.netfilter.nf_flowtable_udp_timeout), seconds.
+              type: int
+              returned: always
+              sample: 30
+            ip_forward:
+              description: C(net.ipv4.ip_forward).
+              type: int
+              returned: always
+              sample: 1
+            ipv6_forwarding:
+              description: C(net.ipv6.conf.all.forwarding).
+              type: int
+              returned: always
+              sample: 1
         package:
-          description:
-            - The package shipping the modules - C(name), C(installed), C(version),
-              C(manager), C(evidence) (on OpenWrt also C(dependencies)).
+          description: The package that ships the flow offload modules.
           returned: when package is gathered
           type: dict
           sample: {name: linux-image-6.1.0-56-amd64, installed: true, version: 6.1.192-2, manager: apt,
                    evidence: "dpkg -S /lib/modules/6.1.0-56-amd64/kernel/net/netfilter/nf_flow_table.ko: ..."}
+          contains:
+            name:
+              description: Its name (V(kmod-nft-offload) on OpenWrt); V("") when the modules are built in or not packaged.
+              type: str
+              returned: always
+              sample: kmod-nft-offload
+            installed:
+              description: Whether it is installed.
+              type: bool
+              returned: always
+              sample: true
+            version:
+              description: Its installed version; V("") when not installed.
+              type: str
+              returned: always
+              sample: 6.6.73-1
+            manager:
+              description: The package manager asked.
+              type: str
+              returned: always
+              sample: opkg
+            evidence:
+              description: What the answer was read from.
+              type: str
+              returned: always
+              sample: /usr/lib/opkg/status
+            dependencies:
+              description: The OpenWrt package it needs (V(kmod-nf-flow)), with the same C(name), C(installed) and C(version).
+              type: list
+              elements: dict
+              returned: on OpenWrt
+              sample: [{name: kmod-nf-flow, installed: true, version: 6.6.73-1}]
+              contains:
+                name:
+                  description: The package.
+                  type: str
+                  returned: always
+                  sample: kmod-nf-flow
+                installed:
+                  description: Whether it is installed.
+                  type: bool
+                  returned: always
+                  sample: true
+                version:
+                  description: Its installed version; V("") when not installed or unknown.
+                  type: str
+                  returned: always
+                  sample: 6.6.73-1
         nft:
-          description: C(path), C(version) and C(json) (whether C(nft -j list tables) works); V(null) values when nft is missing.
+          description: The C(nft) binary; V(null) values when nft is missing.
           returned: when nft is gathered
           type: dict
           sample: {path: /usr/sbin/nft, version: 1.0.6, json: true}
+          contains:
+            path:
+              description: Where it is.
+              type: str
+              returned: always
+              sample: /usr/sbin/nft
+            version:
+              description: Its version.
+              type: str
+              returned: always
+              sample: 1.0.6
+            json:
+              description: Whether C(nft -j list tables) works.
+              type: bool
+              returned: always
+              sample: true
         interfaces:
           description:
-            - Every network device - C(kind) (V(physical), V(veth), V(bridge), V(vlan),
-              V(pppoe), V(dsa), V(wireguard), V(tun), V(bond), V(macvlan), V(loopback),
-              V(dummy), ...), C(driver), C(operstate), C(lower) devices,
-              C(hw_tc_offload) (V(true), V(false), V(null) when unreadable),
+            - Every network device, keyed by its name. Each is a dictionary of
+              C(kind) (V(physical), V(veth), V(bridge), V(vlan), V(pppoe), V(dsa),
+              V(wireguard), V(tun), V(bond), V(macvlan), V(loopback), V(dummy), ...),
+              C(driver) (V(null) when it has none), C(operstate), C(lower) (the devices under
+              it), C(hw_tc_offload) (V(true), V(false), V(null) when unreadable),
               C(hardware_offload) (V(supported), V(unsupported), V(unknown)) and
               C(hardware_offload_reason).
+            - The keys are device names, so the entries are described here rather than as
+              fixed return keys.
           returned: when interfaces is gathered
           type: dict
           sample:
@@ -186,28 +354,98 @@ ansible_facts:
           elements: str
           sample: [lan0, wan0]
         flowtables:
-          description: Every flowtable on the host, normalized (family, table, name, hook, priority, devices, offload, counter).
+          description: Every flowtable on the host, normalized.
           returned: when flowtables is gathered
           type: list
           elements: dict
           sample: [{family: inet, table: flowoffload, name: ft, hook: ingress, priority: 0, devices: [lan0, wan0],
                     offload: false, counter: true}]
+          contains:
+            family:
+              description: The table's family.
+              type: str
+              returned: always
+              sample: inet
+            table:
+              description: The table holding the flowtable.
+              type: str
+              returned: always
+              sample: flowoffload
+            name:
+              description: The flowtable's name.
+              type: str
+              returned: always
+              sample: ft
+            hook:
+              description: Its hook (always V(ingress) for flowtables).
+              type: str
+              returned: always
+              sample: ingress
+            priority:
+              description: Its priority.
+              type: int
+              returned: always
+              sample: 0
+            devices:
+              description: Its devices, sorted.
+              type: list
+              elements: str
+              returned: always
+              sample: [lan0, wan0]
+            offload:
+              description: Whether it has C(flags offload) (hardware offload).
+              type: bool
+              returned: always
+              sample: false
+            counter:
+              description: Whether it has C(counter).
+              type: bool
+              returned: always
+              sample: true
         flows:
           description:
-            - Conntrack entries - C(total), C(offload) (V([OFFLOAD])) and C(hw_offload) (V([HW_OFFLOAD])).
-            - V(null) when neither C(/proc/net/nf_conntrack) nor C(conntrack) is available.
+            - Conntrack entry counts; V(null) when neither C(/proc/net/nf_conntrack) nor C(conntrack) is available.
           returned: when flows is gathered
           type: dict
           sample: {total: 12, offload: 3, hw_offload: 0}
+          contains:
+            total:
+              description: All conntrack entries.
+              type: int
+              returned: always
+              sample: 12
+            offload:
+              description: Entries marked V([OFFLOAD]) (in the flowtable).
+              type: int
+              returned: always
+              sample: 3
+            hw_offload:
+              description: Entries marked V([HW_OFFLOAD]) (offloaded to the hardware).
+              type: int
+              returned: always
+              sample: 0
         conflicts:
-          description:
-            - What offload would silently bypass - C(kind) V(qdisc) (shaping qdiscs or ifb
-              redirects on candidate devices), V(ipsec) (xfrm policies) or V(nfqueue) (queue
-              rules), with C(device) (V("") when not tied to one) and C(detail).
+          description: What offload would silently bypass.
           returned: when conflicts is gathered
           type: list
           elements: dict
           sample: [{kind: qdisc, device: wan0, detail: "htb qdisc (root, handle 1:) shapes wan0: offloaded packets bypass it"}]
+          contains:
+            kind:
+              description: V(qdisc) (shaping qdiscs or ifb redirects on candidate devices), V(ipsec) (xfrm policies) or V(nfqueue) (queue rules).
+              type: str
+              returned: always
+              sample: qdisc
+            device:
+              description: The device concerned; V("") when the conflict is not tied to one.
+              type: str
+              returned: always
+              sample: wan0
+            detail:
+              description: What was found and what offload does to it.
+              type: str
+              returned: always
+              sample: "htb qdisc (root, handle 1:) shapes wan0: offloaded packets bypass it"
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -33,7 +33,11 @@ extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
 requirements:
-  - On the target, C(/bin/sh) and C(modprobe) and C(rmmod) (kmod, busybox or the kmodloader of OpenWrt).
+  - On the target, C(/bin/sh) (busybox ash is enough) and C(modprobe) and C(rmmod) (kmod, busybox
+    or the kmodloader of OpenWrt). No Python is needed on the target.
+  - To install missing modules, the host's package manager - C(opkg) or C(apk) on OpenWrt
+    (C(kmod-nft-offload)), C(apt-get), C(dnf), C(yum) or C(apk) elsewhere.
+  - On the controller, ansible-core 2.19 or later (the module is an action plugin).
 attributes:
   action:
     description: Runs on the controller as an action plugin; the target only runs sh scripts.
@@ -116,7 +120,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 modules:
-  description: State of each module after the run (predicted in check mode).
+  description:
+    - State of each module after the run (predicted in check mode), keyed by module name (the
+      names in O(modules)) - V(loaded), V(builtin), V(module) (available, not loaded) or
+      V(missing).
   returned: always
   type: dict
   sample: {nf_flow_table: loaded, nf_flow_table_inet: loaded, nft_flow_offload: builtin}
@@ -149,13 +156,18 @@ diff:
   description: The boot-time load list before and after, when run with C(--diff).
   returned: when diff mode is on
   type: dict
+  sample: {before: "", after: "# Written by flowoffload.nft (offload_kmod): ...\nnf_flow_table\nnf_flow_table_inet\nnft_flow_offload\n"}
   contains:
     before:
       description: File content before.
       type: str
+      returned: always
+      sample: ""
     after:
       description: File content after.
       type: str
+      returned: always
+      sample: "# Written by flowoffload.nft (offload_kmod): ...\nnf_flow_table\nnf_flow_table_inet\nnft_flow_offload\n"
 """
 
 from ansible.module_utils.basic import AnsibleModule

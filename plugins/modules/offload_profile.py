@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: offload_profile
 short_description: Apply a whole flow offload profile in one step (the engine of the gateway role)
-version_added: 1.1.0
+version_added: 0.1.0
 description:
   - Does what the role P(flowoffload.nft.gateway#role) does, as one task. It reads the facts the
     profile needs, loads the kernel modules and keeps their boot-time list, manages the
@@ -31,6 +31,7 @@ description:
 requirements:
   - On the target, C(/bin/sh) (busybox ash is enough) and C(nft); on OpenWrt C(uci), C(fw4) and
     C(opkg) or C(apk). No Python is needed on the target.
+  - On the controller, ansible-core 2.19 or later (the module is an action plugin).
 author:
   - flowoffload.nft maintainers (@flowoffload)
 extends_documentation_fragment:
@@ -179,23 +180,71 @@ hardware_offload:
   description: Whether the flowtable has C(flags offload).
   returned: always
   type: bool
+  sample: false
 fallback_reason:
   description: Why hardware offload (or any offload, where the kernel has no flowtables) is not used; C("") if none.
   returned: always
   type: str
+  sample: "the kernel did not accept 'flags offload' on lan0, wan0: ..."
 flows:
   description: Conntrack counts C({total, offload, hw_offload}) with O(verify); C({}) otherwise.
   returned: always
   type: dict
+  sample: {total: 12, offload: 3, hw_offload: 0}
+  contains:
+    total:
+      description: All conntrack entries.
+      type: int
+      returned: with O(verify)
+      sample: 12
+    offload:
+      description: Entries marked V([OFFLOAD]) (in the flowtable).
+      type: int
+      returned: with O(verify)
+      sample: 3
+    hw_offload:
+      description: Entries marked V([HW_OFFLOAD]) (offloaded to the hardware).
+      type: int
+      returned: with O(verify)
+      sample: 0
 report:
   description: Lines the role prints (the unsupported-kernel report, the verified flow counts).
   returned: always
   type: list
   elements: str
+  sample: ["3 software-offloaded and 0 hardware-offloaded of 12 conntrack entries."]
 parts:
   description: The result of each part that ran (C(kmod), C(flowtable), C(sysctl)), as the module of that part returns it.
   returned: always
   type: dict
+  sample:
+    kmod: {changed: false, modules: {nf_flow_table: loaded, nf_flow_table_inet: loaded, nft_flow_offload: loaded},
+           loaded: [], unloaded: [], installed: [], persist_file: /etc/modules-load.d/flowoffload.conf}
+    flowtable: {changed: false, commands: [], hardware_offload: false, fallback_reason: "", skipped_devices: [],
+                persist_files: [], flowtable: {family: inet, table: flowoffload, name: ft, devices: [lan0, wan0]}}
+    sysctl: {changed: false, file: /etc/sysctl.d/90-flowoffload.conf, settings: {}, applied: []}
+  contains:
+    kmod:
+      description: What M(flowoffload.nft.offload_kmod) returns (C(modules), C(loaded), C(unloaded), C(installed), C(persist_file)).
+      type: dict
+      returned: when the profile loads or unloads modules
+      sample: {changed: false, modules: {nf_flow_table: loaded}, loaded: [], unloaded: [], installed: [], persist_file: ""}
+    flowtable:
+      description:
+        - What M(flowoffload.nft.flowtable) returns (C(commands), C(flowtable), C(hardware_offload),
+          C(fallback_reason), C(skipped_devices), C(persist_files)).
+      type: dict
+      returned: when the kernel has flowtables
+      sample: {changed: true, commands: ["add table inet flowoffload { ... }"], hardware_offload: false}
+    sysctl:
+      description:
+        - The flowtable timeouts and forwarding sysctls - C(file) (the sysctl file the profile
+          owns), C(settings) (name to value, as written), C(applied) (the settings that were not
+          running yet and were applied).
+      type: dict
+      returned: when the profile sets sysctls or removes its file
+      sample: {changed: true, file: /etc/sysctl.d/90-flowoffload.conf,
+               settings: {net.netfilter.nf_flowtable_tcp_timeout: 30}, applied: [net.netfilter.nf_flowtable_tcp_timeout]}
 round_trips:
   description: Scripts run on the target (1 when nothing changes, 2 when something does).
   returned: always
