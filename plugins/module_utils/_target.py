@@ -125,7 +125,7 @@ trap 'rm -rf "$fo_t"' EXIT
 : >"$fo_t/o"; : >"$fo_t/e"
 fo_tail() {{
   printf '\n@@%s-err@@\n' "$fo_nonce"
-  [ ! -s "$fo_t/e" ] || cat "$fo_t/e"
+  [ ! -s "$fo_t/e" ] || fo_rd "$fo_t/e"
   printf '\n@@%s-end %s@@\n' "$fo_nonce" "$1"
 }}
 fo_emit() {{

@@ -12,7 +12,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
@@ -42,7 +42,7 @@ class ActionTarget:
         self.round_trips += 1
         # pylint: disable=protected-access
         if getattr(self._action._connection, "has_pipelining", False):
-            res = self._action._low_level_execute_command(STDIN_RUNNER, in_data=script, executable="/bin/sh")
+            res = self._action._low_level_execute_command(STDIN_RUNNER, in_data=to_bytes(script), executable="/bin/sh")
         else:  # podman exec & co.: no stdin and no terminal; the script is the command
             res = self._action._low_level_execute_command(script, executable="/bin/sh")
         # pylint: enable=protected-access

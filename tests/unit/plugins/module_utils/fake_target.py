@@ -116,9 +116,11 @@ def fake_execute(target: t.Any, calls: t.Optional[t.List[t.Tuple[str, t.Optional
     target: the stdin data where the action sends it there, else the command itself.
     ``calls`` collects (script, executable)."""
 
-    def execute(cmd: str, executable: t.Optional[str] = None, in_data: t.Optional[str] = None,
+    def execute(cmd: str, executable: t.Optional[str] = None, in_data: t.Optional[bytes] = None,
                 **_kw: t.Any) -> t.Dict[str, t.Any]:
-        script = cmd if in_data is None else in_data
+        # the connection plugins write in_data to a pipe: it must be bytes (local needs it)
+        assert in_data is None or isinstance(in_data, bytes)
+        script = cmd if in_data is None else in_data.decode("utf-8")
         if calls is not None:
             calls.append((script, executable))
         assert executable == "/bin/sh"

@@ -46,7 +46,8 @@ def test_ssh_and_local_get_the_script_on_stdin_without_a_terminal() -> None:
     action = Action(pipelining=True)
     target = ActionTarget(action)  # type: ignore[arg-type]
     assert target.run_script("echo hi") == (0, "out", "")
-    assert action.calls == [{"cmd": STDIN_RUNNER, "in_data": "echo hi", "executable": "/bin/sh"}]
+    # bytes: the local connection writes in_data to a binary pipe as it is (ssh encodes str itself)
+    assert action.calls == [{"cmd": STDIN_RUNNER, "in_data": b"echo hi", "executable": "/bin/sh"}]
     assert target.round_trips == 1
 
 
