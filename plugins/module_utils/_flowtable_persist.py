@@ -49,6 +49,7 @@ _SECTION_RE = re.compile(
 # [Install] of the unit: `systemctl enable` links it into these .wants folders.
 WANTED_BY = ("multi-user.target", "nftables.service")
 
+
 def nft_path(desired: Desired, openwrt: bool) -> str:
     if openwrt:
         return f"{OPENWRT_DIR}/flowoffload-{desired.table}.nft"

@@ -55,7 +55,8 @@ def lab_vm(*, modules_loaded: bool = True, boot_list: bool = True, table: t.Opti
     out: t.Dict[str, Section] = {}
     out.update(kf.host_sections(tools=TOOLS))
     out["host:netdevs"] = sec("".join(d + "\n" for d in DEVICES))
-    out["host:systemd-units"] = sec("Id=firewalld.service\nActiveState=inactive\nUnitFileState=\n\nId=nftables.service\nActiveState=active\nUnitFileState=enabled\n")
+    out["host:systemd-units"] = sec("Id=firewalld.service\nActiveState=inactive\nUnitFileState=\n\n"
+                                    "Id=nftables.service\nActiveState=active\nUnitFileState=enabled\n")
     out.update(kf.kmod_sections(
         proc=fixture(KV + ("proc-modules-loaded.txt" if modules_loaded else "proc-modules-fresh.txt")),
         dep=fixture(KV + "modules-dep-netfilter.txt"), builtin=fixture(KV + "modules-builtin.txt"),
