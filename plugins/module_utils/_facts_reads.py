@@ -88,6 +88,7 @@ done
 
 # ethtool -i and ethtool -k, where ethtool exists (no section at all without it: host tools
 # tell); the parsers take the driver line and the hw-tc-offload line. rc = that of ethtool -k.
+# Not for lo: its kind (loopback) is never offloaded and has no driver or features to read.
 _ETH_CODE = f"""\
 fo_facts_eth() {{
   ethtool -i "$1" 2>/dev/null
@@ -95,6 +96,7 @@ fo_facts_eth() {{
 }}
 if command -v ethtool >/dev/null 2>&1; then
   for fo_fp in /sys/class/net/*; do
+    case $fo_fp in */lo) continue ;; esac
     [ -e "$fo_fp" ] || continue
     fo_cap "{ETH_PREFIX}${{fo_fp##*/}}" fo_facts_eth "${{fo_fp##*/}}"
   done
