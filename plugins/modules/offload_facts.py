@@ -189,7 +189,9 @@ ansible_facts:
               description: The side-effect-free C(nft -c) probe of a flowtable without devices.
               type: dict
               returned: always
-              sample: {supported: false, message: "the kernel rejected a flowtable with ENOENT (Error: No such file or directory; ...): it lacks flowtable support ..."}
+              sample:
+                supported: false
+                message: "the kernel rejected a flowtable with ENOENT (Error: No such file or directory; ...): it lacks flowtable support ..."
               contains:
                 supported:
                   description: V(true), V(false) (the kernel answered ENOENT) or V(null) (the probe could not run).
