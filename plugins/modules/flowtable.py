@@ -30,7 +30,7 @@ requirements:
   - On the target, C(/bin/sh) (busybox ash is enough) and C(nft); C(systemctl) for the boot
     unit on systemd hosts. No Python is needed on the target.
   - With O(backend=fw4) (OpenWrt), C(uci) and C(fw4) on the target.
-  - On the controller, ansible-core 2.19 or later (the module is an action plugin).
+  - On the controller, ansible-core (tested with 2.19, 2.20 and 2.21); the module is an action plugin.
 author:
   - flowoffload.nft maintainers (@flowoffload)
 extends_documentation_fragment:

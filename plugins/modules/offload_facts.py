@@ -31,7 +31,7 @@ requirements:
   - C(nft) for the C(nft), C(flowtables) facts and the probes; C(ethtool) for
     C(hw_tc_offload); iproute2 C(ip) with C(-j) (else C(/sys) and C(/proc/net) routes are
     read) and C(tc) for C(conflicts).
-  - On the controller, ansible-core 2.19 or later (the module is an action plugin).
+  - On the controller, ansible-core (tested with 2.19, 2.20 and 2.21); the module is an action plugin.
 attributes:
   action:
     description: Runs on the controller as an action plugin; the target only runs sh scripts.

@@ -37,7 +37,7 @@ requirements:
     or the kmodloader of OpenWrt). No Python is needed on the target.
   - To install missing modules, the host's package manager - C(opkg) or C(apk) on OpenWrt
     (C(kmod-nft-offload)), C(apt-get), C(dnf), C(yum) or C(apk) elsewhere.
-  - On the controller, ansible-core 2.19 or later (the module is an action plugin).
+  - On the controller, ansible-core (tested with 2.19, 2.20 and 2.21); the module is an action plugin.
 attributes:
   action:
     description: Runs on the controller as an action plugin; the target only runs sh scripts.

@@ -31,7 +31,7 @@ description:
 requirements:
   - On the target, C(/bin/sh) (busybox ash is enough) and C(nft); on OpenWrt C(uci), C(fw4) and
     C(opkg) or C(apk). No Python is needed on the target.
-  - On the controller, ansible-core 2.19 or later (the module is an action plugin).
+  - On the controller, ansible-core (tested with 2.19, 2.20 and 2.21); the module is an action plugin.
 author:
   - flowoffload.nft maintainers (@flowoffload)
 extends_documentation_fragment:
