@@ -90,7 +90,8 @@ def dev_sections(ip_link_json: str, drivers: t.Optional[t.Mapping[str, str]] = N
     for entry in entries:
         name = entry["ifname"]
         kind = kinds[name]
-        lines = [f"type={ {'loopback': '772', 'none': '65534'}.get(entry.get('link_type'), '1') }",
+        link_type = {"loopback": "772", "none": "65534"}.get(entry.get("link_type"), "1")
+        lines = [f"type={link_type}",
                  f"operstate={str(entry.get('operstate', 'unknown')).lower()}"]
         devtype = devtypes.get(name) or {"bridge": "bridge", "vlan": "vlan", "bond": "bond",
                                          "wireguard": "wireguard"}.get(kind or "", "")
