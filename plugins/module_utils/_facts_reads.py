@@ -21,7 +21,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
 from ansible_collections.flowoffload.nft.plugins.module_utils import _probe
 from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_reads
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, shq
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, proc_sys_code, shq
 
 PREFIX = "facts:"
 K_SYSCTL = PREFIX + "sysctl"
@@ -50,10 +50,7 @@ SYSCTLS = {
     "ipv6_forwarding": "net/ipv6/conf/all/forwarding",
 }
 
-_SYSCTL_CODE = f"""\
-for fo_x in {' '.join(SYSCTLS.values())}; do
-  if fo_val "/proc/sys/$fo_x"; then printf '%s=%s\\n' "$fo_x" "$fo_v"; fi
-done"""
+_SYSCTL_CODE = proc_sys_code(SYSCTLS.values(), dotted=False)
 
 # Every device of /sys/class/net: type, operstate, DEVTYPE, the bus driver (absent for
 # virtual devices), the upper (master) and lower devices. Key facts:dev:<name>.

@@ -19,7 +19,7 @@ import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
-    ApplyResult, ApplySpec, Expect, FileChange, Read, Snapshot, Step, shq,
+    ApplyResult, ApplySpec, Expect, FileChange, Read, Snapshot, Step, proc_sys_code, shq,
 )
 
 PREFIX = "sysctl:"
@@ -46,10 +46,7 @@ def proc_path(name: str) -> str:
 
 
 _FILE_CODE = f"if [ -e {shq(FILE)} ]; then echo present; fo_rd {shq(FILE)}; else echo absent; fi"
-# read builtins only (a process per value costs tens of ms on a slow router)
-_RUNNING_CODE = "\n".join(
-    f"if fo_val {shq(proc_path(n))}; then echo {shq(n)}=\"$fo_v\"; fi"
-    for n in NAMES) + "\ntrue"
+_RUNNING_CODE = proc_sys_code([proc_path(n)[len("/proc/sys/"):] for n in NAMES], dotted=True)
 # systemd-sysctl needs no procps (absent from minimal images) and skips keys the kernel
 # lacks; elsewhere (OpenWrt's busybox, OpenRC) sysctl -e -p reads the same file.
 _APPLY_CODE = (

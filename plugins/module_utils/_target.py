@@ -173,6 +173,18 @@ def _section_code(read: Read) -> str:
     return f"printf '@@%s %s@@\\n' \"$fo_nonce\" {shq(read.key)}\n{group} 2>\"$fo_t/e\"\nfo_tail $?\n"
 
 
+def proc_sys_code(names: t.Iterable[str], dotted: bool) -> str:
+    """sh printing ``NAME=VALUE`` for each readable /proc/sys value (names as paths below
+    /proc/sys, printed with dots when dotted), in ONE process: the kernel answers an integer
+    sysctl only to a read at offset 0, so the shell's byte-by-byte ``read`` would see its
+    first digit only."""
+    paths = " ".join(shq("/proc/sys/" + name) for name in names)
+    name_expr = 'f = FILENAME; sub(/^\\/proc\\/sys\\//, "", f)' + ('; gsub(/\\//, ".", f)' if dotted else "")
+    return (f"fo_gl=''\nfor fo_x in {paths}; do\n  if [ -r \"$fo_x\" ]; then fo_gl=\"$fo_gl $fo_x\"; fi\ndone\n"
+            "# shellcheck disable=SC2086\n"
+            f"if [ -n \"$fo_gl\" ]; then awk 'FNR == 1 {{ {name_expr}; print f \"=\" $0 }}' $fo_gl; fi")
+
+
 def file_code(path: str) -> str:
     """sh printing the file at path byte for byte (text), without a process; rc 2 and
     ``absent`` on stderr when it does not exist."""

@@ -248,3 +248,17 @@ def test_module_target_runs_through_run_command() -> None:
 def test_busybox_is_the_shell_of_the_tests() -> None:
     if shutil.which("busybox"):
         assert os.path.basename(ShellTarget().shell[0]) == "busybox"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/sys/kernel/pid_max"), reason="no /proc/sys/kernel/pid_max")
+def test_proc_sys_values_are_read_whole() -> None:
+    """The kernel answers an integer sysctl only at offset 0: a byte-by-byte shell read gets
+    its first digit (the read-back of nf_flowtable_tcp_timeout=300 once said 3)."""
+    with open("/proc/sys/kernel/pid_max", encoding="ascii") as handle:
+        want = handle.read().strip()
+    assert len(want) > 1
+    code = T.proc_sys_code(["kernel/pid_max", "kernel/no_such_value"], dotted=True)
+    snap = read(ShellTarget(), [T.Read("v", code)])
+    assert snap.get("v") == T.Section(0, f"kernel.pid_max={want}\n", "")
+    code = T.proc_sys_code(["kernel/pid_max"], dotted=False)
+    assert read(ShellTarget(), [T.Read("v", code)]).out("v") == f"kernel/pid_max={want}\n"
