@@ -218,10 +218,17 @@ printf 'path=%s\\n' "$fo_p"
 [ -n "$fo_p" ] || exit 0
 if command -v dpkg >/dev/null 2>&1; then
   echo 'tool=dpkg'
-  fo_o=$(dpkg -S "$fo_p" 2>&1); echo "rc=$?"
+  fo_o=$(dpkg -S "$fo_p" 2>&1); fo_c=$?
+  # merged /usr (Debian 13): /lib is a link to usr/lib and dpkg knows only the path it
+  # installed, /usr/lib/modules/...
+  case $fo_p in /lib/*) fo_u="/usr$fo_p" ;; *) fo_u='' ;; esac
+  if [ "$fo_c" -ne 0 ] && [ -n "$fo_u" ] && fo_ou=$(dpkg -S "$fo_u" 2>&1); then
+    fo_o=$fo_ou; fo_c=0; printf 'path=%s\\n' "$fo_u"
+  fi
+  echo "rc=$fo_c"
   printf '%s\\n' "$fo_o" | sed 's/^/> /'
-  fo_n=$(printf '%s\\n' "$fo_o" | grep -v '^diversion by' | grep ': ' | head -n 1 | cut -d: -f1 | cut -d, -f1)
-  [ -z "$fo_n" ] || printf 'version=%s\\n' "$(dpkg-query -W -f='${{Version}}' "$fo_n" 2>/dev/null)"
+  fo_pn=$(printf '%s\\n' "$fo_o" | grep -v '^diversion by' | grep ': ' | head -n 1 | cut -d: -f1 | cut -d, -f1)
+  [ -z "$fo_pn" ] || printf 'version=%s\\n' "$(dpkg-query -W -f='${{Version}}' "$fo_pn" 2>/dev/null)"
 elif command -v rpm >/dev/null 2>&1; then
   echo 'tool=rpm'
   fo_o=$(rpm -qf --qf '%{{NAME}} %{{VERSION}}-%{{RELEASE}}\\n' "$fo_p" 2>&1); echo "rc=$?"

@@ -19,6 +19,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     read_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
+    ShellTarget,
     fixture,
     sec,
 )
@@ -258,3 +259,28 @@ def test_install_failure_message_from_the_apk_capture():
     assert msg.startswith("installing kmod-nft-offload with apk failed: no feed offers kmod-nft-offload (rc=1, feeds: https://x/y)")
     assert APK_NOSUCH.splitlines()[0].strip() in msg or "unable to select packages" in msg
     assert OPKG_UNKNOWN
+
+
+# dpkg 1.22 on the trixie lab VM (merged /usr): the kernel package recorded /usr/lib/modules/...,
+# and dpkg -S of the /lib/modules/... path modinfo prints finds nothing (rc 1).
+_TRIXIE_DPKG = """\
+modinfo() { echo /lib/modules/6.12.117+deb13-amd64/kernel/net/netfilter/nf_flow_table.ko.xz; }
+dpkg() {
+  case $2 in
+    /usr/lib/*) echo "linux-image-6.12.117+deb13-amd64: $2" ;;
+    *) echo "dpkg-query: no path found matching pattern $2" >&2; return 1 ;;
+  esac
+}
+"""
+
+
+@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
+def test_owner_on_merged_usr_is_found_under_usr():
+    read = next(r for r in _packages.package_reads() if r.key == "kmod:pkg-owner")
+    script, nonce = read_script([read])
+    script = script.replace("#!/bin/sh\n", "#!/bin/sh\n" + _TRIXIE_DPKG, 1)
+    rc, out, err = ShellTarget(shell=["busybox", "sh"]).run_script(script)
+    assert rc == 0, err
+    owner = _packages.parse_owner_section(parse_sections(out, nonce)[0].text("kmod:pkg-owner"))
+    assert owner["rc"] == 0 and owner["path"].startswith("/usr/lib/modules/6.12.117+deb13-amd64/")
+    assert _packages.parse_dpkg_search(owner["out"]) == "linux-image-6.12.117+deb13-amd64"
