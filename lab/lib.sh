@@ -72,14 +72,17 @@ check_name() {
     esac
 }
 
-# ssh options for VM NAME (needs its state folder); prints one option per line.
+# ssh options for VM NAME (needs its state folder); prints one option per line. The control
+# socket has a short fixed name (one VM per folder): ssh adds 17 characters while creating
+# it, and "$dir/ssh-%C" passed the 107 a Unix socket path may have in a clone under
+# /tmp/ci4/main (ssh then failed, and lab/up waited for SSH in vain).
 ssh_opts() {
     local dir
     dir="$(vm_dir "$1")"
     printf '%s\n' -i "$LAB_IMAGES/id_ed25519" -p "$(cat "$dir/port")" \
         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
         -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=5 \
-        -o ControlMaster=auto -o ControlPersist=120s -o "ControlPath=$dir/ssh-%C" \
+        -o ControlMaster=auto -o ControlPersist=120s -o "ControlPath=$dir/cm" \
         -o ServerAliveInterval=10 -o ServerAliveCountMax=6
 }
 
