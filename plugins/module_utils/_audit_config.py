@@ -22,6 +22,7 @@ import re
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _fw4
+from ansible_collections.flowoffload.nft.plugins.module_utils._facts_parse import parse_pairs
 from ansible_collections.flowoffload.nft.plugins.module_utils._hotplug import (
     DEVICE_TAG,
     LOADER,
@@ -159,15 +160,6 @@ def parse_file(path: str, text: str) -> t.List[t.Dict[str, t.Any]]:
     return [{**entry, "devices": sorted(entry["devices"])} for _key, entry in sorted(found.items())]
 
 
-def _pairs(text: str) -> t.Dict[str, str]:
-    out = {}
-    for line in (text or "").splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
-
-
 def configured_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
     """The configured state: ``files`` (path -> configured flowtables), ``flowtables``
     (all of them, ``source`` naming the file or UCI), ``loader`` (present, current),
@@ -178,7 +170,7 @@ def configured_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
             files[path] = parse_file(path, section.out)
     flowtables = [ft for path in sorted(files) for ft in files[path]]
     uci_sec = snapshot.get(K_UCI)
-    uci = _pairs(uci_sec.out) if uci_sec is not None and uci_sec.ok else {}
+    uci = parse_pairs(uci_sec.out) if uci_sec is not None and uci_sec.ok else {}
     if uci and _fw4.is_on(uci.get("flow_offloading")):
         flowtables.append({"family": _fw4.FAMILY, "table": _fw4.TABLE, "name": _fw4.NAME, "hook": "ingress",
                            "priority": 0, "devices": None, "offload": _fw4.is_on(uci.get("flow_offloading_hw")),
@@ -190,6 +182,6 @@ def configured_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
         "flowtables": flowtables,
         "loader": {"path": LOADER_PATH, "present": loader_text is not None,
                    "current": loader_text is not None and loader_text.rstrip("\n") == LOADER.rstrip("\n")},
-        "units": _pairs(snapshot.text(K_UNITS)),
+        "units": parse_pairs(snapshot.text(K_UNITS)),
         "uci": uci,
     }

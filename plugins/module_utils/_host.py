@@ -56,18 +56,9 @@ def host_reads() -> t.List[Read]:
     ]
 
 
-def _pairs(text: str) -> t.Dict[str, str]:
-    out = {}
-    for line in (text or "").splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
-
-
 def tools(snapshot: Snapshot) -> t.Dict[str, str]:
     """binary name -> path, for the TOOLS found on the host."""
-    return _pairs(snapshot.text(PREFIX + "tools"))
+    return fp.parse_pairs(snapshot.text(PREFIX + "tools"))
 
 
 def paths(snapshot: Snapshot) -> t.Set[str]:
@@ -84,7 +75,7 @@ def parse_units(text: str) -> t.Dict[str, str]:
     ``UNIT.enabled`` -> UnitFileState (empty for a unit that is not installed)."""
     out: t.Dict[str, str] = {}
     for block in re.split(r"\n\s*\n", text or ""):
-        props = _pairs(block)
+        props = fp.parse_pairs(block)
         unit = props.get("Id")
         if unit:
             out[unit] = props.get("ActiveState", "")
