@@ -30,7 +30,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._hotplug import (
     PERSISTED_GLOBS,
 )
 from ansible_collections.flowoffload.nft.plugins.module_utils._nft import resolve_priority
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, argv, file_code
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, argv, file_code, when_tool
 
 PREFIX = "audit:"
 FILE_PREFIX = PREFIX + "file:"
@@ -60,9 +60,8 @@ fi
 fo_rc 0"""
 
 # Without uci (every host but OpenWrt): rc 127 without a process.
-_UCI_CODE = ("if command -v uci >/dev/null 2>&1; then\n" + "".join(
-    f"  printf '{option}=%s\\n' \"$({argv('uci', '-q', 'get', f'{_fw4.SECTION}.{option}')})\"\n" for option in _fw4.OPTIONS
-) + "else\n  echo 'uci: not found' >&2; fo_rc 127\nfi")
+_UCI_CODE = when_tool("uci", "\n  ".join(
+    f"printf '{option}=%s\\n' \"$({argv('uci', '-q', 'get', f'{_fw4.SECTION}.{option}')})\"" for option in _fw4.OPTIONS))
 
 _ADD_RE = re.compile(r"^add flowtable\s+(\S+)\s+(\S+)\s+(\S+)\s*\{(.*)\}\s*$")
 _TABLE_RE = re.compile(r"^table\s+(\S+)\s+(\S+)\s*\{\s*$")

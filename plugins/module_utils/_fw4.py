@@ -31,9 +31,10 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     Read,
     Snapshot,
     Step,
+    apply_host,
     argv,
     read_host,
-    apply_host,
+    when_tool,
 )
 
 PREFIX = "fw4:"
@@ -93,14 +94,8 @@ def wanted_values(desired: t.Mapping[str, t.Any]) -> t.Dict[str, bool]:
 
 
 # --- read ----------------------------------------------------------------------------------
-def _where(tool: str, code: str) -> str:
-    """code, or rc 127 without a process when tool is not on the host (every host that is
-    not OpenWrt reads these sections too when the backend is auto)."""
-    return f"if command -v {tool} >/dev/null 2>&1; then\n  {code}\nelse echo '{tool}: not found' >&2; fo_rc 127; fi"
-
-
 def _get(option: str) -> str:
-    return _where("uci", argv("uci", "-q", "get", f"{SECTION}.{option}"))
+    return when_tool("uci", argv("uci", "-q", "get", f"{SECTION}.{option}"))
 
 
 def fw4_reads(params: t.Mapping[str, t.Any]) -> t.List[Read]:
@@ -108,18 +103,18 @@ def fw4_reads(params: t.Mapping[str, t.Any]) -> t.List[Read]:
     del params  # the read is the same for every option set
     reads = [Read(PREFIX + option, _get(option)) for option in OPTIONS]
     reads += [
-        Read(PREFIX + "defaults", _where("uci", argv("uci", "show", SECTION))),
-        Read(PREFIX + "changes", _where("uci", argv("uci", "changes", "firewall"))),
-        Read(PREFIX + "config", _where("uci", argv("uci", "show", "firewall"))),
-        Read(PREFIX + "interfaces", _where("ubus", argv("ubus", "call", "network.interface", "dump"))),
+        Read(PREFIX + "defaults", when_tool("uci", argv("uci", "show", SECTION))),
+        Read(PREFIX + "changes", when_tool("uci", argv("uci", "changes", "firewall"))),
+        Read(PREFIX + "config", when_tool("uci", argv("uci", "show", "firewall"))),
+        Read(PREFIX + "interfaces", when_tool("ubus", argv("ubus", "call", "network.interface", "dump"))),
     ]
     return reads + flowtable_reads() + _host.host_reads()
 
 
 def flowtable_reads() -> t.List[Read]:
     return [
-        Read(PREFIX + "ft-json", _where("fw4", argv("nft", "-j", "list", "flowtables"))),
-        Read(PREFIX + "ft-text", _where("fw4", argv("nft", "list", "flowtables"))),
+        Read(PREFIX + "ft-json", when_tool("fw4", argv("nft", "-j", "list", "flowtables"))),
+        Read(PREFIX + "ft-text", when_tool("fw4", argv("nft", "list", "flowtables"))),
     ]
 
 

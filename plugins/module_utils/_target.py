@@ -123,18 +123,19 @@ fo_nonce={nonce}
 fo_t=$(mktemp -d 2>/dev/null) || {{ fo_t=/tmp/flowoffload.$$; mkdir -p "$fo_t"; }}
 trap 'rm -rf "$fo_t"' EXIT
 : >"$fo_t/o"; : >"$fo_t/e"
+fo_head() {{ printf '@@%s %s@@\n' "$fo_nonce" "$1"; }}
 fo_tail() {{
   printf '\n@@%s-err@@\n' "$fo_nonce"
   [ ! -s "$fo_t/e" ] || fo_rd "$fo_t/e"
   printf '\n@@%s-end %s@@\n' "$fo_nonce" "$1"
 }}
 fo_emit() {{
-  printf '@@%s %s@@\n' "$fo_nonce" "$1"
+  fo_head "$1"
   [ ! -s "$fo_t/o" ] || cat "$fo_t/o"
   fo_tail "$2"
 }}
 fo_cap() {{
-  printf '@@%s %s@@\n' "$fo_nonce" "$1"; shift
+  fo_head "$1"; shift
   "$@" 2>"$fo_t/e"; fo_tail $?
 }}
 fo_rc() {{ return "$1"; }}
@@ -152,10 +153,6 @@ fo_file() {{
   [ -e "$1" ] || {{ echo absent >&2; return 2; }}
   fo_rd "$1"
 }}
-fo_cat() {{
-  [ -e "$2" ] || {{ printf '@@%s %s@@\n' "$fo_nonce" "$1"; echo absent >"$fo_t/e"; fo_tail 2; return; }}
-  fo_cap "$1" cat "$2"
-}}
 """
 
 
@@ -170,7 +167,7 @@ def _section_code(read: Read) -> str:
         return read.code.rstrip("\n") + "\n"
     code = read.code.rstrip()
     group = f"(\n{code}\n)" if _NEEDS_SUBSHELL.search(code) else f"{{\n{code}\n}}"
-    return f"printf '@@%s %s@@\\n' \"$fo_nonce\" {shq(read.key)}\n{group} 2>\"$fo_t/e\"\nfo_tail $?\n"
+    return f"fo_head {shq(read.key)}\n{group} 2>\"$fo_t/e\"\nfo_tail $?\n"
 
 
 def proc_sys_code(names: t.Iterable[str], dotted: bool) -> str:
@@ -183,6 +180,12 @@ def proc_sys_code(names: t.Iterable[str], dotted: bool) -> str:
     return (f"fo_gl=''\nfor fo_x in {paths}; do\n  if [ -r \"$fo_x\" ]; then fo_gl=\"$fo_gl $fo_x\"; fi\ndone\n"
             "# shellcheck disable=SC2086\n"
             f"if [ -n \"$fo_gl\" ]; then awk 'FNR == 1 {{ {name_expr}; print f \"=\" $0 }}' $fo_gl; fi")
+
+
+def when_tool(tool: str, code: str) -> str:
+    """code where tool is on the host, else rc 127 and ``TOOL: not found`` without a process
+    (hosts read sections of tools they lack: uci, fw4 and ubus off OpenWrt)."""
+    return f"if command -v {tool} >/dev/null 2>&1; then\n  {code}\nelse echo '{tool}: not found' >&2; fo_rc 127; fi"
 
 
 def file_code(path: str) -> str:

@@ -200,7 +200,7 @@ def test_changing_run_off_to_auto_is_two_round_trips_with_one_ordered_apply() ->
         "mv -f /etc/sysctl.d/90-flowoffload.conf.fo-new",
         "systemctl enable flowoffload-inet-flowoffload.service",  # flowtable: post
         "sysctl -e -p /etc/sysctl.d/90-flowoffload.conf",    # sysctl: post, after the modules
-        '"$fo_nonce" kmod:proc-modules',                         # the read-back
+        'fo_head kmod:proc-modules\n',                     # the read-back
     )]
     assert order == sorted(order)
     assert f"{TIMEOUT} = 60" in script
@@ -334,7 +334,7 @@ def test_verify_counts_flows_from_the_read_back_after_a_change() -> None:
     after = configured(**LAN_WAN)
     target = FakeTarget(lab_vm(**PRISTINE), apply_sections=readback(after))
     out = P.run_profile(target, params(verify=True, **LAN_WAN), False)
-    assert target.round_trips == 2 and '"$fo_nonce" facts:flows' in target.applies[0] and out["flows"]["total"] > 0
+    assert target.round_trips == 2 and 'fo_head facts:flows\n' in target.applies[0] and out["flows"]["total"] > 0
 
 
 # --- failures of the one apply script -----------------------------------------------------------------

@@ -84,7 +84,7 @@ def test_dynamic_reads_emit_their_own_sections(tmp_path: t.Any) -> None:
 
 def test_duplicate_keys_run_once() -> None:
     script, _nonce = T.read_script([T.Read("k", "echo 1"), T.Read("k", "echo 1")])
-    assert script.count('"$fo_nonce" k\n') == 1
+    assert script.count('fo_head k\n') == 1
 
 
 def _log_double(tmp_path: t.Any) -> str:
