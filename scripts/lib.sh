@@ -13,8 +13,10 @@ FO_DOWNLOADS="$FO_CACHE/downloads"
 # ansible_collections/<namespace>/<name>: a synced copy lives here.
 FO_AT_ROOT="$FO_CACHE/ansible-test"
 FO_AT_COLLECTION="$FO_AT_ROOT/ansible_collections/flowoffload/nft"
-# Host Python used for the venv: Debian 12's interpreter, not a user-installed one.
-FO_PYTHON="${FO_PYTHON:-/usr/bin/python3}"
+# Host Python used for the venv: pyenv's 3.13.0 (ansible-core 2.21 needs 3.12 or newer;
+# Debian 12's python3 is 3.11). FO_PYTHON=/path/to/python3.1x overrides it.
+FO_PYENV_ROOT="${PYENV_ROOT:-$HOME/.pyenv}"
+FO_PYTHON="${FO_PYTHON:-$FO_PYENV_ROOT/versions/3.13.0/bin/python3}"
 
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 export ANSIBLE_CONFIG="$FO_ROOT/ansible.cfg"

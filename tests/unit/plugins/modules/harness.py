@@ -8,17 +8,11 @@ also sets the serialization profile that 2.19's AnsibleModule requires.
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import typing as t
 
 import pytest
 from ansible.module_utils import basic
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core 2.18: older than the collection supports (requires_ansible)
-    patch_module_args = None
+from ansible.module_utils.testing import patch_module_args
 
 
 class Exit(Exception):
@@ -27,19 +21,6 @@ class Exit(Exception):
 
 class Fail(Exception):
     """main() called fail_json."""
-
-
-@contextlib.contextmanager
-def module_args(monkeypatch: t.Any, args: t.Dict[str, t.Any]) -> t.Iterator[None]:
-    """The module arguments for AnsibleModule instances created inside the block."""
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-        return
-    # Only the main .venv's ansible-core 2.18 gets here (it has no patch_module_args and
-    # no serialization profiles): the arguments are the JSON document it reads.
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-    yield
 
 
 def run_module(
@@ -60,6 +41,6 @@ def run_module(
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warned.append(msg))
-    with module_args(monkeypatch, args), pytest.raises((Exit, Fail)) as info:
+    with patch_module_args(args), pytest.raises((Exit, Fail)) as info:
         main()
     return info.type, result, warned
