@@ -33,11 +33,36 @@ for fo_x in /run/systemd/system /run/openrc /sbin/openrc /sbin/fw4 /usr/share/fi
 done"""
 
 
-# One systemctl process for every question (each costs a process and D-Bus calls): one
-# block of properties per unit, blocks separated by an empty line.
-_UNITS_CODE = """\
-if command -v systemctl >/dev/null 2>&1; then
-  systemctl show --property=Id,ActiveState,UnitFileState firewalld.service nftables.service 2>/dev/null
+# The units' states without a process where systemd keeps them in files (each systemctl
+# costs a process and D-Bus calls: the most expensive read on a small router): the unit is
+# active while PID 1 keeps /run/systemd/units/invocation:UNIT (removed when it stops or
+# fails), enabled when a .wants/.requires folder of /etc/systemd/system links it, and
+# installed when its unit file exists. Printed as ``systemctl show`` would, one block per
+# unit; ``systemctl show`` itself only where systemd runs without /run/systemd/units.
+_UNITS = ("firewalld.service", "nftables.service")
+
+
+def units_code(root: str = "") -> str:
+    """The systemd-units section's sh (root: a folder standing for / in the tests)."""
+    etc, run = f"{root}/etc/systemd/system", f"{root}/run/systemd"
+    unit_dirs = " ".join(f"{root}{d}" for d in (
+        "/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+        "/usr/lib/systemd/system", "/lib/systemd/system"))
+    return f"""\
+if [ -d {run}/system ] && [ -d {run}/units ]; then
+  for fo_u in {" ".join(_UNITS)}; do
+    fo_a=inactive fo_s=''
+    if [ -L "{run}/units/invocation:$fo_u" ]; then fo_a=active; fi
+    for fo_x in {unit_dirs}; do
+      if [ -e "$fo_x/$fo_u" ]; then fo_s=disabled; break; fi
+    done
+    for fo_x in {etc}/*.wants/"$fo_u" {etc}/*.requires/"$fo_u"; do
+      if [ -n "$fo_s" ] && [ -e "$fo_x" ]; then fo_s=enabled; fi
+    done
+    printf 'Id=%s\\nActiveState=%s\\nUnitFileState=%s\\n\\n' "$fo_u" "$fo_a" "$fo_s"
+  done
+elif command -v systemctl >/dev/null 2>&1; then
+  systemctl show --property=Id,ActiveState,UnitFileState {" ".join(_UNITS)} 2>/dev/null
 fi
 true"""
 
@@ -52,7 +77,7 @@ def host_reads() -> t.List[Read]:
         Read(PREFIX + "tools", _HOST_CODE.format(tools=" ".join(TOOLS))),
         Read(PREFIX + "paths", _FILES_CODE),
         Read(PREFIX + "netdevs", "for fo_x in /sys/class/net/*; do\n  if [ -e \"$fo_x\" ]; then echo \"${fo_x##*/}\"; fi\ndone"),
-        Read(PREFIX + "systemd-units", _UNITS_CODE),
+        Read(PREFIX + "systemd-units", units_code()),
     ]
 
 
