@@ -21,7 +21,12 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
 from ansible_collections.flowoffload.nft.plugins.module_utils import _packages
 from ansible_collections.flowoffload.nft.plugins.module_utils import _probe
 from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_reads
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, proc_sys_code, shq
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
+    Read,
+    Section,
+    proc_sys_code,
+    shq,
+)
 
 PREFIX = "facts:"
 K_SYSCTL = PREFIX + "sysctl"
@@ -130,9 +135,23 @@ else
   exit 2
 fi"""
 
-# tc filters of the devices with an ingress/clsact qdisc (ifb redirects for SQM).
+# The qdisc listing, kept in "$fo_t/qdisc" for the filter loop below.
+_QDISC_CODE = """\
+if tc -j qdisc show >"$fo_t/qdisc"; then fo_rd "$fo_t/qdisc"
+else fo_x=$?; fo_rd "$fo_t/qdisc"; fo_rc "$fo_x"; fi"""
+
+# tc filters of the devices with an ingress/clsact qdisc (ifb redirects for SQM). When the
+# JSON listing above (one line) names neither kind, no tc runs again; without that listing
+# (an old tc) the text listing is read.
 _FILTER_CODE = f"""\
-if command -v tc >/dev/null 2>&1; then
+fo_q=''
+if [ -s "$fo_t/qdisc" ]; then read -r fo_q <"$fo_t/qdisc" || :; fi
+case $fo_q in
+  '['*'"kind":"ingress"'*|'['*'"kind":"clsact"'*|'') fo_x=1 ;;
+  '['*) fo_x=0 ;;
+  *) fo_x=1 ;;
+esac
+if [ "$fo_x" = 1 ] && command -v tc >/dev/null 2>&1; then
   tc qdisc show 2>/dev/null | while read -r fo_f1 fo_fk _ fo_f4 fo_fv _; do
     [ "$fo_f1 $fo_f4" = "qdisc dev" ] || continue
     case $fo_fk in ingress|clsact) ;; *) continue ;; esac
@@ -156,27 +175,33 @@ NFQUEUE_PROC = "/proc/net/netfilter/nfnetlink_queue"
 def nfqueue_code(proc: str = NFQUEUE_PROC) -> str:
     return f"""\
 if fo_val {shq(proc)} && [ -n "$fo_v" ]; then
-  nft list ruleset >"$fo_t/facts-rs" || exit $?
-  grep -E '^table |^[[:space:]]*chain |queue' "$fo_t/facts-rs"
+  if nft list ruleset >"$fo_t/facts-rs"; then
+    grep -E '^table |^[[:space:]]*chain |queue' "$fo_t/facts-rs" || :
+  else fo_rc $?; fi
 else
   echo '# no queue is bound ({proc}): the ruleset was not listed'
-fi
-exit 0"""
+fi"""
 
 
 def sysctl_read() -> Read:
     return Read(K_SYSCTL, _SYSCTL_CODE)
 
 
+def _links_and_addresses(section: Section) -> t.Dict[str, Section]:
+    return {K_IP_LINK: section, K_ADDR: section}
+
+
 def link_reads() -> t.List[Read]:
     """What the device list and its upper/lower relations need (interfaces, conflicts)."""
     return host_reads() + [
-        Read(K_IP_LINK, "ip -j -d link show"),
-        Read(K_PPPOE, "[ -r /proc/net/pppoe ] || exit 0\ncat /proc/net/pppoe"),
+        # One process for the links and their addresses: with -d, ``ip addr show`` prints
+        # what ``ip -d link show`` prints (less linkmode and inet6_addr_gen_mode, which no
+        # parser reads) plus each device's addr_info; both sections are that listing.
+        Read(K_IP_LINK, "ip -j -d addr show", expand=_links_and_addresses),
+        Read(K_PPPOE, "if [ -r /proc/net/pppoe ]; then fo_rd /proc/net/pppoe; fi"),
         Read(DEV_PREFIX, _DEV_CODE, dynamic=True),
         Read(K_ROUTE4, _ROUTE4_CODE),
         Read(K_ROUTE6, "ip -j -6 route show default"),
-        Read(K_ADDR, "ip -j addr show"),
         Read(K_PROC_ROUTES, _PROC_ROUTES_CODE),
     ]
 
@@ -198,7 +223,7 @@ def _subset_reads(subset: str) -> t.List[Read]:
     if subset == "flows":
         return [Read(K_FLOWS, _FLOWS_CODE)]
     if subset == "conflicts":
-        return link_reads() + [Read(K_QDISC, "tc -j qdisc show"), Read(FILTER_PREFIX, _FILTER_CODE, dynamic=True),
+        return link_reads() + [Read(K_QDISC, _QDISC_CODE), Read(FILTER_PREFIX, _FILTER_CODE, dynamic=True),
                                Read(K_XFRM, _XFRM_CODE), Read(K_NFQUEUE, nfqueue_code())]
     raise ValueError(subset)  # pragma: no cover - parse_gather_subset gives only known names
 

@@ -10,7 +10,7 @@ they differ); with no setting asked for, or with the ``off`` profile, the file i
 whenever it exists (the running values stay as they are).
 
 Sections: ``sysctl:file`` (``present`` or ``absent`` on the first line, then the file)
-and ``sysctl:running`` (``name=value`` for every key the kernel has).
+and offload_facts' ``facts:sysctl`` (``name=value`` for every key the kernel has).
 """
 from __future__ import annotations
 
@@ -18,14 +18,17 @@ import dataclasses
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.module_utils._facts_reads import K_SYSCTL, sysctl_read
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
-    ApplyResult, ApplySpec, Expect, FileChange, Read, Snapshot, Step, proc_sys_code, shq,
+    ApplyResult, ApplySpec, Expect, FileChange, Read, Snapshot, Step, shq,
 )
 
 PREFIX = "sysctl:"
 FILE = "/etc/sysctl.d/90-flowoffload.conf"
 FILE_KEY = PREFIX + "file"
-RUNNING_KEY = PREFIX + "running"
+# The running values: offload_facts' sysctl section (the same four files, read by one awk
+# process for both): ``net/ipv4/ip_forward=1`` lines, named with dots by parse_running.
+RUNNING_KEY = K_SYSCTL
 STEP_KEY = PREFIX + "apply"
 HEADER = ("# Managed by flowoffload.nft (role flowoffload.nft.gateway): rewritten on every run,\n"
           "# removed by gateway_profile=off. Set gateway_tcp_timeout, gateway_udp_timeout and\n"
@@ -46,7 +49,6 @@ def proc_path(name: str) -> str:
 
 
 _FILE_CODE = f"if [ -e {shq(FILE)} ]; then echo present; fo_rd {shq(FILE)}; else echo absent; fi"
-_RUNNING_CODE = proc_sys_code([proc_path(n)[len("/proc/sys/"):] for n in NAMES], dotted=True)
 # systemd-sysctl needs no procps (absent from minimal images) and skips keys the kernel
 # lacks; elsewhere (OpenWrt's busybox, OpenRC) sysctl -e -p reads the same file.
 _APPLY_CODE = (
@@ -58,7 +60,7 @@ _APPLY_CODE = (
 
 
 def sysctl_reads() -> t.List[Read]:
-    return [Read(FILE_KEY, _FILE_CODE), Read(RUNNING_KEY, _RUNNING_CODE)]
+    return [Read(FILE_KEY, _FILE_CODE), sysctl_read()]
 
 
 def parse_file_section(text: t.Optional[str]) -> t.Optional[str]:
@@ -74,7 +76,7 @@ def parse_running(text: str) -> t.Dict[str, int]:
     for line in (text or "").splitlines():
         name, sep, value = line.partition("=")
         if sep and value.strip().lstrip("-").isdigit():
-            out[name.strip()] = int(value.strip())
+            out[name.strip().replace("/", ".")] = int(value.strip())
     return out
 
 

@@ -22,9 +22,11 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
 MAX_SCRIPT = 120 * 1024
 # Over a connection that can feed stdin (ssh, local: has_pipelining), the script goes on
 # stdin: no terminal is allocated (ssh -tt would merge stderr into stdout and turn every
-# newline into CRLF) and the command line stays short. It is saved to a file first so that
-# no command of the script can read the rest of the script as its input.
-STDIN_RUNNER = 'fo_s=$(mktemp) || exit 125; cat >"$fo_s" && /bin/sh "$fo_s" </dev/null; fo_r=$?; rm -f "$fo_s"; exit "$fo_r"'
+# newline into CRLF) and the command line stays short. The shell takes it whole (one cat)
+# and runs it as its -c argument with stdin on /dev/null, so no command of the script can
+# read the rest of the script as its input; no temporary file, no cleanup process (the
+# script is at most MAX_SCRIPT bytes: one argument holds it).
+STDIN_RUNNER = 'fo_s=$(cat) || exit 125; exec /bin/sh -c "$fo_s" flowoffload </dev/null'
 
 
 class ActionTarget:

@@ -19,8 +19,10 @@ from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_read
 from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     Read,
+    Section,
     Snapshot,
     parse_sections,
+    read_host,
     read_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_fake import (
@@ -31,6 +33,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_f
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
     FIXTURES,
+    FakeTarget,
     ShellTarget,
 )
 
@@ -166,6 +169,44 @@ def test_conflict_filters_under_busybox_agree_with_the_fake(tmp_path):
     assert snap.out(fr.K_NFQUEUE) == nfqueue_like_target(fixture(VM + "ns-nft-list-ruleset.txt"))
     assert snap.out(fr.FILTER_PREFIX + "dummy2") == fixture(VM + "ns-tc-filter-dummy2-ingress.json")
     assert sorted(snap.with_prefix(fr.FILTER_PREFIX)) == ["dummy2"]  # a name the loop refuses is skipped
+
+
+@needs_busybox
+def test_no_second_tc_listing_when_the_json_shows_no_ingress_or_clsact(tmp_path):
+    calls = tmp_path / "calls"
+    qdiscs = '[{"kind":"noqueue","handle":"0:","dev":"lo","root":true},{"kind":"fq_codel","handle":"0:","dev":"eth0"}]'
+    shadow = ("tc() {\n"
+              f"  echo \"$*\" >>{shlex.quote(str(calls))}\n"
+              f"  case $* in '-j qdisc show') echo {shlex.quote(qdiscs)} ;; *) echo unexpected >&2; return 1 ;; esac\n"
+              "}\n")
+    reads = [r for r in fr.facts_reads(["conflicts"]) if r.key in (fr.K_QDISC, fr.FILTER_PREFIX)]
+    snap = _busybox(reads, shadow)
+    assert calls.read_text() == "-j qdisc show\n"
+    assert snap.out(fr.K_QDISC) == qdiscs + "\n" and not snap.with_prefix(fr.FILTER_PREFIX)
+
+
+@needs_busybox
+def test_a_failed_json_qdisc_listing_keeps_its_rc_and_the_filters_come_from_the_text(tmp_path):
+    shadow = ("tc() {\n"
+              "  case $* in\n"
+              "    '-j qdisc show') echo 'Option \"-j\" is unknown' >&2; return 255 ;;\n"
+              "    'qdisc show') echo 'qdisc ingress ffff: dev wan parent ffff:fff1 ----' ;;\n"
+              "    '-j filter show dev wan ingress') echo '[]' ;;\n"
+              "  esac\n"
+              "}\n")
+    reads = [r for r in fr.facts_reads(["conflicts"]) if r.key in (fr.K_QDISC, fr.FILTER_PREFIX)]
+    snap = _busybox(reads, shadow)
+    assert snap.get(fr.K_QDISC).rc == 255 and "unknown" in snap.get(fr.K_QDISC).err
+    assert snap.out(fr.FILTER_PREFIX + "wan") == "[]\n"
+
+
+def test_links_and_addresses_from_one_ip_process():
+    # `ip -j -d addr show` answers for both sections (its objects are ip -d link's plus addr_info)
+    listing = fixture(VM + "ns-ip-addr.json")
+    target = FakeTarget({fr.K_IP_LINK: Section(0, listing)})
+    snap = read_host(target, fr.link_reads())
+    assert "ip -j -d addr show" in target.scripts[0] and "ip -j addr show" not in target.scripts[0]
+    assert snap.out(fr.K_ADDR) == listing == snap.out(fr.K_IP_LINK)
 
 
 @needs_busybox

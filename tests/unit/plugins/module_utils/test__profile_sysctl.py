@@ -171,3 +171,12 @@ def test_scripts_pass_shellcheck() -> None:
     script, _nonce = read_script(ps.sysctl_reads() + [Read("step", ps.apply_code("systemd"))])
     proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input=script, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_the_running_values_are_the_facts_sysctl_read():
+    # one awk process for facts and profile: the same four files under the same key
+    from ansible_collections.flowoffload.nft.plugins.module_utils import _facts_reads as fr
+    assert sorted(ps.proc_path(n)[len("/proc/sys/"):] for n in ps.NAMES) == sorted(fr.SYSCTLS.values())
+    assert ps.RUNNING_KEY == fr.K_SYSCTL
+    assert ps.parse_running("net/ipv4/ip_forward=1\nnet/netfilter/nf_flowtable_tcp_timeout=300\n") == {
+        "net.ipv4.ip_forward": 1, "net.netfilter.nf_flowtable_tcp_timeout": 300}
