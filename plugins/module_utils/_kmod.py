@@ -17,7 +17,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
     FlowOffloadError,
 )
 from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_from, host_reads
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Snapshot, file_code, shq
+from ansible_collections.flowoffload.nft.plugins.module_utils._target import Read, Section, Snapshot, file_code, shq
 
 DEFAULT_MODULES: t.List[str] = ["nf_flow_table", "nf_flow_table_inet", "nft_flow_offload"]
 # Dependents first: the order in which state=absent unloads them.
@@ -207,38 +207,98 @@ def _names_code(loop: t.Sequence[str]) -> str:
     return " ".join(shq(n) for n in loop)
 
 
+def file_res(alt: str) -> t.Tuple[str, str]:
+    """(modules.builtin line, modules.dep line) EREs for the module names of alt."""
+    return f"(^|/)({alt})\\.ko(\\.(xz|gz|zst))?$", f"^([^:]*/)?({alt})\\.ko(\\.(xz|gz|zst))?:"
+
+
+def _awk_re(regex: str) -> str:
+    """An ERE for an awk string: ``\\.`` as ``[.]`` (awk strings would eat the backslash)."""
+    return regex.replace("\\.", "[.]")
+
+
+def _files_code(mdir: str, builtin_re: str, dep_re: str) -> str:
+    """modules.builtin, modules.dep and the kernel config searched by ONE awk process (a grep
+    each cost three): ``@present PATH``/``@absent PATH`` per file, ``@config SOURCE`` (or
+    ``@noconfig /boot/config-REL``), then the matching lines tagged ``b``, ``d`` or ``c``.
+    /proc/config.gz is read through gzip, as awk's standard input."""
+    program = shq("FILENAME == B && $0 ~ RB { print \"b \" $0; next } "
+                  "FILENAME == D && $0 ~ RD { print \"d \" $0; next } "
+                  "FILENAME != B && FILENAME != D && $0 ~ RC { print \"c \" $0 }")
+    awk = (f'fo_kawk() {{ awk -v B="$fo_b" -v D="$fo_d" -v RB={shq(_awk_re(builtin_re))} '
+           f'-v RD={shq(_awk_re(dep_re))} -v RC={shq(_awk_re(CONFIG_RE))} {program} "$@"; }}')
+    return (
+        f"{_RELEASE}\n"
+        f'fo_b="{mdir}/$fo_r/modules.builtin" fo_d="{mdir}/$fo_r/modules.dep" fo_c="/boot/config-$fo_r" fo_fl=\'\'\n'
+        f"{awk}\n"
+        'for fo_x in "$fo_b" "$fo_d"; do\n'
+        '  if [ -e "$fo_x" ]; then echo "@present $fo_x"; fo_fl="$fo_fl $fo_x"; else echo "@absent $fo_x"; fi\n'
+        "done\n"
+        "# shellcheck disable=SC2086\n"
+        "if [ -r /proc/config.gz ]; then\n"
+        "  echo '@config /proc/config.gz'\n"
+        "  gzip -dc /proc/config.gz | fo_kawk $fo_fl -\n"
+        'elif [ -r "$fo_c" ]; then\n'
+        '  echo "@config $fo_c"\n'
+        '  fo_kawk $fo_fl "$fo_c"\n'
+        "else\n"
+        '  echo "@noconfig $fo_c"\n'
+        '  if [ -n "$fo_fl" ]; then fo_kawk $fo_fl; fi\n'
+        "fi"
+    )
+
+
+def _split_files(suffix: str) -> t.Callable[[Section], t.Dict[str, Section]]:
+    """The ``files`` section as the ``builtin``, ``dep`` and ``config`` sections (what a grep of
+    each printed: the lines, or rc 2 and ``absent: PATH`` / no config on stderr)."""
+    def split(section: Section) -> t.Dict[str, Section]:
+        lines: t.Dict[str, t.List[str]] = {"b": [], "d": [], "c": []}
+        state: t.Dict[str, str] = {}
+        config = None
+        for line in section.out.splitlines():
+            tag, _sep, rest = line.partition(" ")
+            if tag in ("@present", "@absent"):
+                state[rest.rsplit("/", 1)[-1]] = tag[1:] + " " + rest
+            elif tag in ("@config", "@noconfig"):
+                config = rest if tag == "@config" else "-" + rest
+            elif tag in lines:
+                lines[tag].append(rest)
+        if config is None:  # the script stopped early (no awk, no sh): every part failed alike
+            failed = Section(section.rc or 1, "", section.err or "the module files were not read")
+            return {PREFIX + "builtin" + suffix: failed, PREFIX + "dep" + suffix: failed, PREFIX + "config": failed}
+        out: t.Dict[str, Section] = {}
+        for tag, name in (("b", "builtin"), ("d", "dep")):
+            seen = state.get("modules." + name, "")
+            if seen.startswith("absent "):
+                out[PREFIX + name + suffix] = Section(2, "", f"absent: {seen[len('absent '):]}\n")
+            else:
+                out[PREFIX + name + suffix] = Section(section.rc, "".join(x + "\n" for x in lines[tag]), section.err)
+        if config.startswith("-"):
+            out[PREFIX + "config"] = Section(2, "", f"no /proc/config.gz, no {config[1:]}\n")
+        else:
+            out[PREFIX + "config"] = Section(section.rc, f"# source: {config}\n" + "".join(x + "\n" for x in lines["c"]),
+                                             section.err)
+        return out
+    return split
+
+
 def module_reads(names: t.Sequence[str] = ()) -> t.List[Read]:
     """Reads for ``module_states_from``/``kernel_config_from``/``module_support_from``
     (plus the host reads: the kernel release). Raises FlowOffloadError on a bad name."""
     suffix, loop, alt = _group(names)
     extras = suffix[1:].split(",") if suffix else []
-    files = shq(f"(^|/)({alt})\\.ko(\\.(xz|gz|zst))?$")
-    dep = shq(f"^([^:]*/)?({alt})\\.ko(\\.(xz|gz|zst))?:")
+    files, dep = file_res(alt)
     mods = _names_code(loop)
     mdir = MODULES_DIR  # a constant path (tests point it elsewhere): no quoting needed in "..."
     return host_reads() + [
         Read(PREFIX + "proc-modules", f"fo_rd {shq(PROC_MODULES)}"),
-        Read(PREFIX + "builtin" + suffix,
-             f'{_RELEASE}\nfo_f="{mdir}/$fo_r/modules.builtin"\n'
-             f'if [ -e "$fo_f" ]; then grep -E {files} "$fo_f" || :; else echo "absent: $fo_f" >&2; fo_rc 2; fi'),
-        Read(PREFIX + "dep" + suffix,
-             f'{_RELEASE}\nfo_f="{mdir}/$fo_r/modules.dep"\n'
-             f'if [ -e "$fo_f" ]; then grep -E {dep} "$fo_f" || :; else echo "absent: $fo_f" >&2; fo_rc 2; fi'),
+        Read(PREFIX + "files" + suffix, _files_code(mdir, files, dep), expand=_split_files(suffix)),
         Read(PREFIX + "ls" + suffix,
              f'{_RELEASE}\nif [ -d "{mdir}/$fo_r" ]; then\n'
              f'  for fo_x in "{mdir}/$fo_r"/*; do\n'
              f'    case ${{fo_x##*/}} in {_ko_patterns(extras)}) printf \'%s\\n\' "${{fo_x##*/}}" ;; esac\n'
              '  done\n'
              f'else echo "absent: {mdir}/$fo_r" >&2; fo_rc 2; fi'),
-        Read(PREFIX + "config",
-             f"{_RELEASE}\n"
-             "if [ -r /proc/config.gz ]; then\n"
-             "  echo '# source: /proc/config.gz'\n"
-             f"  gzip -dc /proc/config.gz | grep -E {shq(CONFIG_RE)} || :\n"
-             'elif [ -r "/boot/config-$fo_r" ]; then\n'
-             '  echo "# source: /boot/config-$fo_r"\n'
-             f'  grep -E {shq(CONFIG_RE)} "/boot/config-$fo_r" || :\n'
-             'else echo "no /proc/config.gz, no /boot/config-$fo_r" >&2; fo_rc 2; fi'),
         Read(PREFIX + "sys" + suffix,
              f"for fo_m in {mods}; do\n"
              '  fo_d="/sys/module/$fo_m"\n'

@@ -459,16 +459,21 @@ def parse_apply(rc: int, stdout: str, stderr: str, nonce: str) -> ApplyResult:
     return ApplyResult(status, key.strip(), snapshot, stdout, stderr, rc)
 
 
+def _expand(snapshot: Snapshot, reads: t.Sequence[Read]) -> None:
+    """Add the sections that reads with ``expand`` derive (a section read as such wins)."""
+    for read in reads:
+        section = snapshot.sections.get(read.key)
+        if read.expand is not None and section is not None:
+            for key, derived in read.expand(section).items():
+                snapshot.sections.setdefault(key, derived)
+
+
 def read_host(target: "Target", reads: t.Sequence[Read]) -> Snapshot:
     """Run the read script of reads on target (one round trip) and parse it."""
     script, nonce = read_script(reads)
     rc, out, err = target.run_script(script)
     snapshot, _markers = parse_sections(out, nonce)
-    for read in reads:
-        section = snapshot.sections.get(read.key)
-        if read.expand is not None and section is not None:
-            for key, derived in read.expand(section).items():
-                snapshot.sections.setdefault(key, derived)  # a section read as such wins
+    _expand(snapshot, reads)
     if not snapshot.sections:
         detail = (err or out).strip()[-2000:] or "no message"
         raise FlowOffloadError(
@@ -480,7 +485,9 @@ def read_host(target: "Target", reads: t.Sequence[Read]) -> Snapshot:
 def apply_host(target: "Target", spec: ApplySpec) -> ApplyResult:
     """Run the apply script of spec on target (one round trip) and parse how it ended."""
     script, nonce = apply_script(spec)
-    return parse_apply(*target.run_script(script), nonce)
+    result = parse_apply(*target.run_script(script), nonce)
+    _expand(result.snapshot, spec.readback)
+    return result
 
 
 class Target(t.Protocol):

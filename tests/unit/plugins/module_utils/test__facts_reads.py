@@ -58,7 +58,7 @@ def test_only_what_the_subsets_need():
     nft = keys(["nft"])
     assert fr.K_NFT_VERSION in nft and not [k for k in nft if k.startswith(("probe:", "kmod:", "facts:dev"))]
     kernel = keys(["kernel"])
-    assert {"probe:batch", fr.K_SYSCTL, "kmod:proc-modules", "kmod:config", "kmod:etc-modules"} <= set(kernel)
+    assert {"probe:batch", fr.K_SYSCTL, "kmod:proc-modules", "kmod:files", "kmod:etc-modules"} <= set(kernel)
     assert not [k for k in kernel if k.startswith(("facts:dev", "kmod:pkg"))]
     interfaces = keys(["interfaces"])
     assert {fr.DEV_PREFIX, fr.ETH_PREFIX, "probe:batch", fr.K_IP_LINK, fr.K_PROC_ROUTES} <= set(interfaces)

@@ -17,9 +17,11 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._errors import (
 )
 from ansible_collections.flowoffload.nft.plugins.module_utils._host import host_from
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
+    Read,
     Section,
     Snapshot,
     parse_sections,
+    read_host,
     read_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
@@ -105,11 +107,11 @@ def test_validate_modules_empty_and_duplicates():
 # --- the read sections -----------------------------------------------------------------
 def test_reads_share_keys_for_the_flow_modules_and_suffix_others():
     keys = [r.key for r in _kmod.module_reads(NAMES) if r.key.startswith("kmod:")]
-    assert keys == ["kmod:proc-modules", "kmod:builtin", "kmod:dep", "kmod:ls", "kmod:config", "kmod:sys",
-                    "kmod:modinfo"]
+    # builtin, dep and config come from one awk run (kmod:files), split on the controller
+    assert keys == ["kmod:proc-modules", "kmod:files", "kmod:ls", "kmod:sys", "kmod:modinfo"]
     assert keys == [r.key for r in _kmod.module_reads(["nf_flow_table_ipv4"]) if r.key.startswith("kmod:")]
     other = [r.key for r in _kmod.module_reads(["nf_flow_table", "br-netfilter"]) if r.key.startswith("kmod:")]
-    assert other[1:4] == ["kmod:builtin:br_netfilter", "kmod:dep:br_netfilter", "kmod:ls:br_netfilter"]
+    assert other[1:3] == ["kmod:files:br_netfilter", "kmod:ls:br_netfilter"]
     assert [r.key for r in _kmod.persistence_reads() if r.key.startswith("kmod:")] == [
         "kmod:etc-modules", "kmod:modules-load"]
     assert any(r.key == "host:osrelease" for r in _kmod.module_reads())
@@ -141,9 +143,7 @@ def test_read_script_under_busybox_gives_the_states_of_the_captured_tree(tmp_pat
     folder = _tree(tmp_path, monkeypatch, proc=LOADED)
     (tmp_path / "etc-modules").write_text(_kmod.edit_block(VM_ETC_MODULES, NAMES))
     target = ShellTarget(doubles=os.path.join(os.path.dirname(__file__), "..", "..", "doubles", "kmod"))
-    script, nonce = read_script(_kmod.module_reads(NAMES + ["nf_conntrack"]) + _kmod.persistence_reads())
-    _rc, out, _err = target.run_script(script)
-    snapshot, _markers = parse_sections(out, nonce)
+    snapshot = read_host(target, _kmod.module_reads(NAMES + ["nf_conntrack"]) + _kmod.persistence_reads())
     dep = snapshot.out("kmod:dep:nf_conntrack")
     assert dep is not None and all(
         line.split(":")[0].rsplit("/", 1)[-1].startswith(("nf_flow_table", "nft_flow_offload", "nf_conntrack."))
@@ -277,3 +277,48 @@ def test_config_gz_like_the_read_script_prints_it():
     text = gzip.decompress(gzip.compress(HOST_CONFIG.encode())).decode()
     kept = [line for line in text.splitlines() if re.search(_kmod.CONFIG_RE, line)]
     assert "# CONFIG_MODULES is not set" in kept and len(kept) < 10
+
+
+@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
+@pytest.mark.parametrize("config", ["boot", "gz", "none"])
+def test_one_awk_prints_what_a_grep_of_each_file_printed(tmp_path, config):
+    release = open("/proc/sys/kernel/osrelease", encoding="ascii").read().strip()
+    tree = tmp_path / "lib" / "modules" / release
+    tree.mkdir(parents=True)
+    (tree / "modules.builtin").write_text("kernel/net/core/x.ko\nkernel/net/netfilter/nf_flow_table.ko\n"
+                                          "kernel/net/netfilter/nf_flow_table_inetx.ko.zst.bak\n")
+    (tree / "modules.dep").write_text(
+        "kernel/net/netfilter/nft_flow_offload.ko.xz: kernel/net/netfilter/nf_flow_table.ko.xz\n"
+        "kernel/net/sched/act_ct.ko.xz: kernel/net/netfilter/nf_flow_table.ko.xz\n"
+        "kernel/net/netfilter/nf_flow_table_inet.ko.xz: kernel/net/netfilter/nf_flow_table.ko.xz\n")
+    conf = "CONFIG_MODULES=y\nCONFIG_NF_FLOW_TABLE=m\n# CONFIG_NF_FLOW_TABLE_IPV4 is not set\nCONFIG_NFT=m\n"
+    (tmp_path / "boot").mkdir()
+    if config == "boot":
+        (tmp_path / "boot" / f"config-{release}").write_text(conf)
+    elif config == "gz":
+        (tmp_path / "config.gz").write_bytes(gzip.compress(conf.encode()))
+    builtin_re, dep_re = _kmod.file_res(_kmod.FLOW_NAMES_RE)
+    code = (_kmod._files_code(str(tmp_path / "lib" / "modules"), builtin_re, dep_re)
+            .replace("/boot/config-", f"{tmp_path}/boot/config-").replace("/proc/config.gz", f"{tmp_path}/config.gz"))
+    snap = read_host(ShellTarget(), [Read("kmod:files", code, expand=_kmod._split_files(""))])
+
+    def grep(regex, path):
+        proc = subprocess.run(["grep", "-E", regex, str(path)], capture_output=True, text=True, check=False)
+        return proc.stdout
+    assert snap.out("kmod:builtin") == grep(builtin_re, tree / "modules.builtin") == "kernel/net/netfilter/nf_flow_table.ko\n"
+    assert snap.out("kmod:dep") == grep(dep_re, tree / "modules.dep")
+    assert snap.out("kmod:dep").count("\n") == 2  # act_ct depends on it but is not one of them
+    if config == "none":
+        assert snap.get("kmod:config").rc == 2 and "no /proc/config.gz" in snap.get("kmod:config").err
+        assert _kmod.kernel_config_from(snap) == {"file": None}
+    else:
+        source = f"{tmp_path}/config.gz" if config == "gz" else f"{tmp_path}/boot/config-{release}"
+        (tmp_path / "plain").write_text(conf)
+        assert snap.out("kmod:config") == f"# source: {source}\n" + grep(_kmod.CONFIG_RE, tmp_path / "plain")
+        assert _kmod.kernel_config_from(snap)["CONFIG_NF_FLOW_TABLE"] == "m"
+        assert "CONFIG_NFT" not in _kmod.kernel_config_from(snap)
+    # a file that is not there fails its own section only, as before (rc 2, absent: PATH)
+    (tree / "modules.dep").unlink()
+    snap = read_host(ShellTarget(), [Read("kmod:files", code, expand=_kmod._split_files(""))])
+    assert snap.get("kmod:dep").rc == 2 and snap.get("kmod:dep").err == f"absent: {tree}/modules.dep\n"
+    assert snap.out("kmod:builtin") == "kernel/net/netfilter/nf_flow_table.ko\n"

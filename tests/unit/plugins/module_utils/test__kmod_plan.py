@@ -88,7 +88,7 @@ def test_fresh_vm_loads_all_and_writes_the_file():
     assert [(f.path, f.content) for f in spec.files] == [(_kmod.SYSTEMD_FILE, CONF)]
     assert [(e.key, e.out) for e in spec.expect] == [("kmod:modules-load", _kmod_plan.ABSENT)]
     assert spec.post == [] and spec.nft == []
-    assert {r.key for r in spec.readback} >= {"kmod:proc-modules", "kmod:dep"}
+    assert {r.key for r in spec.readback} >= {"kmod:proc-modules", "kmod:files"}
     assert not any(r.key.startswith("host:") for r in spec.readback)
 
 
