@@ -10,6 +10,8 @@ file with the venv's Python. Figures (docs/benchmarks.md says what each one mean
    a changing run of the role (profile off -> auto)
 3. the flowtable module's planning time beside an unrelated table of 10,000 rules
 4. lab/bench's figures (image build, boot, module round trip)
+5. the simulated fleet (lab/fleet, one VM): wall time and SSH round trips per host of the
+   gateway role (first and idempotent run) and the audit playbook, for 10 and 50 routers
 
 No figure is asserted; the script prints a GOAL line per design goal (one SSH round trip
 for an idempotent role run, two for a changing one, the role at least 3x faster than the
@@ -28,6 +30,7 @@ import time
 import typing as t
 
 # scripts/bench puts bench/ and .cache/collections on PYTHONPATH.
+from fleet import render_fleet, run_figures
 from figures import (
     bulk_ruleset,
     count_vvv,
@@ -218,6 +221,50 @@ def lab_bench() -> t.List[str]:
     return lines
 
 
+def bench_fleet(vm: str, sizes: t.Sequence[int], forks: int, work: str) -> t.Dict[str, t.Any]:
+    """Per fleet size: build the fleet (lab/fleet up), the gateway role on the configured
+    routers twice (changing, then idempotent), the seeded states, the audit across all.
+    Each playbook with -vvv (round trips per host) at the same forks; the fleet VM is
+    booted once and stopped at the end."""
+    fleet = os.path.join(REPO, "lab", "fleet")
+    inventory = os.path.join(REPO, "lab", ".state", vm, "fleet.ini")
+    playbook = "ansible-playbook"
+    result: t.Dict[str, t.Any] = {"sizes": list(sizes), "forks": forks, "runs": {},
+                                  "load": " ".join(open("/proc/loadavg", encoding="ascii").read().split()[:3])}
+
+    def timed(argv: t.Sequence[str]) -> t.Tuple[float, str]:
+        start = time.monotonic()
+        res = run(argv, env={"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
+        return time.monotonic() - start, res.stdout
+
+    run([os.path.join(REPO, "lab", "down"), vm], check=False)
+    try:
+        for size in sizes:
+            log(f"5. fleet of {size} routers in VM '{vm}' (forks {forks})")
+            run([fleet, "down", vm], check=False)
+            start = time.monotonic()
+            run([fleet, "up", vm, "--routers", str(size), "--boot"])
+            figures: t.Dict[str, t.Any] = {"build": time.monotonic() - start}
+            with open(os.path.join(REPO, "lab", ".state", vm, "fleet.json"), encoding="utf-8") as handle:
+                mix = json.load(handle)
+            configured = sum(1 for want in mix.values() if want["configured"])
+            gateway = [playbook, "-i", inventory, os.path.join(REPO, "playbooks", "gateway.yml"),
+                       "-e", "gateway_hosts=fleet_configured", "-f", str(forks), "-vvv"]
+            wall, text = timed(gateway)
+            figures["gateway"] = run_figures(wall, text, configured)
+            wall, text = timed(gateway)
+            figures["idempotent"] = run_figures(wall, text, configured)
+            run([fleet, "seed", vm])
+            wall, text = timed([playbook, "-i", inventory, os.path.join(REPO, "playbooks", "audit.yml"),
+                                "-e", "audit_hosts=fleet", "-e", f"audit_report_dir={work}/fleet-{size}",
+                                "-f", str(forks), "-vvv"])
+            figures["audit"] = run_figures(wall, text, len(mix))
+            result["runs"][str(size)] = figures
+    finally:
+        run([os.path.join(REPO, "lab", "down"), vm], check=False)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vm", default="bench")
@@ -226,7 +273,21 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rules", type=int, default=10000)
     parser.add_argument("--skip-lab-bench", action="store_true")
+    parser.add_argument("--skip-fleet", action="store_true", help="leave out 5. the simulated fleet")
+    parser.add_argument("--only-fleet", action="store_true", help="only 5. the simulated fleet")
+    parser.add_argument("--fleet-vm", default="fleet-bench")
+    parser.add_argument("--fleet-sizes", default="10,50", help="router counts, comma-separated (1-99)")
+    parser.add_argument("--fleet-forks", type=int, default=10)
     args = parser.parse_args()
+    if args.skip_fleet and args.only_fleet:
+        parser.error("--skip-fleet and --only-fleet exclude each other")
+    sizes = [int(size) for size in args.fleet_sizes.split(",") if size.strip()]
+
+    if args.only_fleet:
+        with tempfile.TemporaryDirectory(prefix="flowoffload-bench.") as work:
+            fleet = bench_fleet(args.fleet_vm, sizes, args.fleet_forks, work)
+        print("\n".join(["", "flowoffload.nft benchmark: fleet only", "", *render_fleet(fleet)]))
+        return 0
 
     lab = Lab(args.vm)
     figures: t.Dict[str, t.Any] = {}
@@ -254,7 +315,13 @@ def main() -> int:
     if not args.skip_lab_bench:
         log("4. lab/bench (its own VM, after ours is down)")
         figures["lab"] = lab_bench()
+    fleet = None
+    if not args.skip_fleet:
+        with tempfile.TemporaryDirectory(prefix="flowoffload-bench.") as work:
+            fleet = bench_fleet(args.fleet_vm, sizes, args.fleet_forks, work)
     print(render_table(figures))
+    if fleet:
+        print("\n".join(render_fleet(fleet)))
     for line in goals(figures):
         print(line)
     return 0
