@@ -20,7 +20,6 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     Read,
     Section,
     Snapshot,
-    parse_sections,
     read_host,
     read_script,
 )
