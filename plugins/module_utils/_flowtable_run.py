@@ -205,7 +205,9 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     del check_mode  # the nft plan is the same; run_flowtable decides whether to apply
     host = _host.host_from(snapshot)
     openwrt = bool(host["openwrt"])
-    systemd = "systemctl" in host["tools"] and not openwrt
+    # systemd must run, not merely be installed (containers, chroots, routers that ship
+    # systemctl without booting systemd: there daemon-reload fails after the change)
+    systemd = host.get("init") == "systemd" and "systemctl" in host["tools"] and not openwrt
     warnings: t.List[str] = []
     devices: t.List[str] = []
     skipped: t.List[str] = []
@@ -232,7 +234,9 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
                                    "udevadm" in host["tools"])
     entries += shared
     if not openwrt and not systemd and desired.persist and desired.state == "present":
-        warnings.append("systemctl not found: the persistence file is written but no systemd unit can load "
+        warnings.append(f"systemd does not run here (init: {host.get('init') or 'unknown'}"
+                        f"{'' if 'systemctl' in host['tools'] else ', no systemctl'}): the persistence file "
+                        "is written but no systemd unit can load "
                         f"it at boot; run '/bin/sh {_hotplug.LOADER_PATH} {nft_path(desired, False)}' from your "
                         "init system after the firewall")
     unit_after = next((e["after"] for e in entries if e["path"] == unit_path(desired)), None)

@@ -30,11 +30,15 @@ def params(**changes: t.Any) -> t.Dict[str, t.Any]:
 
 
 def host(devices: t.Iterable[str] = ("lo", "lan0", "wan0"), openwrt: bool = False,
-         systemd: bool = True, udev: bool = True) -> t.Dict[str, Section]:
+         systemd: bool = True, udev: bool = True, booted: t.Optional[bool] = None) -> t.Dict[str, Section]:
+    """systemd: systemctl installed; booted: systemd is PID 1 (default: as installed)."""
+    booted = systemd and not openwrt if booted is None else booted
     tools = "nft=/usr/sbin/nft\n" + ("systemctl=/usr/bin/systemctl\n" if systemd else "")
     tools += "udevadm=/usr/bin/udevadm\n" if udev and not openwrt else ""
     out = {"host:netdevs": sec("\n".join(devices) + "\n"), "host:tools": sec(tools),
-           "host:os-release": sec(fixture("1.0.6-bookworm-kmod-vm-os-release.txt"))}
+           "host:os-release": sec(fixture("1.0.6-bookworm-kmod-vm-os-release.txt")),
+           "host:pid1": sec("systemd\n" if booted else "procd\n" if openwrt else "sh\n"),
+           "host:paths": sec("/run/systemd/system\n" if booted else "")}
     if openwrt:
         out["host:openwrt_release"] = sec("DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='24.10.0'\n")
     return out

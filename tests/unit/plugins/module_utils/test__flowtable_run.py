@@ -22,6 +22,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_ta
     fixture,
     sec,
 )
+from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import host as R_host
 from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
     VM,
     listing,
@@ -410,3 +411,14 @@ def test_unit_enabled_is_read_from_the_wants_links():
     assert "systemctl" not in code
     for wanted in ("multi-user.target", "nftables.service"):
         assert f"/etc/systemd/system/{wanted}.wants/flowoffload-inet-flowoffload.service" in code
+
+
+def test_systemctl_without_systemd_running_gets_no_unit_and_no_systemctl_step():
+    # a container or router that ships systemctl but did not boot systemd (PID 1 is not
+    # systemd, no /run/systemd/system): daemon-reload would fail after the change
+    sections = dict(owned(None, enabled=False))
+    sections.update(R_host(booted=False))
+    plan = R.plan_flowtable(snap(sections), params(), False)
+    assert [s.key for s in plan.spec.post] == ["ft:udev-reload"]
+    assert "/etc/systemd/system/flowoffload-inet-flowoffload.service" not in plan.result["persist_files"]
+    assert any("systemd does not run here (init: other)" in w for w in plan.result.get("warnings", []))
