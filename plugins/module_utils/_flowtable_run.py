@@ -52,7 +52,6 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     apply_host,
     argv,
     file_code,
-    listing_code,
     read_host,
     shq,
 )
@@ -93,21 +92,11 @@ def _enabled_code(unit: str) -> str:
     return f"if {links}; then echo enabled; else echo disabled; fo_rc 1; fi"
 
 
-def owned_listing(desired: Desired) -> t.Tuple[str, ...]:
-    """What the text listing of the owned table lists (the probes' nft run lists it too)."""
-    return ("table", desired.family, desired.table)
-
-
 def _reads_for(desired: Desired) -> t.List[Read]:
     reads: t.List[Read] = []
-    if desired.state == "present" and desired.chain is None:
-        # first: its nft -c run also lists the owned table, which table-text then prints
-        reads.append(_probe.probe_read(owned_listing(desired)))
-    elif desired.state == "present":
-        reads.append(_probe.probe_read())
     if desired.chain is None:
         reads += [Read(PREFIX + "table-json", _listing("table", desired, True)),
-                  Read(PREFIX + "table-text", listing_code(_listing("table", desired, False)))]
+                  Read(PREFIX + "table-text", _listing("table", desired, False))]
     else:
         reads += [Read(PREFIX + "chain-json", _listing("chain", desired, True)),
                   Read(PREFIX + "ft-json", _listing("flowtable", desired, True)),
@@ -119,6 +108,8 @@ def _reads_for(desired: Desired) -> t.List[Read]:
         Read(PREFIX + "unit", file_code(unit_path(desired))),
         Read(PREFIX + "unit-enabled", _enabled_code(unit_name(desired))),
     ] + _hotplug.hotplug_reads()
+    if desired.state == "present":
+        reads.append(_probe.probe_read())
     return reads
 
 

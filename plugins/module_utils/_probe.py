@@ -42,8 +42,6 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
     Read,
     Section,
     Snapshot,
-    argv,
-    saved_path,
     shq,
 )
 
@@ -89,55 +87,28 @@ def _block_lines(device: t.Optional[str]) -> int:
     return probe_batch(_DEVICE_MARK if device is not None else None, _TABLE_MARK).count("\n")
 
 
-def probe_read(listing: t.Optional[t.Sequence[str]] = None) -> Read:
+def probe_read() -> Read:
     """``probe:batch``: the software probe and a hardware probe of every device but ``lo``,
-    in one ``nft -c`` run (``split_batch`` gives the per-probe sections).
-
-    listing (e.g. ``("table", "inet", "flowoffload")``): the same ``nft -c`` run lists that
-    object first (nft prints a listing in check mode too) and saves it for the section that
-    reads it with ``listing_code`` (one nft process less: each costs a full cache
-    initialisation). Line 1 of the batch is that ``list`` command, or a comment without a
-    listing, so the probes' line numbers are the same either way. When the object does not
-    exist nft stops at line 1 without checking the rest: the probes then run alone.
-    """
+    in one ``nft -c`` run (``split_batch`` gives the per-probe sections)."""
     sw_lines, hw_lines = _block_lines(None), _block_lines("")
     sw_table = f"{PROBE_TABLE_PREFIX}$$_0"
     hw_table = f'"{PROBE_TABLE_PREFIX}$$_$fo_pi"'
-    both = ' "$@" >>"$fo_pc";' if listing else ""
     code = (
-        "fo_pb=\"$fo_t/probe.nft\"\n"
-        "echo '# flowoffload.nft: probes' >\"$fo_pb\"\n"
-    )
-    if listing:
-        code += ("fo_pc=\"$fo_t/probe-list.nft\"\n"
-                 f"printf '%s\\n' {shq(' '.join(['list', *listing]))} >\"$fo_pc\"\n")
-    code += (
-        f"fo_pw() {{ \"$@\" >>\"$fo_pb\";{both} }}\n"
-        f"fo_pw {_printf_code(None, sw_table, '')}\n"
-        "echo '2 -'\n"
-        f"fo_pl={sw_lines + 2}; fo_pi=0\n"
+        f"fo_pb=\"$fo_t/probe.nft\"\n"
+        f"{_printf_code(None, sw_table, '')} >\"$fo_pb\"\n"
+        "echo '1 -'\n"
+        f"fo_pl={sw_lines + 1}; fo_pi=0\n"
         "for fo_pp in /sys/class/net/*; do\n"
         "  [ -e \"$fo_pp\" ] || continue\n"
         "  fo_pd=${fo_pp##*/}\n"
         "  case $fo_pd in lo|*[!A-Za-z0-9_.@+-]*) continue ;; esac\n"
         "  fo_pi=$((fo_pi + 1))\n"
-        f"  fo_pw {_printf_code('', hw_table, DEVICE_WORD)}\n"
+        f"  {_printf_code('', hw_table, DEVICE_WORD)} >>\"$fo_pb\"\n"
         "  echo \"$fo_pl $fo_pd\"\n"
         f"  fo_pl=$((fo_pl + {hw_lines}))\n"
         "done\n"
+        "nft -c -f \"$fo_pb\""
     )
-    if listing:
-        saved = saved_path(argv("nft", "list", *listing))
-        code += (
-            f"if nft -c -f \"$fo_pc\" >\"{saved}\" 2>\"$fo_t/probe-err\"; then fo_x=0; else fo_x=$?; fi\n"
-            f"if [ -s \"{saved}\" ]; then\n"
-            f"  : >\"{saved}.ok\"; fo_rd \"$fo_t/probe-err\" >&2; fo_rc \"$fo_x\"\n"
-            "else\n"
-            "  nft -c -f \"$fo_pb\"\n"
-            "fi"
-        )
-    else:
-        code += "nft -c -f \"$fo_pb\""
     return Read(BATCH_KEY, code, expand=split_batch)
 
 

@@ -39,7 +39,6 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
 
 _MU = "ansible_collections.flowoffload.nft.plugins.module_utils."
 _MODULES = "ansible_collections.flowoffload.nft.plugins.modules."
-PROBE_KEY = "probe:batch"  # _probe.BATCH_KEY
 RESULT_KEYS = ("profile", "backend", "devices", "hardware_offload", "fallback_reason", "changed", "flows")
 
 
@@ -111,10 +110,7 @@ def profile_reads(inputs: pin.Inputs, kmod_params: t.Mapping[str, t.Any],
             params["devices"] = None
         elif auto or not params.get("devices"):
             params["state"] = "absent"
-        ft_reads = _api(*NFT[0])(filled("flowtable", params))
-        # the flowtable's probe read also lists its table: it takes the facts' probe's place
-        better = {r.key: r for r in ft_reads if r.key == PROBE_KEY}
-        reads = [better.pop(r.key, r) for r in reads] + ft_reads
+        reads += _api(*NFT[0])(filled("flowtable", params))
     if auto:
         reads.append(_api("_probe", "probe_read")())
     return reads + psys.sysctl_reads()

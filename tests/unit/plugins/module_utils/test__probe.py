@@ -10,10 +10,7 @@ import pytest
 
 from ansible_collections.flowoffload.nft.plugins.module_utils import _probe
 from ansible_collections.flowoffload.nft.plugins.module_utils._target import (
-    Read,
     Snapshot,
-    argv,
-    listing_code,
     read_host,
     read_script,
 )
@@ -145,64 +142,3 @@ def test_valid_probe_device():
     assert not _probe.valid_probe_device("a" * 16)
     assert not _probe.valid_probe_device("..")
     assert not _probe.valid_probe_device("eth0; flush ruleset")
-
-
-LISTING = ("table", "inet", "flowoffload")
-TABLE_TEXT = 'table inet flowoffload {\n\tcomment "managed by flowoffload.nft"\n}\n'
-
-
-def _run_listing(tmp_path, answers):
-    """The probe read with the owned table's listing, then the section that reads it."""
-    nft_dir = tmp_path / "answers"
-    nft_dir.mkdir()
-    for name, text in answers.items():
-        (nft_dir / name).write_text(text)
-    text_read = Read("ft:table-text", listing_code(argv("nft", "list", *LISTING)))
-    log = tmp_path / "nft.log"
-    os.environ.update({"NFT_LOG": str(log), "NFT_DIR": str(nft_dir)})
-    try:
-        snap = read_host(ShellTarget(doubles=DOUBLES), [_probe.probe_read(LISTING), text_read])
-    finally:
-        for key in ("NFT_LOG", "NFT_DIR"):
-            os.environ.pop(key, None)
-    return snap, [line for line in log.read_text().splitlines() if line.startswith("nft ")]
-
-
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
-def test_the_probe_run_lists_the_owned_table_for_the_text_section(tmp_path):
-    snap, calls = _run_listing(tmp_path, {"list table inet flowoffload": TABLE_TEXT})
-    # one nft process: the listing and every probe; the text section prints what it saved
-    assert len(calls) == 1 and calls[0].startswith("nft -c -f ") and calls[0].endswith("/probe-list.nft")
-    assert snap.out("ft:table-text") == TABLE_TEXT
-    assert _probe.software_verdict(snap)[0] is True and "probe:sw" in snap.sections
-
-
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
-def test_without_the_table_the_probes_run_alone_and_the_listing_fails_as_itself(tmp_path):
-    snap, calls = _run_listing(tmp_path, {})
-    # nft stops at the listing's line 1: the probes run again without it, then the listing
-    # runs on its own and keeps nft's own error (ENOENT: the table does not exist)
-    assert [c.split("/")[-1] if " -f " in c else c for c in calls] == [
-        "probe-list.nft", "probe.nft", "nft list table inet flowoffload"]
-    assert snap.get("ft:table-text").rc == 1 and "No such file" in snap.get("ft:table-text").err
-    assert _probe.software_verdict(snap)[0] is True
-    verdicts = _probe.hardware_verdicts(snap)
-    assert verdicts and all(v[0] is True for v in verdicts.values())
-
-
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nft"),
-                    reason="needs root, unshare and nft")
-def test_real_nft_lists_in_check_mode_and_stops_at_a_missing_table(tmp_path):
-    # The behaviour probe_read relies on, with this host's nft and kernel (in a netns of its
-    # own): a listing prints in check mode beside the probes; a missing table stops nft at
-    # line 1 with ENOENT before anything else is checked.
-    batch = tmp_path / "b.nft"
-    # line 3: refused by the kernel on every kernel (ENOENT), as a refused probe is
-    batch.write_text("list table inet fo_t\nadd table inet fo_p\ndelete table inet fo_missing\n")
-    setup = "nft add table inet fo_t && nft add chain inet fo_t keep"
-    proc = subprocess.run(["unshare", "-n", "sh", "-c", f"{setup} && nft -c -f {batch}"],
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 1 and "chain keep" in proc.stdout and f"{batch}:3:" in proc.stderr
-    proc = subprocess.run(["unshare", "-n", "nft", "-c", "-f", str(batch)], capture_output=True, text=True, check=False)
-    assert proc.returncode == 1 and proc.stdout == "" and f"{batch}:1:" in proc.stderr
-    assert "No such file or directory" in proc.stderr and ":3:" not in proc.stderr
