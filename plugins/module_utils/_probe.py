@@ -13,6 +13,11 @@ collides with a real table and needs nothing from the controller. The kernel ans
 every message of a batch, and nft prints each error with the line it belongs to, so one
 run gives a verdict per device.
 
+The batch holds no listing of the owned table, though nft prints listings in check mode
+too: a batch with both a ``list`` and additions makes nft load every table's rules into
+its cache (0.2 s against 0.03 s beside 10,000 foreign rules on a PC, 2.4 s under TCG), so
+the listing stays a process of its own and planning stays flat beside a large ruleset.
+
 The read (``probe_read``, key ``probe:batch``) prints ``LINE DEVICE`` for the first line of
 every device's block (``-`` for the software probe) and keeps nft's stderr; ``split_batch``
 turns it into the sections ``probe:sw`` and ``probe:hw:<dev>`` (rc 0 or 1 and the error

@@ -25,7 +25,6 @@ before any script is rendered).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 import secrets
 import typing as t
@@ -181,20 +180,6 @@ def proc_sys_code(names: t.Iterable[str], dotted: bool) -> str:
     return (f"fo_gl=''\nfor fo_x in {paths}; do\n  if [ -r \"$fo_x\" ]; then fo_gl=\"$fo_gl $fo_x\"; fi\ndone\n"
             "# shellcheck disable=SC2086\n"
             f"if [ -n \"$fo_gl\" ]; then awk 'FNR == 1 {{ {name_expr}; print f \"=\" $0 }}' $fo_gl; fi")
-
-
-def saved_path(command: str) -> str:
-    """Where a section keeps what ``command`` printed for a later section of the same read
-    script (sh word, unquoted; ``PATH.ok`` marks it complete). See ``listing_code``."""
-    return "$fo_t/saved-" + hashlib.sha256(command.encode()).hexdigest()[:12]
-
-
-def listing_code(command: str) -> str:
-    """command, unless an earlier section of the script already printed its output and
-    saved it (``saved_path``): then that output, without a process (the probes' ``nft -c``
-    run lists the owned table on the way)."""
-    path = saved_path(command)
-    return f'if [ -e "{path}.ok" ]; then fo_rd "{path}"; else {command}; fi'
 
 
 def when_tool(tool: str, code: str) -> str:
