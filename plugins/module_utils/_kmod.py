@@ -253,12 +253,12 @@ def _split_files(suffix: str) -> t.Callable[[Section], t.Dict[str, Section]]:
     each printed: the lines, or rc 2 and ``absent: PATH`` / no config on stderr)."""
     def split(section: Section) -> t.Dict[str, Section]:
         lines: t.Dict[str, t.List[str]] = {"b": [], "d": [], "c": []}
-        state: t.Dict[str, str] = {}
+        absent: t.Dict[str, str] = {}  # file name -> its path, for the files not there
         config = None
         for line in section.out.splitlines():
             tag, _sep, rest = line.partition(" ")
-            if tag in ("@present", "@absent"):
-                state[rest.rsplit("/", 1)[-1]] = tag[1:] + " " + rest
+            if tag == "@absent":
+                absent[rest.rsplit("/", 1)[-1]] = rest
             elif tag in ("@config", "@noconfig"):
                 config = rest if tag == "@config" else "-" + rest
             elif tag in lines:
@@ -268,9 +268,8 @@ def _split_files(suffix: str) -> t.Callable[[Section], t.Dict[str, Section]]:
             return {PREFIX + "builtin" + suffix: failed, PREFIX + "dep" + suffix: failed, PREFIX + "config": failed}
         out: t.Dict[str, Section] = {}
         for tag, name in (("b", "builtin"), ("d", "dep")):
-            seen = state.get("modules." + name, "")
-            if seen.startswith("absent "):
-                out[PREFIX + name + suffix] = Section(2, "", f"absent: {seen[len('absent '):]}\n")
+            if "modules." + name in absent:
+                out[PREFIX + name + suffix] = Section(2, "", f"absent: {absent['modules.' + name]}\n")
             else:
                 out[PREFIX + name + suffix] = Section(section.rc, "".join(x + "\n" for x in lines[tag]), section.err)
         if config.startswith("-"):
