@@ -64,11 +64,11 @@ def plan_timing(owned_json: str, owned_text: str, bulk_json: str,
     holding the owned table as the VM listed it, and, for contrast, only parsing the
     unrelated 10,000-rule table (which the read script never prints)."""
     # Imported here: needs the collection on sys.path (scripts/bench sets PYTHONPATH).
-    from ansible_collections.flowoffload.nft.plugins.module_utils import _nft
-    from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable_run import plan_flowtable
-    from ansible_collections.flowoffload.nft.plugins.module_utils._target import Snapshot
-    from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import sec
-    from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import owned, params
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import nft as _nft
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.run import plan_flowtable
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Snapshot
+    from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import sec
+    from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import owned, params
 
     sections = owned(None)
     sections.update({"ft:table-json": sec(owned_json), "ft:table-text": sec(owned_text),

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action fleet_report: the audit rows of every host -> one report on the controller
-(HTML, JSON, CSV; see plugins/module_utils/_audit_report.py). Nothing runs on a target."""
+(HTML, JSON, CSV; see plugins/plugin_utils/audit/report.py). Nothing runs on a target."""
 from __future__ import annotations
 
 import datetime
@@ -9,7 +9,7 @@ import os
 import typing as t
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.flowoffload.nft.plugins.module_utils._audit_report import (
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.report import (
     render_all,
     rows_from_results,
     summary_line,
@@ -17,7 +17,7 @@ from ansible_collections.flowoffload.nft.plugins.module_utils._audit_report impo
     validate_rows,
     write_report,
 )
-from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.plugins.modules.fleet_report import ARGUMENT_SPEC
 
 

@@ -1,14 +1,14 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action offload_audit: the target runs one read script (one round trip); the audit row
-is built on the controller (see plugins/module_utils/_audit.py). Read-only."""
+is built on the controller (see plugins/plugin_utils/audit/run.py). Read-only."""
 from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.module_utils._audit import run_audit
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import run_audit
 from ansible_collections.flowoffload.nft.plugins.modules.offload_audit import ARGUMENT_SPEC
-from ansible_collections.flowoffload.nft.plugins.plugin_utils._action import (
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.action import (
     ActionTarget,
     FlowOffloadAction,
 )

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action offload_profile: the gateway role in one step (see plugins/module_utils/_profile.py).
+"""Action offload_profile: the gateway role in one step (see plugins/plugin_utils/profile/run.py).
 
 It also hands the play's variable names to the profile, which refuses unknown
 ``gateway_*`` variables (with ``check_role_vars``) against the options of the role's
@@ -12,9 +12,9 @@ import os
 import typing as t
 
 import yaml
-from ansible_collections.flowoffload.nft.plugins.module_utils._profile import run_profile
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile.run import run_profile
 from ansible_collections.flowoffload.nft.plugins.modules.offload_profile import ARGUMENT_SPEC
-from ansible_collections.flowoffload.nft.plugins.plugin_utils._action import (
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.action import (
     ActionTarget,
     FlowOffloadAction,
 )

@@ -165,12 +165,8 @@ msg:
   sample: "52 host(s): 4 offloading_hw, 20 offloading_sw, 6 configured_idle, ...; report: /var/tmp/flowoffload-audit/flowoffload-audit.html"
 """
 
-import datetime
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.flowoffload.nft.plugins.module_utils._errors import FlowOffloadError
+# The module runs as an action plugin of the same name (plugins/action/fleet_report.py) on the
+# controller; this file holds its documentation and argument spec only.
 
 ARGUMENT_SPEC = dict(
     dest=dict(type="path", default="flowoffload-audit"),
@@ -181,30 +177,3 @@ ARGUMENT_SPEC = dict(
     rows=dict(type="list", elements="dict"),
     generated=dict(type="str"),
 )
-
-
-def main() -> None:
-    """Without its action plugin (executed where the module runs): only O(rows) can be used."""
-    # pylint: disable-next=import-outside-toplevel
-    from ansible_collections.flowoffload.nft.plugins.module_utils import _audit_report as report
-
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           mutually_exclusive=[["rows", "hosts"]])
-    params = module.params
-    if params["rows"] is None:
-        module.fail_json(msg="rows: without the action plugin the module cannot read other hosts' results; "
-                             "give rows, or run it on the controller (the collection's action plugin)")
-    try:
-        rows = report.validate_rows(params["rows"])
-        basename = report.validate_basename(params["basename"])
-        generated = params["generated"] or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        contents, summary = report.render_all(rows, params["title"], generated)
-        changed, paths = report.write_report(os.path.abspath(params["dest"]), basename, contents, module.check_mode)
-    except FlowOffloadError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(changed=changed, summary=summary, files=paths,
-                     msg=f"{report.summary_line(summary)}; report: {paths['html']}")
-
-
-if __name__ == "__main__":
-    main()

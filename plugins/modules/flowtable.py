@@ -261,12 +261,8 @@ persist_files:
   sample: [/etc/flowoffload/inet-flowoffload.nft, /etc/systemd/system/flowoffload-inet-flowoffload.service]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable_run import (
-    run_flowtable,
-)
-from ansible_collections.flowoffload.nft.plugins.module_utils._module_target import run_module
+# The module runs as an action plugin of the same name (plugins/action/flowtable.py) on the
+# controller; this file holds its documentation and argument spec only.
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", default="ft"),
@@ -283,11 +279,3 @@ ARGUMENT_SPEC = dict(
     persist=dict(type="bool", default=True),
     backend=dict(type="str", choices=["nft", "fw4"], default="nft"),
 )
-
-
-def main() -> None:
-    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run_flowtable)
-
-
-if __name__ == "__main__":
-    main()

@@ -170,20 +170,7 @@ audit:
       sample: ""
 """
 
-import socket
+# The module runs as an action plugin of the same name (plugins/action/offload_audit.py) on the
+# controller; this file holds its documentation and argument spec only.
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.flowoffload.nft.plugins.module_utils._audit import run_audit
-from ansible_collections.flowoffload.nft.plugins.module_utils._module_target import run_module
-
-ARGUMENT_SPEC: dict = {}
-
-
-def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    run_module(module, lambda target, params, check_mode: run_audit(target, params, check_mode, host=socket.gethostname()))
-
-
-if __name__ == "__main__":
-    main()
+ARGUMENT_SPEC: dict[str, dict[str, object]] = {}

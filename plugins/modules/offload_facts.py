@@ -450,19 +450,9 @@ ansible_facts:
               sample: "htb qdisc (root, handle 1:) shapes wan0: offloaded packets bypass it"
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.flowoffload.nft.plugins.module_utils._facts import run_facts
-from ansible_collections.flowoffload.nft.plugins.module_utils._module_target import run_module
+# The module runs as an action plugin of the same name (plugins/action/offload_facts.py) on the
+# controller; this file holds its documentation and argument spec only.
 
 ARGUMENT_SPEC = dict(
     gather_subset=dict(type="list", elements="str", default=["all"]),
 )
-
-
-def main() -> None:
-    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run_facts)
-
-
-if __name__ == "__main__":
-    main()

@@ -170,23 +170,12 @@ diff:
       sample: "# Written by flowoffload.nft (offload_kmod): ...\nnf_flow_table\nnf_flow_table_inet\nnft_flow_offload\n"
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.flowoffload.nft.plugins.module_utils._kmod import DEFAULT_MODULES
-from ansible_collections.flowoffload.nft.plugins.module_utils._kmod_plan import run_kmod
-from ansible_collections.flowoffload.nft.plugins.module_utils._module_target import run_module
+# The module runs as an action plugin of the same name (plugins/action/offload_kmod.py) on the
+# controller; this file holds its documentation and argument spec only.
 
 ARGUMENT_SPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "persistent": {"type": "bool", "default": True},
-    "modules": {"type": "list", "elements": "str", "default": list(DEFAULT_MODULES)},
+    "modules": {"type": "list", "elements": "str", "default": ["nf_flow_table", "nf_flow_table_inet", "nft_flow_offload"]},
     "package": {"type": "str"},
 }
-
-
-def main() -> None:
-    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run_kmod)
-
-
-if __name__ == "__main__":
-    main()

@@ -252,10 +252,8 @@ round_trips:
   sample: 1
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.flowoffload.nft.plugins.module_utils._module_target import run_module
-from ansible_collections.flowoffload.nft.plugins.module_utils._profile import run_profile
+# The module runs as an action plugin of the same name (plugins/action/offload_profile.py) on the
+# controller; this file holds its documentation and argument spec only.
 
 ARGUMENT_SPEC = {
     "profile": {"type": "str", "choices": ["auto", "software", "hardware", "off"], "default": "auto"},
@@ -277,11 +275,3 @@ ARGUMENT_SPEC = {
     "allowed_extra_vars": {"type": "list", "elements": "str", "default": []},
     "check_role_vars": {"type": "bool", "default": False},
 }
-
-
-def main() -> None:
-    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run_profile)
-
-
-if __name__ == "__main__":
-    main()

@@ -11,7 +11,7 @@ import re
 import sys
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.module_utils._audit import STATES
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES
 
 
 def custom_stats(log: str) -> t.Dict[str, t.Any]:

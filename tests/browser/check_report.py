@@ -25,8 +25,8 @@ import tempfile
 import typing as t
 import urllib.parse
 
-from ansible_collections.flowoffload.nft.plugins.module_utils._audit import STATES
-from ansible_collections.flowoffload.nft.plugins.module_utils._audit_report import render_all, write_report
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.report import render_all, write_report
 from ansible_collections.flowoffload.nft.tests.browser.fleet import fleet
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -15,15 +15,15 @@ from __future__ import annotations
 import copy
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.module_utils import _audit_config as ac
-from ansible_collections.flowoffload.nft.plugins.module_utils._audit import audit_row
-from ansible_collections.flowoffload.nft.plugins.module_utils._audit_report import rows_from_results
-from ansible_collections.flowoffload.nft.plugins.module_utils._facts import gather_from
-from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable import desired_state
-from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable_persist import nft_path, owned_file
-from ansible_collections.flowoffload.nft.plugins.module_utils._hotplug import LOADER
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section, Snapshot
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils import facts_fake
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit import config as ac
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import audit_row
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.report import rows_from_results
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.run import gather_from
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import desired_state
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import nft_path, owned_file
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import LOADER
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Section, Snapshot
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils import facts_fake
 
 # What every kind of router in the fleet is; the fleet repeats this cycle.
 KINDS = ("offloading_sw", "offloading_hw", "configured_idle", "drifted_offload", "not_configured",

@@ -16,7 +16,7 @@ import typing as t
 
 import pytest
 
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import SHARED_CAPTURES
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import SHARED_CAPTURES
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))

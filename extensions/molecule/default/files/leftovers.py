@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import sys
 
-from ansible_collections.flowoffload.nft.plugins.module_utils import _flowtable, _flowtable_persist, _kmod
-from ansible_collections.flowoffload.nft.plugins.module_utils._flowtable_run import plan_flowtable
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Snapshot
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import sec
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import owned, params
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import model as _flowtable
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import persist as _flowtable_persist
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.run import plan_flowtable
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Snapshot
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import sec
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import owned, params
 
 
 def main() -> None:

@@ -16,8 +16,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.flowoffload.nft.plugins.action.fleet_report import ActionModule
 from ansible_collections.flowoffload.nft.plugins.modules import fleet_report
 from ansible_collections.flowoffload.nft.tests.browser.fleet import fleet
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, action_on
-from ansible_collections.flowoffload.nft.tests.unit.plugins.modules.harness import Exit, Fail, run_module
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "playbooks", "audit.yml")
 
@@ -75,13 +74,6 @@ def test_bad_input_fails_before_anything_is_written(tmp_path):
     assert result["failed"] is True and result["msg"].startswith("rows[0]:")
     with pytest.raises(AnsibleActionFail):
         run({"dest": str(tmp_path), "rows": [], "hosts": ["a"]}, {})
-
-
-def test_module_main_needs_rows(monkeypatch, tmp_path):
-    kind, result, _warned = run_module(monkeypatch, fleet_report.main, {"dest": str(tmp_path)})
-    assert kind is Fail and result["msg"].startswith("rows:")
-    kind, result, _warned = run_module(monkeypatch, fleet_report.main, {"dest": str(tmp_path), "rows": fleet(3)})
-    assert kind is Exit and result["summary"]["hosts"] == 3 and os.path.exists(result["files"]["html"])
 
 
 def test_documentation_matches_the_argspec():

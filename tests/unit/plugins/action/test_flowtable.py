@@ -10,16 +10,14 @@ from __future__ import annotations
 import typing as t
 
 import yaml
-from ansible.module_utils import basic
 
 from ansible_collections.flowoffload.nft.plugins.action.flowtable import ActionModule
 from ansible_collections.flowoffload.nft.plugins.modules import flowtable
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, action_on
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.ft_helpers import (
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
     listing,
     owned,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.modules.harness import Exit, Fail, run_module
 
 CONTRACT = {"changed", "commands", "flowtable", "hardware_offload", "fallback_reason", "skipped_devices",
             "persist_files"}
@@ -65,17 +63,3 @@ def test_bad_input_fails_with_no_round_trip():
     assert result["failed"] is True and result["msg"].startswith("name:") and result["round_trips"] == 0
 
 
-def test_module_main_runs_the_same_scripts_locally(monkeypatch):
-    target = FakeTarget(owned(None))
-    monkeypatch.setattr(basic.AnsibleModule, "run_command",
-                        lambda self, argv, **kw: target.run_script(argv[-1]))
-    kind, result, warned = run_module(monkeypatch, flowtable.main,
-                                      {"devices": ["lan0", "nosuch0"], "missing_devices": "skip",
-                                       "_ansible_check_mode": True})
-    assert kind is Exit and CONTRACT <= set(result) and result["skipped_devices"] == ["nosuch0"]
-    assert any("nosuch0" in w for w in warned) and target.round_trips == 1 and "diff" not in result
-
-
-def test_module_main_failure_goes_through_fail_json(monkeypatch):
-    kind, result, _warned = run_module(monkeypatch, flowtable.main, {"devices": ["lan0"], "priority": 99999999999})
-    assert kind is Fail and result["msg"].startswith("priority:")

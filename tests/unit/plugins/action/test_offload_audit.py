@@ -8,15 +8,13 @@ from __future__ import annotations
 import pytest
 import yaml
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils import basic
 
 from ansible_collections.flowoffload.nft.plugins.action.offload_audit import ActionModule
-from ansible_collections.flowoffload.nft.plugins.module_utils._audit import STATES
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES
 from ansible_collections.flowoffload.nft.plugins.modules import offload_audit
 from ansible_collections.flowoffload.nft.tests.browser.fleet import config_snapshot, persisted_file
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_fake import netns_sections, vm_ns_sections
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, action_on
-from ansible_collections.flowoffload.nft.tests.unit.plugins.modules.harness import Exit, run_module
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import netns_sections, vm_ns_sections
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
 
 
 def vm_target() -> FakeTarget:
@@ -68,20 +66,6 @@ def test_options_are_refused():
     with pytest.raises(AnsibleActionFail, match="gather_subset"):
         plugin.run(task_vars={})
     assert target.round_trips == 0
-
-
-def test_module_main_runs_the_same_read_on_the_host(monkeypatch):
-    target = vm_target()
-
-    def run_command(self, argv, **kwargs):
-        assert argv[:2] == ["/bin/sh", "-c"]
-        return target.run_script(argv[2])
-
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
-    monkeypatch.setattr(offload_audit.socket, "gethostname", lambda: "router1")
-    kind, result, _warned = run_module(monkeypatch, offload_audit.main, {"_ansible_check_mode": True})
-    assert kind is Exit and target.round_trips == 1
-    assert result["audit"]["host"] == "router1" and result["audit"]["state"] == "offloading_sw"
 
 
 def test_documentation():

@@ -13,17 +13,15 @@ from unittest import mock
 import pytest
 import yaml
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils import basic
 
 from ansible_collections.flowoffload.nft.plugins.action.offload_facts import ActionModule
 from ansible_collections.flowoffload.nft.plugins.modules import offload_facts
-from ansible_collections.flowoffload.nft.plugins.module_utils._target import Section
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.facts_fake import (
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Section
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     netns_sections,
     openwrt_sections,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, fake_execute, sec
-from ansible_collections.flowoffload.nft.tests.unit.plugins.modules.harness import Exit, Fail, run_module
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, fake_execute, sec
 
 
 def _action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False) -> t.Tuple[ActionModule, t.List[t.Any]]:
@@ -94,43 +92,6 @@ def test_target_without_a_shell_fails_with_the_cause():
 
 
 # --- the module file -------------------------------------------------------------------------
-def _main(monkeypatch, args: t.Dict[str, t.Any], target: t.Optional[FakeTarget] = None):
-    calls: t.List[t.List[str]] = []
-
-    def run_command(self, argv, **kwargs):
-        calls.append(list(argv))
-        assert target is not None, "no script may run"
-        assert argv[:2] == ["/bin/sh", "-c"]
-        return target.run_script(argv[2])
-
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
-    return run_module(monkeypatch, offload_facts.main, args) + (calls,)
-
-
-def test_module_main_unknown_subset_fails_naming_the_option_before_any_script(monkeypatch):
-    kind, result, _warned, calls = _main(monkeypatch, {"gather_subset": ["interfaces", "nics"]})
-    assert kind is Fail and calls == []
-    assert result["msg"].startswith("gather_subset: unknown subset 'nics'")
-    assert "flowtables" in result["msg"]
-
-
-def test_module_main_facts_and_warnings_in_one_script(monkeypatch):
-    sections = netns_sections()
-    sections["host:tools"] = sec("ip=/sbin/ip\n")
-    target = FakeTarget(sections)
-    args = {"gather_subset": ["nft", "flowtables"], "_ansible_check_mode": True}
-    kind, result, warned, calls = _main(monkeypatch, args, target)
-    assert kind is Exit and len(calls) == 1 and target.round_trips == 1
-    assert result["changed"] is False
-    assert result["ansible_facts"] == {"flowoffload": {"nft": {"path": None, "version": None, "json": None},
-                                                       "flowtables": []}}
-    assert warned == ["flowtables: the nft binary was not found on the target; no flowtables listed"]
-
-
-def test_module_main_default_subset_is_all(monkeypatch):
-    target = FakeTarget(netns_sections())
-    kind, result, _warned, _calls = _main(monkeypatch, {}, target)
-    assert kind is Exit and len(result["ansible_facts"]["flowoffload"]) == 10
 
 
 def test_documentation_parses():

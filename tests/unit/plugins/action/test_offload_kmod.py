@@ -14,14 +14,14 @@ import pytest
 import yaml
 
 from ansible_collections.flowoffload.nft.plugins.action.offload_kmod import ActionModule
-from ansible_collections.flowoffload.nft.plugins.module_utils import _kmod
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
 from ansible_collections.flowoffload.nft.plugins.modules import offload_kmod
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import (
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     action_on,
     FakeTarget,
     fixture,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.kmod_fake import (
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.kmod_fake import (
     NAMES,
     VM,
     vm_sections,
@@ -76,49 +76,6 @@ def test_bad_input_fails_without_touching_the_host(args, match):
 
 
 # --- the module file ------------------------------------------------------------------
-class Done(Exception):
-    pass
-
-
-class FakeModule:
-    """The parts of AnsibleModule that run_module uses; run_command goes to a FakeTarget."""
-
-    target: t.Optional[FakeTarget] = None
-    params: t.Dict[str, t.Any] = {}
-    check_mode = False
-    last: t.Dict[str, t.Any] = {}
-
-    def __init__(self, argument_spec: t.Dict[str, t.Any], supports_check_mode: bool) -> None:
-        assert argument_spec is offload_kmod.ARGUMENT_SPEC and supports_check_mode
-        self._diff = False
-        self.warnings: t.List[str] = []
-        self.result: t.Dict[str, t.Any] = {}
-
-    def run_command(self, argv, environ_update=None):
-        assert argv[:2] == ["/bin/sh", "-c"] and environ_update == {"LC_ALL": "C", "LANG": "C"}
-        assert self.target is not None
-        return self.target.run_script(argv[2])
-
-    def warn(self, msg):
-        self.warnings.append(msg)
-
-    def exit_json(self, **result):
-        FakeModule.last = dict(result, warnings=self.warnings)
-        raise Done()
-
-    def fail_json(self, **result):
-        FakeModule.last = dict(result, failed=True)
-        raise Done()
-
-
-def run_main(monkeypatch, target, **params):
-    defaults = {k: v.get("default") for k, v in offload_kmod.ARGUMENT_SPEC.items()}
-    monkeypatch.setattr(FakeModule, "target", target)
-    monkeypatch.setattr(FakeModule, "params", dict(defaults, **params))
-    monkeypatch.setattr(offload_kmod, "AnsibleModule", FakeModule)
-    with pytest.raises(Done):
-        offload_kmod.main()
-    return FakeModule.last
 
 
 def test_documentation_matches_the_argument_spec():
@@ -132,22 +89,3 @@ def test_documentation_matches_the_argument_spec():
                                                         "persist_file", "diff"}
 
 
-def test_main_idempotent(monkeypatch):
-    target = FakeTarget(vm_sections(fixture(f"{VM}-proc-modules-loaded.txt"), modules_load=_kmod.render_file(NAMES)))
-    result = run_main(monkeypatch, target)
-    assert result["changed"] is False and target.round_trips == 1
-    assert result["modules"] == {n: "loaded" for n in NAMES}
-
-
-def test_main_warns_about_modules_in_use(monkeypatch):
-    target = FakeTarget(vm_sections(fixture(f"{VM}-proc-modules-flowtable.txt")))
-    monkeypatch.setattr(FakeModule, "check_mode", True)
-    result = run_main(monkeypatch, target, state="absent")
-    assert len(result["warnings"]) == 2 and result["unloaded"] == ["nft_flow_offload"]
-
-
-def test_main_fails_on_bad_input_before_any_script(monkeypatch):
-    target = FakeTarget(vm_sections())
-    result = run_main(monkeypatch, target, modules=["-r"])
-    assert result["failed"] is True and result["msg"].startswith("modules contains invalid")
-    assert target.round_trips == 0

@@ -14,10 +14,10 @@ import yaml
 
 from ansible_collections.flowoffload.nft.plugins.action import offload_profile as action_mod
 from ansible_collections.flowoffload.nft.plugins.action.offload_profile import ActionModule, role_variables
-from ansible_collections.flowoffload.nft.plugins.module_utils import _profile_inputs as pin
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import inputs as pin
 from ansible_collections.flowoffload.nft.plugins.modules import offload_profile
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.fake_target import FakeTarget, action_on
-from ansible_collections.flowoffload.nft.tests.unit.plugins.module_utils.test__profile import (
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.test_profile_run import (
     LAN_WAN,
     PRISTINE,
     TIMEOUT,
@@ -108,24 +108,6 @@ def test_documentation_matches_the_argument_spec() -> None:
     yaml.safe_load(offload_profile.EXAMPLES)
     keys = {"profile", "backend", "devices", "hardware_offload", "fallback_reason", "flows", "round_trips"}
     assert set(yaml.safe_load(offload_profile.RETURN)) >= keys
-
-
-def test_module_main_runs_the_same_profile_locally() -> None:
-    module = mock.MagicMock()
-    module.params = {k: v.get("default") for k, v in offload_profile.ARGUMENT_SPEC.items()}
-    module.params["devices"] = "lan0,wan0"
-    module.check_mode = True
-    target = FakeTarget(configured(**LAN_WAN))
-    module.run_command.side_effect = lambda argv, **_kw: target.run_script(argv[2])
-    module.exit_json.side_effect = SystemExit
-    module.fail_json.side_effect = SystemExit
-    with mock.patch.object(offload_profile, "AnsibleModule", return_value=module):
-        try:
-            offload_profile.main()
-        except SystemExit:
-            pass
-    module.fail_json.assert_not_called()
-    assert module.exit_json.call_args.kwargs["changed"] is False and target.round_trips == 1
 
 
 # --- the role is glue ------------------------------------------------------------------------------

@@ -1,0 +1,427 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure parsers and classifiers for flowoffload.nft.offload_facts (private).
+
+Every function takes text or data and returns data: no host access. ``_facts.py`` feeds
+them the sections of the read script (``_facts_reads.py``).
+"""
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+
+SUBSETS = ("platform", "kernel", "package", "nft", "interfaces", "flowtables", "flows", "conflicts")
+
+CONFIG_SYMBOLS = (
+    "CONFIG_NF_FLOW_TABLE",
+    "CONFIG_NF_FLOW_TABLE_INET",
+    "CONFIG_NFT_FLOW_OFFLOAD",
+    "CONFIG_NF_FLOW_TABLE_IPV4",
+    "CONFIG_NF_FLOW_TABLE_IPV6",
+)
+
+# Devices the flowtable cannot fast-path: layer-3 tunnels, userspace tunnels, ifb.
+NOT_FAST_PATHED = frozenset((
+    "wireguard", "tun", "gre", "ipip", "sit", "ip6tnl", "ip6gre", "vti", "vti6", "xfrm", "ifb",
+    "ppp", "erspan", "ip6erspan",
+))
+# Upper devices the kernel (>= 5.13) resolves to their lower devices in a flowtable.
+STACKED = frozenset(("bridge", "vlan", "pppoe"))
+
+# Drivers known to implement TC_SETUP_FT (hardware flowtable offload), see the guide.
+FT_DRIVERS = frozenset(("mtk_soc_eth", "airoha_eth", "dsa", "mlx5e_rep"))
+# Drivers exposing hw-tc-offload without flowtable support (feature is not sufficient).
+TC_ONLY_DRIVERS = frozenset((
+    "stmmaceth", "st_gmac", "stmmac", "nfp", "hns3", "bnxt_en", "fsl_enetc", "enetc",
+    "lan966x-switch", "lan966x", "netdevsim", "ice",
+))
+OPENWRT_NOTE = (
+    "OpenWrt's kernel accepts 'flags offload' on every device (generic patch 701 ignores "
+    "EOPNOTSUPP), so the nft -c probe proves nothing there; the proof is conntrack "
+    "entries marked [HW_OFFLOAD] (flows.hw_offload)"
+)
+
+Link = t.Dict[str, t.Any]
+
+
+# --- gather_subset -----------------------------------------------------------------------
+def parse_gather_subset(values: t.Optional[t.Sequence[t.Any]]) -> t.List[str]:
+    """Subsets to gather, in canonical order, from ``all``, names and ``!name``.
+
+    As with Ansible's setup module: a list of only exclusions gathers everything else;
+    ``!all`` drops the implicit everything, so ``[!all, kernel]`` gathers ``kernel``.
+    """
+    valid = ("all",) + SUBSETS
+    named: t.Set[str] = set()
+    excluded: t.Set[str] = set()
+    want_all = exclude_all = False
+    for raw in values if values is not None else ["all"]:
+        item = str(raw).strip()
+        negate = item.startswith("!")
+        name = item[1:].strip() if negate else item
+        if name not in valid:
+            raise FlowOffloadError(
+                f"gather_subset: unknown subset {item!r}; valid names are "
+                f"{', '.join(valid)} (prefix a name with '!' to exclude it)"
+            )
+        if name == "all":
+            exclude_all, want_all = (True, want_all) if negate else (exclude_all, True)
+        else:
+            (excluded if negate else named).add(name)
+    if want_all and not exclude_all or not (want_all or named or exclude_all):
+        named = set(SUBSETS)
+    return [name for name in SUBSETS if name in named and name not in excluded]
+
+
+# --- small file formats ------------------------------------------------------------------
+def parse_int(text: t.Optional[str]) -> t.Optional[int]:
+    value = (text or "").strip()
+    return int(value) if re.match(r"^-?\d+$", value) else None
+
+
+def init_system(pid1_comm: str, has_run_systemd: bool, has_openrc: bool) -> str:
+    comm = (pid1_comm or "").strip()
+    if comm == "systemd" or has_run_systemd:
+        return "systemd"
+    if comm == "procd":
+        return "procd"
+    if comm == "openrc-init" or has_openrc:
+        return "openrc"
+    return "other"
+
+
+def firewall_in_charge(os_family: str, fw4: bool, fw3: bool, firewalld: bool, nftables_service: bool) -> str:
+    """fw4, fw3, firewalld, nftables.service or none (the first that applies)."""
+    if os_family == "OpenWrt":
+        if fw4:
+            return "fw4"
+        if fw3:
+            return "fw3"
+    if firewalld:
+        return "firewalld"
+    if nftables_service:
+        return "nftables.service"
+    return "none"
+
+
+def kernel_config_values(config: t.Mapping[str, str]) -> t.Dict[str, t.Optional[str]]:
+    """The flowtable symbols (y, m, n; None where the config does not mention them)."""
+    return {symbol: config.get(symbol) for symbol in CONFIG_SYMBOLS}
+
+
+def parse_pppoe_sessions(text: str) -> t.List[str]:
+    """Ethernet devices carrying PPPoE sessions, from /proc/net/pppoe (Id Address Device)."""
+    devices: t.List[str] = []
+    for line in (text or "").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] not in devices:
+            devices.append(fields[2])
+    return devices
+
+
+# --- links -------------------------------------------------------------------------------
+def load_json_list(text: str) -> t.List[t.Dict[str, t.Any]]:
+    """A JSON list from iproute2 output ([] for empty output or garbage)."""
+    try:
+        data = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
+def _kind_from_ip(entry: t.Mapping[str, t.Any], pppoe: bool) -> str:
+    info = entry.get("linkinfo") or {}
+    kind = str(info.get("info_kind") or "")
+    link_type = str(entry.get("link_type") or "")
+    if kind == "tun":
+        return "tap" if (info.get("info_data") or {}).get("type") == "tap" else "tun"
+    if kind == "ppp" or link_type == "ppp":
+        return "pppoe" if pppoe else "ppp"
+    if kind:
+        return kind
+    if link_type == "loopback":
+        return "loopback"
+    if link_type == "none":
+        return "tun"
+    return "physical"
+
+
+def parse_ip_link(text: str, pppoe_devices: t.Sequence[str] = ()) -> t.Dict[str, Link]:
+    """``ip -j -d link show`` -> name -> {kind, operstate, master, parent, lower}.
+
+    ``parent`` is the device a vlan/macvlan/ipvlan/dsa port or tunnel sits on (``link``;
+    a veth's ``link`` is its peer and is not a parent). ``lower`` is filled by
+    :func:`add_lowers`.
+    """
+    links: t.Dict[str, Link] = {}
+    for entry in load_json_list(text):
+        name = entry.get("ifname")
+        if not name:
+            continue
+        kind = _kind_from_ip(entry, bool(pppoe_devices))
+        # a veth's "link" is its peer; elsewhere it is the device this one sits on
+        parent = None if kind == "veth" or entry.get("link_netnsid") is not None else entry.get("link")
+        links[name] = {
+            "kind": kind,
+            "operstate": str(entry.get("operstate") or "UNKNOWN").lower(),
+            "master": entry.get("master"),
+            "parent": parent,
+        }
+    return add_lowers(links, pppoe_devices)
+
+
+_SYSFS_TYPES = {"772": "loopback", "65534": "tun", "512": "ppp", "65535": "tun"}
+# ethtool -i driver names of virtual devices -> kind (sysfs alone cannot tell a veth).
+_VIRTUAL_DRIVERS = {
+    "veth": "veth", "tun": "tun", "dummy": "dummy", "bridge": "bridge", "bonding": "bond",
+    "macvlan": "macvlan", "ipvlan": "ipvlan", "vxlan": "vxlan", "ifb": "ifb", "wireguard": "wireguard",
+    "ip_gre": "gre", "ipip": "ipip", "sit": "sit", "ip6_tunnel": "ip6tnl", "ip6_gre": "ip6gre",
+    "ip_vti": "vti", "ip6_vti": "vti6", "802.1Q VLAN Support": "vlan", "team": "team",
+}
+
+
+def parse_dev_section(text: str) -> t.Dict[str, t.Any]:
+    """One ``facts:dev:<name>`` section (``key=value`` lines the read prints from sysfs)."""
+    dev: t.Dict[str, t.Any] = {"type": "", "operstate": "", "devtype": "", "device": False,
+                               "driver": None, "master": None, "lower": []}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition("=")
+        value = value.strip()
+        if not sep:
+            continue
+        if key == "lower":
+            if value and value not in dev["lower"]:
+                dev["lower"].append(value)
+        elif key == "device":
+            dev["device"] = value == "1"
+        elif key in ("driver", "master"):
+            dev[key] = value or None
+        elif key in ("type", "operstate", "devtype"):
+            dev[key] = value
+    dev["lower"].sort()
+    return dev
+
+
+def link_from_sysfs(dev: t.Mapping[str, t.Any], pppoe: bool, ethtool_driver: t.Optional[str] = None) -> Link:
+    """One link from its parsed sysfs section (where ``ip -j link`` is not available).
+
+    kind: uevent DEVTYPE, else the device type (loopback, tun, ppp), else physical when a
+    bus device sits behind it, else what ethtool's driver name says (veth, dummy, ...).
+    """
+    kind = dev.get("devtype") or _SYSFS_TYPES.get(str(dev.get("type") or "").strip(), "")
+    if kind == "ppp":
+        kind = "pppoe" if pppoe else "ppp"
+    if not kind:
+        kind = "physical" if dev.get("device") else _VIRTUAL_DRIVERS.get(ethtool_driver or "", "other")
+    lowers = list(dev.get("lower") or [])
+    return {
+        "kind": kind,
+        "operstate": (dev.get("operstate") or "unknown").strip().lower(),
+        "master": dev.get("master"),
+        "parent": lowers[0] if lowers and kind not in ("bridge", "bond", "team") else None,
+    }
+
+
+def add_lowers(links: t.Dict[str, Link], pppoe_devices: t.Sequence[str] = ()) -> t.Dict[str, Link]:
+    """Fill ``lower``: bridge/bond ports, the parent of a vlan, the device under PPPoE."""
+    for name, link in links.items():
+        kind = link["kind"]
+        if kind in ("bridge", "bond", "team"):
+            lower = [n for n, other in links.items() if other.get("master") == name]
+        elif kind == "pppoe":
+            lower = [d for d in pppoe_devices if d in links]
+        elif link.get("parent"):
+            lower = [link["parent"]]
+        else:
+            lower = []
+        link["lower"] = sorted(lower)
+    return links
+
+
+# --- candidate devices ----------------------------------------------------------------------
+def route_devices(routes: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
+    """Egress devices of default routes (``ip -j route show default``), multipath too."""
+    devices: t.List[str] = []
+    for route in routes:
+        if route.get("dst") not in ("default", "0.0.0.0/0", "::/0"):
+            continue
+        if route.get("type") in ("unreachable", "blackhole", "prohibit"):
+            continue
+        hops = route.get("nexthops") or [route]
+        for hop in hops:
+            dev = hop.get("dev")
+            if dev and dev not in devices:
+                devices.append(dev)
+    return devices
+
+
+def address_devices(addrs: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
+    """Devices with a global address of a connected subnet (``ip -j addr show``)."""
+    devices: t.List[str] = []
+    for entry in addrs:
+        name = entry.get("ifname")
+        for info in entry.get("addr_info") or []:
+            if info.get("scope") != "global":
+                continue
+            prefix = info.get("prefixlen")
+            host_route = prefix == (32 if info.get("family") == "inet" else 128)
+            if host_route and not info.get("address") and not info.get("peer"):
+                continue  # a lone /32 or /128 connects no subnet
+            if name and name not in devices:
+                devices.append(name)
+    return devices
+
+
+def resolve_lower(name: str, links: t.Mapping[str, Link], seen: t.Optional[t.Set[str]] = None) -> t.List[str]:
+    """The devices a flowtable should list for ``name`` (recursive through stacks)."""
+    seen = set() if seen is None else seen
+    if name in seen or name not in links:
+        return []
+    seen.add(name)
+    link = links[name]
+    kind = link["kind"]
+    if kind == "loopback" or kind in NOT_FAST_PATHED:
+        return []
+    if kind in STACKED:
+        result: t.List[str] = []
+        for lower in link.get("lower") or []:
+            result.extend(resolve_lower(lower, links, seen))
+        return result
+    return [name]
+
+
+def resolve_candidates(links: t.Mapping[str, Link], names: t.Iterable[str]) -> t.List[str]:
+    """Sorted unique lower devices of the given forwarding devices."""
+    result: t.Set[str] = set()
+    for name in names:
+        result.update(resolve_lower(name, links))
+    return sorted(result)
+
+
+def candidate_devices(links: t.Mapping[str, Link], routes: t.Sequence[t.Mapping[str, t.Any]],
+                      addrs: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
+    """Sorted unique lower devices of the forwarding devices (routes + connected subnets)."""
+    return resolve_candidates(links, route_devices(routes) + address_devices(addrs))
+
+
+RTF_UP, RTF_GATEWAY, RTF_REJECT = 0x1, 0x2, 0x200
+
+
+def _hex(value: str) -> int:
+    try:
+        return int(value, 16)
+    except ValueError:
+        return -1
+
+
+def proc_route_devices(text: str) -> t.List[str]:
+    """Forwarding devices from /proc/net/route and /proc/net/ipv6_route lines (the read
+    prints them under ``# route`` / ``# ipv6_route``): egress of default routes and devices
+    with a connected (gateway-less) subnet; unreachable routes, host routes, link-local and
+    multicast prefixes and ``lo`` left out."""
+    devices: t.List[str] = []
+    part = ""
+    for line in (text or "").splitlines():
+        if line.startswith("# "):
+            part = line[2:].strip()
+            continue
+        fields = line.split()
+        if part == "route" and len(fields) >= 8:
+            dev, dest, gateway, flags, mask = fields[0], fields[1], fields[2], _hex(fields[3]), fields[7]
+            if flags < 0 or not flags & RTF_UP or flags & RTF_REJECT or dev in ("*", "lo"):
+                continue
+            wanted = (dest == "00000000" and mask == "00000000") or (
+                gateway == "00000000" and mask.upper() != "FFFFFFFF")
+        elif part == "ipv6_route" and len(fields) >= 10:
+            dest, plen, nexthop, flags, dev = fields[0], _hex(fields[1]), fields[4], _hex(fields[8]), fields[9]
+            if flags < 0 or not flags & RTF_UP or flags & RTF_REJECT or dev == "lo":
+                continue
+            default = plen == 0 and _hex(dest) == 0
+            connected = (_hex(nexthop) == 0 and 0 < plen < 128
+                         and not dest.lower().startswith(("fe8", "fe9", "fea", "feb", "ff")))
+            wanted = default or connected
+        else:
+            continue
+        if wanted and dev not in devices:
+            devices.append(dev)
+    return devices
+
+
+# --- small sections of the read script --------------------------------------------------------
+def parse_pairs(text: str) -> t.Dict[str, str]:
+    """``key=value`` lines (the first ``=`` splits; later keys win)."""
+    out: t.Dict[str, str] = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def parse_flows_section(text: t.Optional[str]) -> t.Optional[t.Dict[str, int]]:
+    """{total, offload, hw_offload} counted on the target; None when nothing was counted
+    (no conntrack table, or ``conntrack -L`` failed)."""
+    if text is None:
+        return None
+    pairs = parse_pairs(text)
+    if pairs.get("rc", "0") != "0" or "total" not in pairs:
+        return None
+    return {key: parse_int(pairs.get(key)) or 0 for key in ("total", "offload", "hw_offload")}
+
+
+# --- hardware offload ------------------------------------------------------------------------
+def classify_hardware(kind: str, driver: t.Optional[str], hw_tc: t.Optional[bool],
+                      software: t.Optional[bool], probe: t.Optional[bool], probe_msg: str,
+                      openwrt: bool, conduit_driver: t.Optional[str] = None,
+                      hw_tc_why: str = "") -> t.Tuple[str, str]:
+    """(supported|unsupported|unknown, reason) for one device.
+
+    Capability = driver known to implement TC_SETUP_FT + hw-tc-offload on + probe ok;
+    ``hw-tc-offload`` alone proves nothing; on OpenWrt the probe proves nothing.
+    ``hw_tc_why`` says why hw-tc-offload could not be read (e.g. no ethtool on the target).
+    """
+    if kind == "loopback":
+        return "unsupported", "loopback device: never forwarded, never offloaded"
+    if kind in NOT_FAST_PATHED:
+        return "unsupported", f"{kind} device: the flowtable cannot fast-path it"
+    if kind in STACKED or kind == "bond":
+        return "unsupported", (
+            f"{kind} device: not offloaded itself; list its lower devices in the flowtable "
+            "(their own hardware_offload applies)"
+        )
+    unread = f"; hw-tc-offload could not be read ({hw_tc_why})" if hw_tc is None and hw_tc_why else ""
+    if software is False:
+        return "unknown", "the kernel has no flowtable support (see kernel.software_offload)" + unread
+    if probe is None:
+        return "unknown", (probe_msg or "the hardware probe could not run") + unread
+    if probe is False:
+        return "unsupported", probe_msg
+    effective = conduit_driver if kind == "dsa" else driver
+    known = kind == "dsa" and conduit_driver in FT_DRIVERS or effective in FT_DRIVERS
+    if kind == "dsa" and not known:
+        known = conduit_driver is None  # conduit not found: the dsa layer itself is known
+    label = f"dsa port (conduit driver {conduit_driver})" if kind == "dsa" else f"driver {driver or 'unknown'}"
+    feature = {True: "hw-tc-offload is on", False: "hw-tc-offload is off",
+               None: f"hw-tc-offload could not be read{f' ({hw_tc_why})' if hw_tc_why else ''}"}[hw_tc]
+    if openwrt:
+        if not known:
+            status = "unsupported" if hw_tc is False else "unknown"
+            return status, f"{label} is not known to implement flowtable offload (TC_SETUP_FT); {feature}; {OPENWRT_NOTE}"
+        if hw_tc is False:
+            return "unsupported", f"{label} can offload flows but {feature} (ethtool -K DEV hw-tc-offload on); {OPENWRT_NOTE}"
+        return "supported", f"{label} implements flowtable offload and {feature}; {OPENWRT_NOTE}"
+    if not known:
+        extra = " (it exposes hw-tc-offload for tc, not for flowtables)" if effective in TC_ONLY_DRIVERS else ""
+        return "unknown", (
+            f"the kernel accepted 'flags offload' but {label} is not known to implement "
+            f"flowtable offload (TC_SETUP_FT){extra}; {feature}; only [HW_OFFLOAD] conntrack "
+            "entries prove it"
+        )
+    if hw_tc is False:
+        return "unsupported", f"{label} can offload flows but {feature}: ethtool -K DEV hw-tc-offload on"
+    return "supported", f"{label} implements flowtable offload, {feature} and the nft -c probe passed"

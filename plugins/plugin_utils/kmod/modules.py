@@ -1,0 +1,493 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kernel modules for flow offload: state, boot-time load list, readers (private).
+
+``module_reads``/``persistence_reads`` are the sections of the read script that
+``module_states_from``, ``kernel_config_from``, ``module_support_from`` and
+``persistence_from`` turn into data (shared by offload_facts and offload_kmod);
+parsers and the boot-time list helpers are pure. Planning and applying live in
+``_kmod_plan``.
+"""
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible_collections.flowoffload.nft.plugins.modules.offload_kmod import ARGUMENT_SPEC as KMOD_SPEC
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import host_from, host_reads
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Section, Snapshot, file_code, shq
+
+# The default of offload_kmod's ``modules`` option: the module file is its one source.
+DEFAULT_MODULES: list[str] = list(KMOD_SPEC["modules"]["default"])
+# Dependents first: the order in which state=absent unloads them.
+UNLOAD_ORDER = ["nft_flow_offload", "nf_flow_table_inet", "nf_flow_table_ipv4",
+                "nf_flow_table_ipv6", "nf_flow_table_hw", "nf_flow_table"]
+# [A-Za-z0-9_-]+ without a leading "-" (it would reach modprobe/rmmod as an option)
+MODULE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+
+PROC_MODULES = "/proc/modules"
+MODULES_DIR = "/lib/modules"
+SYSTEMD_FILE = "/etc/modules-load.d/flowoffload.conf"
+ETC_MODULES = "/etc/modules"
+BLOCK_BEGIN = "# BEGIN flowoffload.nft (offload_kmod): managed block, edits are overwritten"
+BLOCK_END = "# END flowoffload.nft"
+FILE_HEADER = (
+    "# Written by flowoffload.nft (offload_kmod): kernel modules for netfilter flow\n"
+    "# offload, loaded at boot. Removed by state=absent; local edits are overwritten.\n"
+)
+ModState = t.Dict[str, t.Any]
+
+
+def normalize(name: str) -> str:
+    """Kernel module names treat '-' and '_' alike; '_' is the canonical form."""
+    return name.replace("-", "_")
+
+
+def validate_modules(names: t.Any) -> t.List[str]:
+    """The modules option as a list of valid names, or FlowOffloadError naming it."""
+    if not isinstance(names, list) or not names:
+        raise FlowOffloadError(
+            "modules must be a non-empty list of kernel module names, e.g. "
+            f"{DEFAULT_MODULES}; omit it to use that default"
+        )
+    bad = [str(n) for n in names if not isinstance(n, str) or not MODULE_NAME.match(n)]
+    if bad:
+        raise FlowOffloadError(
+            f"modules contains invalid kernel module names {bad}: a module name uses only "
+            "letters, digits, '_' and '-', not starting with '-' (no paths, spaces or options); fix or remove them"
+        )
+    result: t.List[str] = []
+    for name in names:
+        if normalize(name) not in [normalize(n) for n in result]:
+            result.append(name)
+    return result
+
+
+# --- pure parsers ----------------------------------------------------------------------
+def parse_proc_modules(text: str) -> t.Dict[str, ModState]:
+    """/proc/modules: name -> {size, refcnt, users, state}.
+
+    Line format: ``name size refcnt users state address``; users is ``-`` or a
+    comma-separated list with a trailing comma (``[permanent]`` marks unloadable ones).
+    """
+    result: t.Dict[str, ModState] = {}
+    for line in (text or "").splitlines():
+        parts = line.split()
+        if len(parts) < 5:
+            continue
+        refcnt = int(parts[2]) if parts[2].lstrip("-").isdigit() else 0
+        users = [u for u in parts[3].split(",") if u and u != "-"]
+        result[normalize(parts[0])] = {
+            "size": int(parts[1]) if parts[1].isdigit() else 0,
+            "refcnt": refcnt,
+            "users": [normalize(u) for u in users],
+            "state": parts[4],
+        }
+    return result
+
+
+def _module_name(path: str) -> str:
+    base = path.strip().rsplit("/", 1)[-1]
+    return normalize(re.sub(r"\.ko(\.(xz|gz|zst))?$", "", base))
+
+
+def parse_modules_builtin(text: str) -> t.Dict[str, str]:
+    """modules.builtin (``kernel/net/netfilter/nf_flow_table.ko`` lines): name -> path."""
+    return {_module_name(line): line.strip() for line in (text or "").splitlines()
+            if line.strip().endswith(".ko")}
+
+
+def parse_modules_dep(text: str) -> t.Dict[str, str]:
+    """modules.dep (``path: dep dep``): name -> path relative to /lib/modules/RELEASE."""
+    result: t.Dict[str, str] = {}
+    for line in (text or "").splitlines():
+        if ":" in line:
+            path = line.split(":", 1)[0].strip()
+            if ".ko" in path:
+                result[_module_name(path)] = path
+    return result
+
+
+def parse_kernel_config(text: str) -> t.Dict[str, str]:
+    """Kernel config (``CONFIG_X=y``, ``# CONFIG_X is not set``): symbol -> y|m|n|value."""
+    result: t.Dict[str, str] = {}
+    for line in (text or "").splitlines():
+        line = line.strip()
+        unset = re.match(r"^# (CONFIG_\w+) is not set$", line)
+        if unset:
+            result[unset.group(1)] = "n"
+        elif line.startswith("CONFIG_") and "=" in line:
+            key, value = line.split("=", 1)
+            result[key] = value.strip('"')
+    return result
+
+
+def config_symbol(name: str) -> str:
+    """nf_flow_table -> CONFIG_NF_FLOW_TABLE (true for the flow offload modules)."""
+    return f"CONFIG_{normalize(name).upper()}"
+
+
+# --- boot-time load list ---------------------------------------------------------------
+def persistence_target(platform: t.Mapping[str, t.Any]) -> t.Tuple[str, str]:
+    """(file, kind): kind ``file`` (ours entirely), ``block`` (/etc/modules) or ``none``."""
+    if platform.get("os_family") == "OpenWrt":
+        return "", "none"  # packages autoload through /etc/modules.d already
+    if platform.get("init") == "systemd":
+        return SYSTEMD_FILE, "file"
+    return ETC_MODULES, "block"
+
+
+def _names(lines: t.Iterable[str]) -> t.List[str]:
+    return [line.split()[0] for line in lines
+            if line.strip() and not line.strip().startswith(("#", ";"))]
+
+
+def split_block(content: str) -> t.Tuple[t.List[str], t.List[str], int]:
+    """(lines outside our block, lines inside it, index where the block was or -1)."""
+    outside: t.List[str] = []
+    inside: t.List[str] = []
+    where, in_block = -1, False
+    for line in (content or "").splitlines():
+        if line.strip() == BLOCK_BEGIN:
+            in_block = True
+            where = len(outside) if where < 0 else where
+        elif in_block and line.strip() == BLOCK_END:
+            in_block = False
+        elif in_block:
+            inside.append(line)
+        else:
+            outside.append(line)
+    return outside, inside, where
+
+
+def render_file(modules: t.Sequence[str]) -> str:
+    return FILE_HEADER + "".join(f"{m}\n" for m in modules)
+
+
+def edit_block(content: str, modules: t.Sequence[str]) -> str:
+    """content with our marked block holding modules (or without it when empty).
+
+    Other lines stay as they are. A block, not trailing comments: /etc/modules readers
+    (Debian's kmod script, OpenRC, systemd-modules-load) pass the rest of a line on.
+    """
+    outside, _inside, where = split_block(content)
+    if modules:
+        block = [BLOCK_BEGIN] + list(modules) + [BLOCK_END]
+        where = len(outside) if where < 0 else where
+        outside = outside[:where] + block + outside[where:]
+    return "".join(f"{line}\n" for line in outside)
+
+
+# --- the read script (snapshot) --------------------------------------------------------
+PREFIX = "kmod:"
+# Module files of netfilter flow offload, any kernel generation (old OpenWrt trees have
+# nf_flow_table_ipv4/_ipv6/_hw).
+FLOW_NAMES_RE = "nf_flow_table[a-z0-9_]*|nft_flow_offload"
+_FLOW_NAME = re.compile(rf"^({FLOW_NAMES_RE})$")
+# What the kernel config section keeps (CONFIG_MODULES for module support).
+CONFIG_RE = r"^(# )?CONFIG_(MODULES|NF_FLOW[A-Z0-9_]*|NFT_FLOW[A-Z0-9_]*)[= ]"
+_RELEASE = "if fo_val /proc/sys/kernel/osrelease; then fo_r=$fo_v; else fo_r=$(uname -r); fi"
+
+
+def _group(names: t.Sequence[str]) -> t.Tuple[str, t.List[str], str]:
+    """(key suffix, names to look at, grep -E alternation of their file names).
+
+    The flow offload modules are always looked at, so offload_facts and offload_kmod share
+    the sections; other names add a suffix to the keys (``kmod:dep:foo,bar``).
+    """
+    wanted = [normalize(n) for n in validate_modules(list(names) or DEFAULT_MODULES)]
+    extras = sorted({n for n in wanted if not _FLOW_NAME.match(n)})
+    loop = list(DEFAULT_MODULES) + [n for n in dict.fromkeys(wanted) if n not in DEFAULT_MODULES]
+    alternation = "|".join([FLOW_NAMES_RE] + [re.sub(r"[-_]", "[-_]", n) for n in extras])
+    return (":" + ",".join(extras) if extras else ""), loop, alternation
+
+
+def _names_code(loop: t.Sequence[str]) -> str:
+    return " ".join(shq(n) for n in loop)
+
+
+def file_res(alt: str) -> t.Tuple[str, str]:
+    """(modules.builtin line, modules.dep line) EREs for the module names of alt."""
+    return f"(^|/)({alt})\\.ko(\\.(xz|gz|zst))?$", f"^([^:]*/)?({alt})\\.ko(\\.(xz|gz|zst))?:"
+
+
+def _awk_re(regex: str) -> str:
+    """An ERE for an awk string: ``\\.`` as ``[.]`` (awk strings would eat the backslash)."""
+    return regex.replace("\\.", "[.]")
+
+
+def _files_code(mdir: str, builtin_re: str, dep_re: str) -> str:
+    """modules.builtin, modules.dep and the kernel config searched by ONE awk process (a grep
+    each cost three): ``@present PATH``/``@absent PATH`` per file, ``@config SOURCE`` (or
+    ``@noconfig /boot/config-REL``), then the matching lines tagged ``b``, ``d`` or ``c``.
+    /proc/config.gz is read through gzip, as awk's standard input."""
+    program = shq("FILENAME == B && $0 ~ RB { print \"b \" $0; next } "
+                  "FILENAME == D && $0 ~ RD { print \"d \" $0; next } "
+                  "FILENAME != B && FILENAME != D && $0 ~ RC { print \"c \" $0 }")
+    awk = (f'fo_kawk() {{ awk -v B="$fo_b" -v D="$fo_d" -v RB={shq(_awk_re(builtin_re))} '
+           f'-v RD={shq(_awk_re(dep_re))} -v RC={shq(_awk_re(CONFIG_RE))} {program} "$@"; }}')
+    return (
+        f"{_RELEASE}\n"
+        f'fo_b="{mdir}/$fo_r/modules.builtin" fo_d="{mdir}/$fo_r/modules.dep" fo_c="/boot/config-$fo_r" fo_fl=\'\'\n'
+        f"{awk}\n"
+        'for fo_x in "$fo_b" "$fo_d"; do\n'
+        '  if [ -e "$fo_x" ]; then echo "@present $fo_x"; fo_fl="$fo_fl $fo_x"; else echo "@absent $fo_x"; fi\n'
+        "done\n"
+        "# shellcheck disable=SC2086\n"
+        "if [ -r /proc/config.gz ]; then\n"
+        "  echo '@config /proc/config.gz'\n"
+        "  gzip -dc /proc/config.gz | fo_kawk $fo_fl -\n"
+        'elif [ -r "$fo_c" ]; then\n'
+        '  echo "@config $fo_c"\n'
+        '  fo_kawk $fo_fl "$fo_c"\n'
+        "else\n"
+        '  echo "@noconfig $fo_c"\n'
+        '  if [ -n "$fo_fl" ]; then fo_kawk $fo_fl; fi\n'
+        "fi"
+    )
+
+
+def _split_files(suffix: str) -> t.Callable[[Section], t.Dict[str, Section]]:
+    """The ``files`` section as the ``builtin``, ``dep`` and ``config`` sections (what a grep of
+    each printed: the lines, or rc 2 and ``absent: PATH`` / no config on stderr)."""
+    def split(section: Section) -> t.Dict[str, Section]:
+        lines: t.Dict[str, t.List[str]] = {"b": [], "d": [], "c": []}
+        absent: t.Dict[str, str] = {}  # file name -> its path, for the files not there
+        config = None
+        for line in section.out.splitlines():
+            tag, _sep, rest = line.partition(" ")
+            if tag == "@absent":
+                absent[rest.rsplit("/", 1)[-1]] = rest
+            elif tag in ("@config", "@noconfig"):
+                config = rest if tag == "@config" else "-" + rest
+            elif tag in lines:
+                lines[tag].append(rest)
+        if config is None:  # the script stopped early (no awk, no sh): every part failed alike
+            failed = Section(section.rc or 1, "", section.err or "the module files were not read")
+            return {PREFIX + "builtin" + suffix: failed, PREFIX + "dep" + suffix: failed, PREFIX + "config": failed}
+        out: t.Dict[str, Section] = {}
+        for tag, name in (("b", "builtin"), ("d", "dep")):
+            if "modules." + name in absent:
+                out[PREFIX + name + suffix] = Section(2, "", f"absent: {absent['modules.' + name]}\n")
+            else:
+                out[PREFIX + name + suffix] = Section(section.rc, "".join(x + "\n" for x in lines[tag]), section.err)
+        if config.startswith("-"):
+            out[PREFIX + "config"] = Section(2, "", f"no /proc/config.gz, no {config[1:]}\n")
+        else:
+            out[PREFIX + "config"] = Section(section.rc, f"# source: {config}\n" + "".join(x + "\n" for x in lines["c"]),
+                                             section.err)
+        return out
+    return split
+
+
+def module_reads(names: t.Sequence[str] = ()) -> t.List[Read]:
+    """Reads for ``module_states_from``/``kernel_config_from``/``module_support_from``
+    (plus the host reads: the kernel release). Raises FlowOffloadError on a bad name."""
+    suffix, loop, alt = _group(names)
+    extras = suffix[1:].split(",") if suffix else []
+    files, dep = file_res(alt)
+    mods = _names_code(loop)
+    mdir = MODULES_DIR  # a constant path (tests point it elsewhere): no quoting needed in "..."
+    return host_reads() + [
+        Read(PREFIX + "proc-modules", f"fo_rd {shq(PROC_MODULES)}"),
+        Read(PREFIX + "files" + suffix, _files_code(mdir, files, dep), expand=_split_files(suffix)),
+        Read(PREFIX + "ls" + suffix,
+             f'{_RELEASE}\nif [ -d "{mdir}/$fo_r" ]; then\n'
+             f'  for fo_x in "{mdir}/$fo_r"/*; do\n'
+             f'    case ${{fo_x##*/}} in {_ko_patterns(extras)}) printf \'%s\\n\' "${{fo_x##*/}}" ;; esac\n'
+             '  done\n'
+             f'else echo "absent: {mdir}/$fo_r" >&2; fo_rc 2; fi'),
+        Read(PREFIX + "sys" + suffix,
+             f"for fo_m in {mods}; do\n"
+             '  fo_d="/sys/module/$fo_m"\n'
+             '  [ -e "$fo_d" ] || continue\n'
+             '  fo_val "$fo_d/initstate" && fo_i=$fo_v || fo_i=-\n'
+             '  fo_val "$fo_d/refcnt" && fo_c=$fo_v || fo_c=-\n'
+             "  fo_h=''\n"
+             '  for fo_x in "$fo_d"/holders/*; do [ -e "$fo_x" ] && fo_h="$fo_h${fo_x##*/},"; done\n'
+             '  printf \'%s %s %s %s\\n\' "$fo_m" "${fo_i:--}" "${fo_c:--}" "${fo_h:--}"\n'
+             "done"),
+        Read(PREFIX + "modinfo" + suffix,
+             "if command -v modinfo >/dev/null 2>&1; then\n"
+             "  fo_pm=' '; fo_nl='\n'\n"
+             f"  while read -r fo_x _; do fo_pm=\"$fo_pm$fo_x \"; done <{shq(PROC_MODULES)}\n"
+             f"  for fo_m in {mods}; do\n"
+             '    case $fo_pm in *" $fo_m "*) continue ;; esac\n'
+             '    fo_o=$(modinfo -n "$fo_m" 2>&1); fo_c=$?\n'
+             '    printf \'%s %s %s\\n\' "$fo_m" "$fo_c" "${fo_o%%"$fo_nl"*}"\n'
+             "  done\n"
+             "else echo 'modinfo not found' >&2; fo_rc 127; fi"),
+    ]
+
+
+def _ko_patterns(extras: t.Sequence[str]) -> str:
+    """sh case patterns for the .ko files (compressed too) that ``FLOW_NAMES_RE`` and the
+    extra names match (``-``/``_`` either way)."""
+    names = ["nf_flow_table*", "nft_flow_offload"]
+    names += [shq(v) for name in extras for v in sorted({name.replace("-", "_"), name.replace("_", "-")})]
+    return "|".join(f"{n}.ko|{n}.ko.*" for n in names)
+
+
+def _release(snapshot: Snapshot) -> str:
+    return str(host_from(snapshot).get("kernel") or "")
+
+
+def _source_lines(text: str) -> t.Tuple[str, t.List[str]]:
+    lines = (text or "").splitlines()
+    if lines and lines[0].startswith("# source: "):
+        return lines[0][len("# source: "):].strip(), lines[1:]
+    return "", lines
+
+
+def kernel_config_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
+    """{file: /proc/config.gz|/boot/config-REL|None, CONFIG_X: y|m|n|value, ...}: the
+    CONFIG_MODULES and flow offload symbols the config states (absent ones are absent)."""
+    text = snapshot.out(PREFIX + "config")
+    if text is None:
+        return {"file": None}
+    source, lines = _source_lines(text)
+    return {"file": source or None, **parse_kernel_config("\n".join(lines))}
+
+
+def module_support_from(snapshot: Snapshot) -> t.Optional[bool]:
+    """True when /proc/modules exists; False when the config says CONFIG_MODULES is not
+    set; None when neither tells."""
+    if snapshot.out(PREFIX + "proc-modules") is not None:
+        return True
+    return False if kernel_config_from(snapshot).get("CONFIG_MODULES") == "n" else None
+
+
+def parse_sys_modules(text: str) -> t.Dict[str, ModState]:
+    """Lines ``name initstate refcnt holders,`` of the sys section (``-`` for none)."""
+    result: t.Dict[str, ModState] = {}
+    for line in (text or "").splitlines():
+        parts = line.split()
+        if len(parts) != 4:
+            continue
+        name, init, refcnt, holders = parts
+        result[normalize(name)] = {
+            "initstate": None if init == "-" else init,
+            "refcnt": int(refcnt) if refcnt.isdigit() else 0,
+            "users": [normalize(h) for h in holders.split(",") if h and h != "-"],
+        }
+    return result
+
+
+def parse_modinfo_lines(text: str) -> t.Dict[str, t.Tuple[int, str]]:
+    """Lines ``name rc first-line-of-output`` of the modinfo section."""
+    result: t.Dict[str, t.Tuple[int, str]] = {}
+    for line in (text or "").splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) >= 2 and parts[1].lstrip("-").isdigit():
+            result[normalize(parts[0])] = (int(parts[1]), parts[2].strip() if len(parts) > 2 else "")
+    return result
+
+
+def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> t.Dict[str, ModState]:
+    """module_states_from plus ``refcnt`` and ``users`` (what planning state=absent needs)."""
+    suffix, _loop, _alt = _group(names)
+    base = f"{MODULES_DIR}/{_release(snapshot)}"
+    proc_text = snapshot.out(PREFIX + "proc-modules")
+    proc = parse_proc_modules(proc_text) if proc_text is not None else None
+    builtin_text = snapshot.out(PREFIX + "builtin" + suffix)
+    builtin = parse_modules_builtin(builtin_text or "")
+    dep_text = snapshot.out(PREFIX + "dep" + suffix)
+    dep = parse_modules_dep(dep_text or "")
+    if dep_text is None:  # OpenWrt: flat folder of NAME.ko, no modules.dep
+        dep = {_module_name(f): f for f in (snapshot.out(PREFIX + "ls" + suffix) or "").split()}
+    config = kernel_config_from(snapshot)
+    config_path = config.get("file") or ""
+    sys_mods = parse_sys_modules(snapshot.text(PREFIX + "sys" + suffix))
+    modinfo_sec = snapshot.get(PREFIX + "modinfo" + suffix)
+    modinfo = parse_modinfo_lines(modinfo_sec.out) if modinfo_sec is not None and modinfo_sec.ok else {}
+    result: t.Dict[str, ModState] = {}
+    for name in names:
+        key = normalize(name)
+        path = f"{base}/{dep[key]}" if key in dep else None
+        entry: ModState = {"state": "missing", "path": None, "evidence": "", "refcnt": 0, "users": []}
+        sys_entry = sys_mods.get(key)
+        live = proc.get(key) if proc is not None else (
+            sys_entry if sys_entry and sys_entry["initstate"] else None)
+        if live:
+            users = ", ".join(live["users"]) or "no module"
+            where = "/proc/modules" if proc is not None else f"/sys/module/{key}"
+            state = live.get("state") or live.get("initstate")
+            entry.update(state="loaded", path=path, refcnt=live["refcnt"], users=live["users"],
+                         evidence=f"{where}: {state}, refcount {live['refcnt']}, used by {users}")
+            result[name] = entry
+            continue
+        notes = ["not in /proc/modules" if proc is not None
+                 else f"/proc/modules unreadable and no /sys/module/{key}/initstate"]
+        symbol = config_symbol(key)
+        info = modinfo.get(key)
+        if key in builtin:
+            entry.update(state="builtin", evidence=f"{base}/modules.builtin lists {builtin[key]}")
+        elif builtin_text is None and proc is None and sys_entry is not None:
+            entry.update(state="builtin", evidence=f"/sys/module/{key} exists without initstate (built in)")
+        elif config.get(symbol) == "y":
+            entry.update(state="builtin", evidence=f"{symbol}=y in {config_path}")
+        elif path:
+            entry.update(state="module", path=path,
+                         evidence=f"{'modules.dep' if dep_text is not None else base} lists {dep[key]}")
+        elif info is not None and info[0] == 0 and info[1].endswith("(builtin)"):
+            entry.update(state="builtin", evidence="modinfo -n: (builtin)")
+        elif info is not None and info[0] == 0 and info[1].startswith("/"):
+            entry.update(state="module", path=info[1], evidence=f"modinfo -n: {info[1]}")
+        elif info is not None:
+            notes.append(f"modinfo: {re.sub(r'^modinfo: ', '', info[1]) or f'rc={info[0]}'}")
+        if entry["state"] == "missing":
+            if builtin_text is None:
+                notes.append(f"no {base}/modules.builtin")
+            if symbol in config:
+                shown = f"{symbol} is not set" if config[symbol] == "n" else f"{symbol}={config[symbol]}"
+                notes.append(f"{shown} in {config_path}")
+            entry["evidence"] = "; ".join(notes)
+        result[name] = entry
+    return result
+
+
+def module_states_from(snapshot: Snapshot, names: t.Sequence[str] = ()) -> t.Dict[str, ModState]:
+    """name -> {state: loaded|builtin|module|missing, path, evidence} (offload_facts'
+    ``kernel.modules``); ``names`` as given to ``module_reads`` (default: DEFAULT_MODULES)."""
+    return {name: {k: v[k] for k in ("state", "path", "evidence")}
+            for name, v in inspect_from(snapshot, list(names) or DEFAULT_MODULES).items()}
+
+
+# --- boot-time load list (snapshot) ----------------------------------------------------
+def _file_read(key: str, path: str) -> Read:
+    """cat of path; rc 2 and ``absent`` on stderr when it does not exist."""
+    return Read(key, file_code(path))
+
+
+def persistence_reads() -> t.List[Read]:
+    """Reads for ``persistence_from`` (both candidate files and the host reads)."""
+    return host_reads() + [_file_read(PREFIX + "etc-modules", ETC_MODULES),
+                           _file_read(PREFIX + "modules-load", SYSTEMD_FILE)]
+
+
+def persistence_state_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """persistence_from plus ``kind`` (file|block|none), ``content`` ("" if absent),
+    ``exists`` and ``key`` (the section it came from)."""
+    path, kind = persistence_target(platform)
+    key = {"file": PREFIX + "modules-load", "block": PREFIX + "etc-modules"}.get(kind, "")
+    content = snapshot.out(key) if key else None
+    if kind == "file":
+        modules = _names((content or "").splitlines())
+        present = content is not None
+    elif kind == "block":
+        _outside, inside, where = split_block(content or "")
+        modules, present = _names(inside), where >= 0
+    else:
+        modules, present = [], False
+    return {"file": path, "present": present, "modules": modules, "kind": kind,
+            "content": content or "", "exists": content is not None, "key": key}
+
+
+def persistence_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """{file, present, modules}: the boot-time load list offload_kmod writes
+    (offload_facts' ``kernel.persistence``); platform = ``_host.host_from(snapshot)``."""
+    state = persistence_state_from(snapshot, platform)
+    return {k: state[k] for k in ("file", "present", "modules")}

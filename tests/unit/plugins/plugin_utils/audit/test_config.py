@@ -1,0 +1,135 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The audit's configured state: files the collection persists, read back (round trips
+through the real renderers), the loader, the units, OpenWrt's UCI options, and the read
+script run for real under busybox with doubles for uci and systemctl."""
+from __future__ import annotations
+
+import os
+import shutil
+import typing as t
+
+import pytest
+
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit import config as ac
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import FlowtableModel, desired_state
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import (
+    chain_section,
+    merge_sections,
+    nft_path,
+    owned_file,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import LOADER
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Section, Snapshot, read_host
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import ShellTarget
+
+
+def owned(devices: t.Sequence[str], offload: bool, **params: t.Any) -> t.Tuple[str, str]:
+    desired = desired_state({"devices": list(devices), "offload": offload, **params})
+    ft = desired.flowtable(devices, offload)
+    text = owned_file(desired, [ft], {ft.name: desired.protocols}, {ft.name: devices})
+    return nft_path(desired, False), text
+
+
+def test_owned_file_reads_back_as_written():
+    path, text = owned(["wan0", "lan0", "lan1"], True, table="edge", priority=-10, counter=False)
+    assert path == "/etc/flowoffload/inet-edge.nft"
+    assert ac.parse_file(path, text) == [{
+        "family": "inet", "table": "edge", "name": "ft", "hook": "ingress", "priority": -10,
+        "devices": ["lan0", "lan1", "wan0"], "offload": True, "counter": False, "source": path}]
+
+
+def test_owned_file_with_two_flowtables_keeps_each_ones_devices():
+    desired = desired_state({"devices": ["eth0"], "family": "ip"})
+    one = FlowtableModel("ip", "flowoffload", "ft", devices=("eth0",), counter=True)
+    two = FlowtableModel("ip", "flowoffload", "ft2", priority=5, devices=("eth1", "eth2"), offload=True)
+    text = owned_file(desired, [one, two], {"ft": ["tcp"], "ft2": ["udp"]}, {"ft": ["eth0"], "ft2": ["eth1", "eth2"]})
+    found = {ft["name"]: ft for ft in ac.parse_file("/etc/flowoffload/ip-flowoffload.nft", text)}
+    assert found["ft"]["devices"] == ["eth0"] and found["ft"]["counter"] is True and found["ft"]["offload"] is False
+    assert found["ft2"]["devices"] == ["eth1", "eth2"] and found["ft2"]["priority"] == 5 and found["ft2"]["offload"] is True
+
+
+def test_chain_mode_file_reads_back():
+    desired = desired_state({"devices": ["eth0", "eth1"], "table": "filter", "chain": "forward"})
+    ft = desired.flowtable(["eth0", "eth1"], False)
+    text = merge_sections(None, "ft", chain_section(desired, ft, ["eth0", "eth1"]))
+    assert ac.parse_file("/etc/flowoffload/inet-filter.nft", text) == [{
+        "family": "inet", "table": "filter", "name": "ft", "hook": "ingress", "priority": 0,
+        "devices": ["eth0", "eth1"], "offload": False, "counter": True, "source": "/etc/flowoffload/inet-filter.nft"}]
+
+
+def test_hand_written_block_with_keyword_priority_and_flags_list():
+    text = ('table ip6 t {\n\tflowtable f {\n\t\thook ingress priority filter + 5;\n\t\tdevices = { "a", b };\n'
+            "\t\tflags offload,counter\n\t}\n\tchain c { type filter hook forward priority 0; }\n}\n")
+    assert ac.parse_file("x", text) == [{"family": "ip6", "table": "t", "name": "f", "hook": "ingress", "priority": 5,
+                                         "devices": ["a", "b"], "offload": True, "counter": False, "source": "x"}]
+
+
+def test_empty_or_foreign_text_configures_nothing():
+    assert ac.parse_file("x", "") == []
+    assert ac.parse_file("x", "# only a comment\ntable inet t {\n\tchain c {\n\t}\n}\n") == []
+
+
+def snapshot(files: t.Mapping[str, str], loader: t.Optional[str] = LOADER, units: str = "",
+             uci: t.Optional[str] = None) -> Snapshot:
+    sections = {ac.FILE_PREFIX + path: Section(0, text) for path, text in files.items()}
+    sections[ac.K_LOADER] = Section(0, loader) if loader is not None else Section(2, "", "absent\n")
+    sections[ac.K_UNITS] = Section(0, units)
+    sections[ac.K_UCI] = Section(0, uci) if uci is not None else Section(127, "", "no uci\n")
+    return Snapshot(sections)
+
+
+def test_configured_from_files_loader_and_units():
+    path, text = owned(["eth0"], False)
+    config = ac.configured_from(snapshot({path: text}, units="flowoffload-inet-flowoffload.service=enabled\n"))
+    assert list(config["files"]) == [path] and [ft["devices"] for ft in config["flowtables"]] == [["eth0"]]
+    assert config["loader"] == {"path": "/etc/flowoffload/flowoffload-load", "present": True, "current": True}
+    assert config["units"] == {"flowoffload-inet-flowoffload.service": "enabled"} and config["uci"] == {}
+
+
+def test_an_old_loader_is_present_but_not_current_and_an_absent_one_neither():
+    assert ac.configured_from(snapshot({}, loader="#!/bin/sh\nold\n"))["loader"]["current"] is False
+    assert ac.configured_from(snapshot({}, loader=None))["loader"] == {
+        "path": "/etc/flowoffload/flowoffload-load", "present": False, "current": False}
+
+
+def test_a_file_that_could_not_be_read_is_left_out():
+    snap = snapshot({})
+    snap.sections[ac.FILE_PREFIX + "/etc/flowoffload/inet-x.nft"] = Section(1, "", "cat: Permission denied\n")
+    assert ac.configured_from(snap)["files"] == {}
+
+
+def test_uci_flow_offloading_configures_fw4s_flowtable_without_devices():
+    config = ac.configured_from(snapshot({}, uci="flow_offloading=1\nflow_offloading_hw=0\n"))
+    assert config["flowtables"] == [{"family": "inet", "table": "fw4", "name": "ft", "hook": "ingress", "priority": 0,
+                                     "devices": None, "offload": False, "counter": None,
+                                     "source": "uci firewall.@defaults[0]"}]
+    assert ac.configured_from(snapshot({}, uci="flow_offloading=1\nflow_offloading_hw=1\n"))["flowtables"][0]["offload"]
+    assert ac.configured_from(snapshot({}, uci="flow_offloading=\nflow_offloading_hw=1\n"))["flowtables"] == []
+
+
+def _double(folder: str, name: str, body: str) -> None:
+    path = os.path.join(folder, name)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("#!/bin/sh\n" + body)
+    os.chmod(path, 0o755)
+
+
+def test_the_read_script_runs_for_real_and_reads_uci_through_its_cli(tmp_path):
+    doubles = str(tmp_path)
+    _double(doubles, "uci", 'case "$3" in\n  *.flow_offloading) echo 1 ;;\n  *.flow_offloading_hw) exit 1 ;;\nesac\n')
+    target = ShellTarget(doubles)
+    snap = read_host(target, ac.config_reads())
+    assert target.round_trips == 1
+    config = ac.configured_from(snap)
+    assert config["uci"] == {"flow_offloading": "1", "flow_offloading_hw": ""}
+    assert [ft["table"] for ft in config["flowtables"]] == ["fw4"] and config["flowtables"][0]["offload"] is False
+    if not os.path.exists("/etc/flowoffload"):  # a host the collection never configured
+        assert config["files"] == {} and config["loader"]["present"] is False
+
+
+def test_without_uci_the_section_says_so(tmp_path):
+    if shutil.which("uci"):
+        pytest.skip("uci is installed on this host")
+    snap = read_host(ShellTarget(str(tmp_path)), ac.config_reads())
+    assert snap.get(ac.K_UCI).rc == 127 and ac.configured_from(snap)["uci"] == {}

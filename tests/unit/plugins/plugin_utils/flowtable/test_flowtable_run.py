@@ -1,0 +1,417 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import run as R
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    ApplyResult,
+    Snapshot,
+    apply_script,
+    read_script,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+    ShellTarget,
+    fixture,
+    sec,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import host as R_host
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
+    VM,
+    listing,
+    owned,
+    params,
+    file_sections,
+    snap,
+    written,
+)
+
+DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "nft"))
+EOPNOTSUPP = fixture("1.0.6-bookworm-vm-facts-probe-hardware-veth-eopnotsupp.stderr")
+ONE = "1.0.6-bookworm-handmade-ft-owned-one"
+BUSYBOX = pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
+
+
+def _persisted(prefix=ONE, **p):
+    """Sections of a host where a first run already wrote the files and enabled the unit."""
+    plan = R.plan_flowtable(snap(owned(None)), params(**p), False)
+    return owned(prefix, files=written(plan.spec))
+
+
+# --- reads -------------------------------------------------------------------------------
+def test_reads_owned_mode_keys():
+    keys = [r.key for r in R.flowtable_reads(params(offload="auto"))]
+    assert {"host:netdevs", "ft:table-json", "ft:table-text", "ft:file", "ft:unit", "ft:unit-enabled",
+            "probe:batch"} <= set(keys)
+    # one nft -c run probes the kernel and every device; none for an absent flowtable
+    assert not any(k.startswith("probe:") for k in (r.key for r in R.flowtable_reads(params(state="absent"))))
+
+
+def test_reads_chain_mode_keys():
+    keys = {r.key for r in R.flowtable_reads(params(table="filter", chain="forward"))}
+    assert {"ft:chain-json", "ft:ft-json", "ft:ft-text", "ft:flowtables"} <= keys and "ft:table-json" not in keys
+
+
+@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
+def test_scripts_pass_shellcheck(tmp_path):
+    read, _n = read_script(R.flowtable_reads(params(offload="auto", devices=["lan0", "wan0"])))
+    plan = R.plan_flowtable(snap(owned(f"{VM}-owned-two")), params(devices=["lan0"]), False)
+    apply, _n = apply_script(plan.spec)
+    for name, script in (("read.sh", read), ("apply.sh", apply)):
+        path = tmp_path / name
+        path.write_text(script)
+        # SC2016: the apply script writes the loader's text as single-quoted printf data ($ stays literal on purpose)
+        excluded = ["-e", "SC2016"] if name == "apply.sh" else []
+        proc = subprocess.run(["shellcheck", "-s", "sh", *excluded, str(path)], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout
+
+
+# --- plan from captured snapshots --------------------------------------------------------
+def test_create_plan_has_batch_files_units_expect_and_readback():
+    plan = R.plan_flowtable(snap(owned(None, enabled=False)), params(), False)
+    res = plan.result
+    assert res["changed"] and res["commands"][0].startswith("add table inet flowoffload")
+    assert res["persist_files"] == ["/etc/flowoffload/inet-flowoffload.nft",
+                                    "/etc/systemd/system/flowoffload-inet-flowoffload.service",
+                                    "/etc/flowoffload/flowoffload-load", "/etc/udev/rules.d/90-flowoffload.rules"]
+    assert res["flowtable"]["devices"] == ["lan0", "wan0"] and res["hardware_offload"] is False
+    assert [s.key for s in plan.spec.post] == ["ft:daemon-reload", "ft:enable", "ft:udev-reload"]
+    assert {e.key for e in plan.spec.expect} == {"ft:table-json", "ft:table-text", "ft:file", "ft:unit", "ft:hp:persisted",
+                                                 "ft:hp:loader", "ft:hp:udev", "ft:hp:net", "ft:hp:iface"}
+    assert {c.path: c.mode for c in plan.spec.files}["/etc/flowoffload/flowoffload-load"] == "0755"
+    assert [r.key for r in plan.spec.readback] == ["ft:after-json", "ft:after-text"]
+    assert plan.spec.nft == res["commands"]
+
+
+def test_idempotent_plan_is_empty():
+    plan = R.plan_flowtable(snap(_persisted()), params(), False)
+    assert not plan.spec.changes() and plan.result["changed"] is False and plan.result["commands"] == []
+
+
+def test_snapshot_with_other_sections_and_merged_spec():
+    sections = dict(_persisted(), **{"kmod:proc-modules": sec("nf_flow_table 1 0\n"), "fw4:x": sec("y")})
+    plan = R.plan_flowtable(Snapshot(sections), params(devices=["lan0"]), False)
+    assert plan.spec.changes()
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import ApplySpec, Step
+    other = ApplySpec(nft=["add table inet other"], post=[Step("kmod:x", "true")])
+    merged = ApplySpec().extend(other).extend(plan.spec)
+    assert merged.nft[0] == "add table inet other" and merged.nft[1:] == plan.spec.nft
+    assert all(s.key.startswith("ft:") for s in plan.spec.post)
+
+
+def test_auto_uses_hardware_when_every_device_is_accepted():
+    sections = owned(None, **{"probe:hw:lan0": sec(""), "probe:hw:wan0": sec("")})
+    res = R.plan_flowtable(snap(sections), params(offload="auto"), False).result
+    assert res["hardware_offload"] is True and res["fallback_reason"] == ""
+    assert "flags offload" in res["commands"][1]
+
+
+def test_auto_falls_back_naming_the_kernels_answer():
+    sections = owned(None, **{"probe:hw:lan0": sec(""), "probe:hw:wan0": sec("", 1, EOPNOTSUPP)})
+    res = R.plan_flowtable(snap(sections), params(offload="auto"), False).result
+    assert res["hardware_offload"] is False and "flags offload" not in res["commands"][1]
+    assert "wan0" in res["fallback_reason"] and "Operation not supported" in res["fallback_reason"]
+    assert any("offload=auto" in w and "wan0" in w for w in res["warnings"])
+
+
+def test_true_fails_naming_the_refused_devices():
+    sections = owned(None, **{"probe:hw:lan0": sec(""), "probe:hw:wan0": sec("", 1, EOPNOTSUPP)})
+    with pytest.raises(FlowOffloadError) as err:
+        R.plan_flowtable(snap(sections), params(offload=True), False)
+    assert err.value.msg.startswith("offload:") and "wan0" in err.value.msg and "lan0" not in err.value.msg
+
+
+def test_kernel_without_flowtables_fails_before_apply():
+    sections = owned(None, **{"probe:sw": sec("", 1, fixture("1.0.6-bookworm-facts-probe-software-enoent.stderr"))})
+    with pytest.raises(FlowOffloadError) as err:
+        R.plan_flowtable(snap(sections), params(), False)
+    assert "nf_flow_table" in err.value.msg and "nothing was changed" in err.value.msg
+
+
+def test_missing_devices_fail_and_skip():
+    sections = owned(None)
+    sections["host:netdevs"] = sec("lo\nlan0\n")
+    with pytest.raises(FlowOffloadError) as err:
+        R.plan_flowtable(snap(sections), params(), False)
+    assert err.value.msg.startswith("devices: wan0")
+    res = R.plan_flowtable(snap(sections), params(missing_devices="skip"), False).result
+    assert res["skipped_devices"] == ["wan0"] and res["flowtable"]["devices"] == ["lan0"]
+
+
+def test_listing_errors_say_what_to_do():
+    sections = owned(None)
+    sections["ft:table-json"] = sec("", 1, fixture("1.0.6-bookworm-host-ft-list-eperm.stderr"))
+    with pytest.raises(FlowOffloadError) as err:
+        R.plan_flowtable(snap(sections), params(), False)
+    assert "become" in err.value.msg
+    sections["ft:table-json"] = sec("", 127, "sh: nft: not found\n")
+    with pytest.raises(FlowOffloadError) as err:
+        R.plan_flowtable(snap(sections), params(), False)
+    assert "install nftables" in err.value.msg
+
+
+def test_persist_false_removes_files_and_disables_the_unit():
+    plan = R.plan_flowtable(snap(_persisted()), params(persist=False), False)
+    assert [(c.path, c.content) for c in plan.spec.files] == [
+        ("/etc/flowoffload/inet-flowoffload.nft", None), ("/etc/systemd/system/flowoffload-inet-flowoffload.service", None),
+        ("/etc/flowoffload/flowoffload-load", None), ("/etc/udev/rules.d/90-flowoffload.rules", None)]
+    assert [s.key for s in plan.spec.post] == ["ft:disable", "ft:udev-reload"] and plan.spec.nft == []
+
+
+def test_openwrt_file_and_no_unit():
+    sections = owned(None)
+    sections.update({"host:openwrt_release": sec("DISTRIB_ID='OpenWrt'\n"), "host:tools": sec("nft=/usr/sbin/nft\n")})
+    plan = R.plan_flowtable(snap(sections), params(), False)
+    assert plan.result["persist_files"] == ["/usr/share/nftables.d/ruleset-post/flowoffload-flowoffload.nft",
+                                            "/etc/flowoffload/flowoffload-load", "/etc/hotplug.d/net/30-flowoffload",
+                                            "/etc/hotplug.d/iface/30-flowoffload"]
+    assert plan.spec.post == []
+    include = plan.spec.files[0].content
+    # fw4 includes this file on every reload: an absent device there would break the whole reload
+    assert not [line for line in include.splitlines() if "devices =" in line and not line.startswith("# flowoffload.nft:device=")]
+    assert '# flowoffload.nft:device=wan0 add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "wan0" }; counter; }' in include
+    again = dict(sections, **file_sections(written(plan.spec)))
+    again.update(dict(zip(("ft:table-json", "ft:table-text"), listing(ONE))))
+    assert not R.plan_flowtable(snap(again), params(), False).spec.changes()
+
+
+def test_chain_mode_eexist_is_caught_before_apply():
+    flowtables = '{"nftables": [{"flowtable": {"family": "inet", "name": "other", "table": "filter", "prio": 0, "dev": ["lan0"]}}]}'
+    sections = owned(None)
+    sections.update({"ft:chain-json": sec(fixture("1.0.6-bookworm-host-ft-chain-forward.json")),
+                     "ft:ft-json": sec("", 1, "Error: No such file or directory\n"), "ft:ft-text": sec("", 1),
+                     "ft:flowtables": sec(flowtables)})
+    with pytest.raises(FlowOffloadError) as err:
+        R.plan_flowtable(snap(sections), params(table="filter", chain="forward"), False)
+    assert "lan0 already in flowtable other" in err.value.msg
+
+
+# --- FakeTarget runs: round trips --------------------------------------------------------
+def test_idempotent_run_is_one_round_trip():
+    target = FakeTarget(_persisted())
+    res = R.run_flowtable(target, params(), False)
+    assert res["changed"] is False and target.round_trips == 1 and not target.applies
+
+
+def test_change_is_two_round_trips_and_flowtable_is_read_back():
+    json_sec, text_sec = listing(ONE)
+    target = FakeTarget(owned(None), apply_sections={"ft:after-json": json_sec, "ft:after-text": text_sec},
+                        after_apply=_persisted())
+    res = R.run_flowtable(target, params(), False)
+    assert res["changed"] and target.round_trips == 2 and len(target.applies) == 1
+    assert res["flowtable"] == {"family": "inet", "table": "flowoffload", "name": "ft", "hook": "ingress",
+                                "priority": 0, "devices": ["lan0", "wan0"], "offload": False, "counter": True}
+    again = FakeTarget(target.sections)
+    assert R.run_flowtable(again, params(), False)["changed"] is False and again.round_trips == 1
+
+
+def test_drift_run_restores_then_is_idempotent():
+    target = FakeTarget(_persisted("1.0.6-bookworm-handmade-ft-owned-drift"), after_apply=_persisted())
+    res = R.run_flowtable(target, params(), False)
+    assert res["changed"] and res["commands"][0] == "flush chain inet flowoffload forward"
+    assert R.run_flowtable(target, params(), False)["changed"] is False
+
+
+def test_check_mode_never_applies():
+    target = FakeTarget(owned(None))
+    res = R.run_flowtable(target, params(), True)
+    assert res["changed"] and target.round_trips == 1
+
+
+@pytest.mark.parametrize("changes", [{"devices": ["eth0; flush ruleset"]}, {"name": "fwd"}, {"priority": 99999999999},
+                                     {"devices": []}])
+def test_bad_input_fails_before_any_script(changes):
+    target = FakeTarget(owned(None))
+    with pytest.raises(FlowOffloadError):
+        R.run_flowtable(target, params(**changes), False)
+    assert target.round_trips == 0
+
+
+def test_backend_fw4_goes_to_the_fw4_backend(monkeypatch):
+    monkeypatch.setattr(R._fw4, "run_fw4", lambda target, p, check: {"changed": False, "via": "fw4"})
+    assert R.run_flowtable(FakeTarget({}), params(backend="fw4", devices=None), False)["via"] == "fw4"
+
+
+# --- apply failures mapped to messages ---------------------------------------------------
+def _failed(status_key, sections, **p):
+    plan = R.plan_flowtable(snap(owned(None, **p.pop("extra", {}))), params(**p), False)
+    target = FakeTarget(apply_sections=sections, result=status_key)
+    with pytest.raises(FlowOffloadError) as err:
+        R.finish_flowtable(plan, _apply(target, plan))
+    return err.value
+
+
+def _apply(target, plan):
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import parse_apply
+    script, nonce = apply_script(plan.spec)
+    rc, out, err = target.run_script(script)
+    return parse_apply(rc, out, err, nonce)
+
+
+def test_stale_says_run_again():
+    err = _failed("stale ft:table-json", {"stale:ft:table-json": sec("", 1)})
+    assert "nothing was changed" in err.msg and "run again" in err.msg
+
+
+def test_eopnotsupp_names_the_devices():
+    err = _failed("failed nft-check", {"nft-check": sec("", 1, fixture(f"{VM}-eopnotsupp.stderr"))}, offload=True,
+                  extra={"probe:hw:lan0": sec("", 0), "probe:hw:wan0": sec("", 0)})
+    assert err.msg.startswith("nft rejected the batch") and "offload:" in err.msg and "one of lan0, wan0" in err.msg
+
+
+def test_enoent_tells_kernel_support_from_a_missing_device():
+    err = _failed("failed nft-apply", {"nft-apply": sec("", 1, fixture(f"{VM}-missing-device-enoent.stderr"))})
+    assert "device does not exist" in err.msg
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    plan.snapshot = Snapshot({"probe:sw": sec("", 1, fixture("1.0.6-bookworm-facts-probe-software-enoent.stderr"))})
+    res = ApplyResult("failed", "nft-check", Snapshot({"nft-check": sec("", 1, fixture(f"{VM}-missing-device-enoent.stderr"))}),
+                      "", "", 3)
+    assert "lacks flowtable support" in R.explain_failure(plan, res).msg
+
+
+def test_eexist_names_the_other_flowtable():
+    """The plan refuses a shared device already; a table changed meanwhile still gets a clear message."""
+    import dataclasses
+    plan = R.plan_flowtable(snap(owned(None)), params(devices=["lan0", "wan0"]), False)
+    plan.snapshot = Snapshot({"ft:table-json": sec(fixture(f"{VM}-owned-two.json"))})
+    plan.desired = dataclasses.replace(plan.desired, name="ft3")
+    res = ApplyResult("failed", "nft-check", Snapshot({"nft-check": sec("", 1, fixture(f"{VM}-eexist.stderr"))}), "", "", 3)
+    assert "lan0, wan0 already in flowtable ft" in R.explain_failure(plan, res).msg
+
+
+def test_eperm_says_become():
+    err = _failed("failed nft-check", {"nft-check": sec("", 1, fixture("1.0.6-bookworm-host-ft-check-eperm.stderr"))})
+    assert "become: true" in err.msg
+
+
+def test_stage_failure_names_the_path():
+    err = _failed("failed stage:/etc/flowoffload/inet-flowoffload.nft",
+                  {"stage:/etc/flowoffload/inet-flowoffload.nft": sec("", 1, "No space left on device\n")})
+    assert "cannot write /etc/flowoffload/inet-flowoffload.nft" in err.msg and "nothing was changed" in err.msg
+
+
+# --- apply scripts run for real under busybox with the nft double ------------------------
+def _shell_run(tmp_path, spec, env):
+    log = tmp_path / "nft.log"
+    saved = dict(os.environ)
+    os.environ.update({"NFT_LOG": str(log), "NFT_DIR": str(tmp_path / "answers"), **env})
+    try:
+        script, nonce = apply_script(spec)
+        rc, out, err = ShellTarget(doubles=DOUBLES).run_script(script)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import parse_apply
+    return parse_apply(rc, out, err, nonce), log.read_text() if log.exists() else ""
+
+
+def _spec_into(tmp_path, plan):
+    """The plan's spec with its files under tmp_path and no systemctl steps."""
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import FileChange
+    spec = plan.spec
+    spec.files = [FileChange(str(tmp_path / "root") + c.path, c.content, c.mode) for c in spec.files]
+    spec.post = []
+    return spec
+
+
+@BUSYBOX
+def test_apply_under_busybox_orders_check_apply_then_files(tmp_path):
+    (tmp_path / "answers").mkdir()
+    json_sec, text_sec = listing(ONE)
+    (tmp_path / "answers" / "list -j table inet flowoffload").write_text(json_sec.out)
+    (tmp_path / "answers" / "list table inet flowoffload").write_text(text_sec.out)
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    spec = _spec_into(tmp_path, plan)
+    spec.expect = []  # the double lists the table as it is after the apply
+    res, log = _shell_run(tmp_path, spec, {"NFT_APPLIED": str(tmp_path / "applied")})
+    assert res.status == "ok", res.stdout
+    calls = [line for line in log.splitlines() if line.startswith("nft ")]
+    assert calls[0].startswith("nft -c -f ") and calls[1].startswith("nft -f ")
+    assert (tmp_path / "applied").read_text().startswith("add table inet flowoffload")
+    path = tmp_path / "root" / "etc" / "flowoffload" / "inet-flowoffload.nft"
+    assert path.read_text().startswith("# Managed by flowoffload.nft")
+    assert R.finish_flowtable(plan, res)["flowtable"]["devices"] == ["lan0", "wan0"]
+
+
+@BUSYBOX
+def test_apply_under_busybox_stale_changes_nothing(tmp_path):
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / "list -j table inet flowoffload").write_text('{"nftables": []}\n')
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    spec = _spec_into(tmp_path, plan)
+    res, log = _shell_run(tmp_path, spec, {})
+    assert res.status == "stale" and res.key == "ft:table-json"
+    assert "-f" not in log and not (tmp_path / "root").exists()
+    with pytest.raises(FlowOffloadError) as err:
+        R.finish_flowtable(plan, res)
+    assert "run again" in err.value.msg
+
+
+@BUSYBOX
+def test_apply_under_busybox_nft_check_failure_leaves_files_alone(tmp_path):
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    (answers / "check.rc").write_text("1")
+    (answers / "check.err").write_text(fixture(f"{VM}-eopnotsupp.stderr"))
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    spec = _spec_into(tmp_path, plan)
+    spec.expect = []
+    res, log = _shell_run(tmp_path, spec, {})
+    assert res.status == "failed" and res.key == "nft-check"
+    assert "nft -f" not in log.replace("nft -c -f", "")
+    assert not (tmp_path / "root" / "etc" / "flowoffload" / "inet-flowoffload.nft").exists()
+    assert not list((tmp_path / "root" / "etc" / "flowoffload").glob("*.fo-new"))
+
+
+@BUSYBOX
+def test_unwritable_file_leaves_the_host_unchanged_and_names_the_path(tmp_path):
+    """issue 9, defect 6: staging fails before nft runs; the message names the path."""
+    (tmp_path / "answers").mkdir()
+    blocker = tmp_path / "root" / "etc" / "flowoffload"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a regular file where the directory should be\n")  # like a full/read-only disk
+    plan = R.plan_flowtable(snap(owned(None)), params(), False)
+    spec = _spec_into(tmp_path, plan)
+    spec.expect = []
+    res, log = _shell_run(tmp_path, spec, {})
+    path = str(blocker / "inet-flowoffload.nft")
+    assert res.status == "failed" and res.key == f"stage:{path}"
+    assert "nft" not in log  # neither nft -c nor nft -f ran
+    with pytest.raises(FlowOffloadError) as err:
+        R.finish_flowtable(plan, res)
+    assert f"cannot write {path}" in err.value.msg and "nothing was changed" in err.value.msg
+
+
+def test_host_without_systemd_gets_the_loader_and_is_told_how_to_run_it():
+    from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import host
+    sections = dict(owned(None), **host(systemd=False, udev=False))
+    plan = R.plan_flowtable(snap(sections), params(), False)
+    assert plan.result["persist_files"] == ["/etc/flowoffload/inet-flowoffload.nft", "/etc/flowoffload/flowoffload-load"]
+    assert any("/bin/sh /etc/flowoffload/flowoffload-load /etc/flowoffload/inet-flowoffload.nft" in w
+               for w in plan.result["warnings"])
+
+
+def test_unit_enabled_is_read_from_the_wants_links():
+    """No systemctl process: enabled means the links of the unit's [Install] section exist."""
+    code = next(r.code for r in R.flowtable_reads(params()) if r.key == "ft:unit-enabled")
+    assert "systemctl" not in code
+    for wanted in ("multi-user.target", "nftables.service"):
+        assert f"/etc/systemd/system/{wanted}.wants/flowoffload-inet-flowoffload.service" in code
+
+
+def test_systemctl_without_systemd_running_gets_no_unit_and_no_systemctl_step():
+    # a container or router that ships systemctl but did not boot systemd (PID 1 is not
+    # systemd, no /run/systemd/system): daemon-reload would fail after the change
+    sections = dict(owned(None, enabled=False))
+    sections.update(R_host(booted=False))
+    plan = R.plan_flowtable(snap(sections), params(), False)
+    assert [s.key for s in plan.spec.post] == ["ft:udev-reload"]
+    assert "/etc/systemd/system/flowoffload-inet-flowoffload.service" not in plan.result["persist_files"]
+    assert any("systemd does not run here (init: other)" in w for w in plan.result.get("warnings", []))

@@ -1,0 +1,261 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The loader and the hotplug scripts, run for real under busybox sh against a fake root
+(FLOWOFFLOAD_ROOT: /sys/class/net and the collection's folders) with the nft double, on
+files the flowtable planner rendered (issue 9, defect 1: devices that come and go)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import typing as t
+
+import pytest
+
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import run as R
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import hotplug as H
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import fixture, sec
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import owned, params, snap
+
+DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "nft"))
+BUSYBOX = shutil.which("busybox")
+needs_busybox = pytest.mark.skipif(not BUSYBOX, reason="busybox not installed")
+OWNED = "/etc/flowoffload/inet-flowoffload.nft"
+CHAIN = "/etc/flowoffload/inet-filter.nft"
+
+
+def rendered(**p: t.Any) -> t.Dict[str, str]:
+    """path -> content of the files the planner writes on a fresh host."""
+    sections = owned(None)
+    if p.get("chain"):
+        sections.update({"ft:chain-json": sec(fixture("1.0.6-bookworm-host-ft-chain-forward.json")),
+                         "ft:ft-json": sec("", 1, "Error: No such file or directory\n"), "ft:ft-text": sec("", 1),
+                         "ft:flowtables": sec('{"nftables": []}')})
+    plan = R.plan_flowtable(snap(sections), params(**p), False)
+    return {c.path: c.content for c in plan.spec.files if c.content is not None}
+
+
+class Host:
+    """A fake root: files, /sys/class/net, the nft double's answers and log."""
+
+    def __init__(self, tmp: t.Any, devices: t.Iterable[str] = ("lo", "lan0", "wan0")) -> None:
+        self.tmp = tmp
+        self.root = tmp / "root"
+        self.answers = tmp / "answers"
+        self.answers.mkdir()
+        (self.root / "sys" / "class" / "net").mkdir(parents=True)
+        for dev in devices:
+            self.plug(dev)
+        self.env: t.Dict[str, str] = {}
+
+    def plug(self, dev: str) -> None:
+        (self.root / "sys" / "class" / "net" / dev).mkdir()
+
+    def unplug(self, dev: str) -> None:
+        (self.root / "sys" / "class" / "net" / dev).rmdir()
+
+    def write(self, files: t.Mapping[str, str]) -> None:
+        for path, content in files.items():
+            target = self.root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+
+    def loaded(self, *flowtables: str) -> None:
+        """The double answers 'nft list flowtable F T N' for these ("inet flowoffload ft")."""
+        for spec in flowtables:
+            (self.answers / f"list flowtable {spec}").write_text(f"table {spec.rsplit(' ', 1)[0]} {{ }}\n")
+
+    def sh(self, *args: str, script: t.Optional[str] = None, env: t.Optional[t.Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+        loader = self.root / H.LOADER_PATH.lstrip("/")
+        if not loader.exists():
+            self.write({H.LOADER_PATH: H.LOADER})
+        environ = dict(os.environ, PATH=f"{DOUBLES}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+                       FLOWOFFLOAD_ROOT=str(self.root), NFT_LOG=str(self.tmp / "nft.log"), NFT_DIR=str(self.answers),
+                       **self.env, **(env or {}))
+        argv = [BUSYBOX, "sh", "-c", script, "hotplug"] if script else [BUSYBOX, "sh", str(loader), *args]
+        return subprocess.run(argv, capture_output=True, text=True, env=environ, check=False)
+
+    def log(self) -> str:
+        path = self.tmp / "nft.log"
+        return path.read_text() if path.exists() else ""
+
+    def batches(self) -> t.List[str]:
+        """The statements nft -f got, one list entry per nft -f call (comments left out)."""
+        out: t.List[str] = []
+        for line in self.log().splitlines():
+            if line.startswith("nft "):
+                if " -f " in f"{line} ":
+                    out.append("")
+                continue
+            if out and not line.lstrip().startswith("#") and line.strip():
+                out[-1] += line + "\n"
+        return out
+
+
+def lan0_wan0(tmp: t.Any, **p: t.Any) -> Host:
+    host = Host(tmp)
+    host.write(rendered(**p))
+    return host
+
+
+# --- boot / restart: load with the devices that exist --------------------------------------
+@needs_busybox
+def test_load_with_every_device_present_is_one_batch(tmp_path):
+    host = lan0_wan0(tmp_path)
+    proc = host.sh(str(host.root) + OWNED)
+    assert proc.returncode == 0 and proc.stderr == ""
+    [batch] = host.batches()
+    assert batch.startswith("table inet flowoffload {")
+    assert batch.endswith('add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "lan0" }; counter; }\n'
+                          'add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "wan0" }; counter; }\n')
+
+
+@needs_busybox
+def test_absent_device_is_left_out_with_a_warning_and_the_rest_loads(tmp_path):
+    """issue 9, defect 1: a vanished wan0 no longer makes the whole load fail."""
+    host = lan0_wan0(tmp_path)
+    host.unplug("wan0")
+    host.env["NFT_NETDEVS"] = str(host.root / "sys" / "class" / "net")  # the double refuses absent devices like the kernel
+    proc = host.sh(str(host.root) + OWNED)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: absent device(s) left out: wan0 (flowtable inet flowoffload ft)" in proc.stderr
+    [batch] = host.batches()
+    assert '"lan0"' in batch and '"wan0"' not in batch and "flowtable ft {" in batch
+
+
+@needs_busybox
+def test_no_device_at_all_still_loads_the_flowtable_and_rule(tmp_path):
+    host = lan0_wan0(tmp_path)
+    host.unplug("wan0")
+    host.unplug("lan0")
+    host.env["NFT_NETDEVS"] = str(host.root / "sys" / "class" / "net")
+    proc = host.sh(str(host.root) + OWNED)
+    assert proc.returncode == 0 and "lan0 (flowtable inet flowoffload ft), wan0 (flowtable" in proc.stderr
+    [batch] = host.batches()
+    assert "devices" not in batch and "flow add @ft" in batch
+
+
+@needs_busybox
+def test_device_gone_between_check_and_load_falls_back_to_each_device(tmp_path):
+    host = lan0_wan0(tmp_path)
+    netdevs = tmp_path / "kernel-netdevs"  # what the kernel (double) has: lan0 went after the check
+    (netdevs / "wan0").mkdir(parents=True)
+    host.env["NFT_NETDEVS"] = str(netdevs)
+    host.loaded("inet flowoffload ft")
+    proc = host.sh(str(host.root) + OWNED)
+    assert proc.returncode == 0, proc.stderr
+    assert "loading" in proc.stderr and "lan0 could not join flowtable inet flowoffload ft" in proc.stderr
+    batches = host.batches()
+    assert len(batches) == 4  # all at once (refused), the file alone, lan0 (refused), wan0
+    assert "devices" not in batches[1] and '"wan0"' in batches[3]
+
+
+@needs_busybox
+def test_file_that_cannot_load_fails_the_unit(tmp_path):
+    host = lan0_wan0(tmp_path)
+    (host.answers / "apply.rc").write_text("1")
+    (host.answers / "apply.err").write_text("Error: Could not process rule: No such file or directory\n")
+    proc = host.sh(str(host.root) + OWNED)
+    assert proc.returncode == 1 and "nothing of it is loaded" in proc.stderr
+
+
+@needs_busybox
+def test_chain_mode_loads_the_rule_once_and_the_devices_always(tmp_path):
+    host = Host(tmp_path)
+    host.write(rendered(table="filter", chain="forward"))
+    args = ("--chain", "inet", "filter", "forward", str(host.root) + CHAIN)
+    assert host.sh(*args).returncode == 0
+    assert "insert rule inet filter forward" in host.batches()[0]
+    (host.answers / "list chain inet filter forward").write_text('meta l4proto { tcp, udp } flow add @ft comment "flowoffload.nft:ft"\n')
+    assert host.sh(*args).returncode == 0
+    second = host.batches()[1]
+    assert "insert rule" not in second and second.count("add flowtable inet filter ft") == 2
+
+
+# --- hotplug: a device that appears joins the flowtables that list it ----------------------
+@needs_busybox
+def test_device_that_appears_joins_every_flowtable_listing_it(tmp_path):
+    host = Host(tmp_path)
+    host.write(rendered())
+    host.write(rendered(table="filter", chain="forward", devices=["lan0"]))
+    host.loaded("inet flowoffload ft", "inet filter ft")
+    proc = host.sh("--device", "lan0")
+    assert proc.returncode == 0
+    assert host.batches() == ['add flowtable inet filter ft { hook ingress priority 0; devices = { "lan0" }; counter; }\n',
+                              'add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "lan0" }; counter; }\n']
+    assert "lan0 joined flowtable inet flowoffload ft" in proc.stderr
+
+
+@needs_busybox
+def test_unlisted_device_or_unloaded_flowtable_does_nothing(tmp_path):
+    host = lan0_wan0(tmp_path)
+    assert host.sh("--device", "eth9").returncode == 0 and host.batches() == []
+    assert host.sh("--device", "lan0").returncode == 0 and host.batches() == []  # flowtable not loaded (nftables stopped)
+    assert host.sh("--device").returncode == 2
+
+
+@needs_busybox
+def test_present_adds_every_listed_device_that_exists(tmp_path):
+    host = lan0_wan0(tmp_path)
+    host.unplug("wan0")
+    host.loaded("inet flowoffload ft")
+    assert host.sh("--present").returncode == 0
+    assert [b.split("devices = ")[1][:10] for b in host.batches()] == ['{ "lan0" }']
+
+
+@needs_busybox
+@pytest.mark.parametrize("path,env,device", [(H.OPENWRT_NET_PATH, {"ACTION": "add", "INTERFACE": "lan0"}, "lan0"),
+                                             (H.OPENWRT_NET_PATH, {"ACTION": "remove", "INTERFACE": "lan0"}, None),
+                                             (H.OPENWRT_IFACE_PATH, {"ACTION": "ifup", "INTERFACE": "lan", "DEVICE": "br-lan"}, "all"),
+                                             (H.OPENWRT_IFACE_PATH, {"ACTION": "ifdown", "INTERFACE": "lan"}, None)])
+def test_openwrt_hotplug_scripts_as_hotplug_call_sources_them(tmp_path, path, env, device):
+    host = Host(tmp_path)
+    files = rendered()
+    host.write(files)
+    host.loaded("inet flowoffload ft")
+    loader = str(host.root) + H.LOADER_PATH
+    host.write({H.LOADER_PATH: H.LOADER})
+    script = {H.OPENWRT_NET_PATH: H.OPENWRT_NET, H.OPENWRT_IFACE_PATH: H.OPENWRT_IFACE}[path].replace(H.LOADER_PATH, loader)
+    # hotplug-call: ( . "$script" ) with ACTION, INTERFACE (and DEVICE for iface) in the environment
+    (host.root / "hook").write_text(script)
+    proc = host.sh(script=f'( . "{host.root}/hook" ); exit 0', env=env)
+    assert proc.returncode == 0, proc.stderr
+    joined = [b.split("devices = ")[1][:10] for b in host.batches()]
+    assert joined == {"lan0": ['{ "lan0" }'], "all": ['{ "lan0" }', '{ "wan0" }'], None: []}[device]
+
+
+def test_udev_rule_runs_the_loader_for_net_devices_that_appear():
+    rule = [line for line in H.UDEV_RULE.splitlines() if not line.startswith("#")]
+    assert rule == ['ACTION=="add|move", SUBSYSTEM=="net", RUN+="/bin/sh /etc/flowoffload/flowoffload-load --device $name"']
+
+
+# --- the shared files are planned with the collection's files ------------------------------
+def test_shared_files_stay_while_any_collection_file_remains():
+    own = "/etc/flowoffload/inet-flowoffload.nft"
+    first = H.hotplug_plan([], own, "content", {}, False, True)
+    assert {e["path"]: e["mode"] for e in first} == {H.LOADER_PATH: "0755", H.UDEV_RULE_PATH: "0644"}
+    before = {e["path"]: e["after"] for e in first}
+    assert H.hotplug_plan([own], own, "content", before, False, True) == []
+    # our file goes, another table's stays: the shared files stay
+    assert H.hotplug_plan([own, "/etc/flowoffload/inet-other.nft"], own, "", before, False, True) == []
+    # the last collection file goes: so do they
+    assert [e["after"] for e in H.hotplug_plan([own], own, "", before, False, True)] == ["", ""]
+    # no udev: no rule; OpenWrt: the hotplug.d scripts instead
+    assert [e["path"] for e in H.hotplug_plan([], own, "x", {}, False, False)] == [H.LOADER_PATH]
+    openwrt = [e["path"] for e in H.hotplug_plan([], own, "x", {}, True, False)]
+    assert openwrt == [H.LOADER_PATH, H.OPENWRT_NET_PATH, H.OPENWRT_IFACE_PATH]
+
+
+@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
+@pytest.mark.parametrize("name", ["LOADER", "OPENWRT_NET", "OPENWRT_IFACE"])
+def test_shipped_scripts_pass_shellcheck(tmp_path, name):
+    path = tmp_path / name
+    text = getattr(H, name)
+    path.write_text(text if text.startswith("#!") else "#!/bin/sh\n" + text)
+    proc = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_loader_text_has_no_shebang_needed():
+    """Run as '/bin/sh LOADER ...' by the unit, udev and hotplug; its first line is the header."""
+    assert H.LOADER.startswith(H.HEADER) and "FLOWOFFLOAD_ROOT" in H.LOADER

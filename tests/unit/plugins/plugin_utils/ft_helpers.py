@@ -1,0 +1,112 @@
+# Copyright: (c) 2026, flowoffload.nft maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Test helpers for the flowtable tests: read snapshots built from captured fixtures."""
+from __future__ import annotations
+
+import os
+import typing as t
+
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import hotplug as _hotplug
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import ApplySpec, Section, Snapshot
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FIXTURES,
+    fixture,
+    sec,
+)
+
+VM = "1.0.6-bookworm-vm-ft"
+MISSING = fixture("1.0.6-bookworm-host-ft-list-table-missing.stderr")
+ABSENT = sec("", 2, "absent\n")
+
+PARAMS: t.Dict[str, t.Any] = dict(
+    name="ft", family="inet", table="flowoffload", chain=None, devices=["lan0", "wan0"], priority="filter",
+    offload=False, counter=True, protocols=["tcp", "udp"], missing_devices="fail", state="present",
+    persist=True, backend="nft",
+)
+
+
+def params(**changes: t.Any) -> t.Dict[str, t.Any]:
+    return dict(PARAMS, **changes)
+
+
+def host(devices: t.Iterable[str] = ("lo", "lan0", "wan0"), openwrt: bool = False,
+         systemd: bool = True, udev: bool = True, booted: t.Optional[bool] = None) -> t.Dict[str, Section]:
+    """systemd: systemctl installed; booted: systemd is PID 1 (default: as installed)."""
+    booted = systemd and not openwrt if booted is None else booted
+    tools = "nft=/usr/sbin/nft\n" + ("systemctl=/usr/bin/systemctl\n" if systemd else "")
+    tools += "udevadm=/usr/bin/udevadm\n" if udev and not openwrt else ""
+    out = {"host:netdevs": sec("\n".join(devices) + "\n"), "host:tools": sec(tools),
+           "host:os-release": sec(fixture("1.0.6-bookworm-kmod-vm-os-release.txt")),
+           "host:pid1": sec("systemd\n" if booted else "procd\n" if openwrt else "sh\n"),
+           "host:paths": sec("/run/systemd/system\n" if booted else "")}
+    if openwrt:
+        out["host:openwrt_release"] = sec("DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='24.10.0'\n")
+    return out
+
+
+def listing(prefix: t.Optional[str]) -> t.Tuple[Section, Section]:
+    """(json, text) sections of an owned table from PREFIX.json/.txt; None: the table is missing."""
+    if prefix is None:
+        return sec("", 1, MISSING), sec("", 1, MISSING)
+    txt = os.path.join(FIXTURES, f"{prefix}.txt")
+    return sec(fixture(f"{prefix}.json")), sec(fixture(f"{prefix}.txt") if os.path.exists(txt) else "")
+
+
+HP_KEYS = {_hotplug.LOADER_PATH: "hp:loader", _hotplug.UDEV_RULE_PATH: "hp:udev",
+           _hotplug.OPENWRT_NET_PATH: "hp:net", _hotplug.OPENWRT_IFACE_PATH: "hp:iface"}
+
+
+def file_key(path: str) -> str:
+    """The read key (without ft:) of a file the flowtable planner writes."""
+    if path in HP_KEYS:
+        return HP_KEYS[path]
+    if path.startswith("/etc/systemd/system/"):
+        return "unit"
+    return "file-openwrt" if path.startswith("/usr/share/nftables.d/") else "file"
+
+
+def written(spec: ApplySpec, before: t.Optional[t.Mapping[str, str]] = None) -> t.Dict[str, str]:
+    """{key: content} of the files on the host after spec is applied over ``before``
+    (keys as file_sections takes them)."""
+    files = dict(before or {})
+    for change in spec.files:
+        key = file_key(change.path)
+        if change.content is None:
+            files.pop(key, None)
+        else:
+            files[key] = change.content
+            if key in ("file", "file-openwrt"):
+                files["path:" + key] = change.path
+    return files
+
+
+def file_sections(files: t.Optional[t.Mapping[str, str]] = None) -> t.Dict[str, Section]:
+    """The ft:* file sections of a read: file, file-openwrt, unit, hp:loader, hp:udev,
+    hp:net, hp:iface (absent unless given) and hp:persisted (from the nft files given)."""
+    files = dict(files or {})
+    out = {f"ft:{key}": sec(files[key]) if key in files else ABSENT
+           for key in ("file", "file-openwrt", "unit", "hp:loader", "hp:udev", "hp:net", "hp:iface")}
+    paths = [files.get("path:" + key, "/etc/flowoffload/inet-flowoffload.nft" if key == "file" else
+                       "/usr/share/nftables.d/ruleset-post/flowoffload-flowoffload.nft")
+             for key in ("file", "file-openwrt") if key in files]
+    out["ft:hp:persisted"] = sec("".join(f"{path}\n" for path in paths))
+    return out
+
+
+def owned(prefix: t.Optional[str] = None, files: t.Optional[t.Mapping[str, str]] = None, enabled: bool = True,
+          **extra: Section) -> t.Dict[str, Section]:
+    """Sections of a read in owned mode: host, table listing, files, unit state, probes."""
+    json_sec, text_sec = listing(prefix)
+    out = dict(host())
+    out.update({"ft:table-json": json_sec, "ft:table-text": text_sec})
+    out.update(file_sections(files))
+    out.update({
+        "ft:unit-enabled": sec("enabled\n") if enabled else sec("disabled\n", 1),
+        "probe:sw": sec(""),
+    })
+    out.update(extra)
+    return out
+
+
+def snap(sections: t.Mapping[str, Section]) -> Snapshot:
+    return Snapshot(sections)
