@@ -96,6 +96,11 @@ lab_debootstrap() {
         "$suite" "$target" "$(lab_mirror)" >"$target.log" 2>&1 \
         || { tail -n 30 "$target.log" >&2; die "debootstrap $suite failed (log above)"; }
     rm -f "$target.log"
+    # debootstrap unmounts the target's /proc and /sys at its end, but not when something
+    # held them busy at that moment (a recursive grep of lab/ did): unmount what is left,
+    # so that nothing of the host's /proc ends up in an image.
+    awk -v root="$target/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r \
+        | while read -r mnt; do umount -l "$mnt"; done
 }
 
 # scratch_dir PATH: a tmpfs at PATH (fast dpkg), or a plain folder where mounting fails.
