@@ -21,9 +21,9 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import Flow
 from ansible_collections.flowoffload.nft.plugins.modules.fleet_report import ARGUMENT_SPEC
 
 
-def results_from_hostvars(hostvars: t.Any, hosts: t.Sequence[str], var: str) -> t.Dict[str, t.Any]:
+def results_from_hostvars(hostvars: t.Any, hosts: t.Sequence[str], var: str) -> dict[str, t.Any]:
     """host -> the registered result named var (None where the host has none)."""
-    out: t.Dict[str, t.Any] = {}
+    out: dict[str, t.Any] = {}
     for host in hosts:
         try:
             host_vars = hostvars[host]
@@ -41,7 +41,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
-    def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp

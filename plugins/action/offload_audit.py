@@ -17,7 +17,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.action import (
 class ActionModule(FlowOffloadAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def execute(self, target: ActionTarget, params: t.Dict[str, t.Any], check_mode: bool,
-                task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    def execute(self, target: ActionTarget, params: dict[str, t.Any], check_mode: bool,
+                task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         host = str(task_vars.get("inventory_hostname") or "")
         return run_audit(target, params, check_mode, host=host)

@@ -22,7 +22,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.action import (
 ROLE_SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "gateway", "meta", "argument_specs.yml")
 
 
-def role_variables(path: str = ROLE_SPECS) -> t.Optional[t.List[str]]:
+def role_variables(path: str = ROLE_SPECS) -> list[str] | None:
     """The option names of the gateway role's argument spec (None when it cannot be read)."""
     try:
         with open(path, encoding="utf-8") as handle:
@@ -35,6 +35,6 @@ def role_variables(path: str = ROLE_SPECS) -> t.Optional[t.List[str]]:
 class ActionModule(FlowOffloadAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def execute(self, target: ActionTarget, params: t.Dict[str, t.Any], check_mode: bool,
-                task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    def execute(self, target: ActionTarget, params: dict[str, t.Any], check_mode: bool,
+                task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         return run_profile(target, params, check_mode, sorted(task_vars), role_variables())

@@ -36,7 +36,7 @@ class ActionTarget:
         self._action = action
         self.round_trips = 0
 
-    def run_script(self, script: str) -> t.Tuple[int, str, str]:
+    def run_script(self, script: str) -> tuple[int, str, str]:
         if len(script.encode()) > MAX_SCRIPT:
             raise FlowOffloadError(
                 f"the script for the target is {len(script.encode())} bytes, more than one "
@@ -61,19 +61,19 @@ class FlowOffloadAction(ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = True
-    ARGUMENT_SPEC: t.Dict[str, t.Any] = {}
-    MUTUALLY_EXCLUSIVE: t.List[t.Any] = []
-    RUN: t.Optional[t.Callable[[ActionTarget, t.Dict[str, t.Any], bool], t.Dict[str, t.Any]]] = None
+    ARGUMENT_SPEC: dict[str, t.Any] = {}
+    MUTUALLY_EXCLUSIVE: list[t.Any] = []
+    RUN: t.Callable[[ActionTarget, dict[str, t.Any], bool], dict[str, t.Any]] | None = None
 
-    def execute(self, target: ActionTarget, params: t.Dict[str, t.Any], check_mode: bool,
-                task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    def execute(self, target: ActionTarget, params: dict[str, t.Any], check_mode: bool,
+                task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         del task_vars
         run = type(self).RUN
         if run is None:
             raise AnsibleActionFail(f"{type(self).__module__} sets neither RUN nor execute()")  # pragma: no cover
         return run(target, params, check_mode)
 
-    def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.skipif(BUSYBOX is None or not os.path.isdir(SHARED_CAPT
                                 reason="needs busybox, the OpenWrt captures and extensions/molecule/openwrt")
 
 
-def capture(manager: str, case: str) -> t.Dict[str, t.Any]:
+def capture(manager: str, case: str) -> dict[str, t.Any]:
     base = os.path.join(SHARED_CAPTURES, manager, case)
     out = {}
     for ext in ("cmd", "out", "err", "rc"):
@@ -56,7 +56,7 @@ def capture(manager: str, case: str) -> t.Dict[str, t.Any]:
     return out
 
 
-def router(tmp: str, manager: str) -> t.Dict[str, str]:
+def router(tmp: str, manager: str) -> dict[str, str]:
     """A router's files under tmp; returns the environment the doubles run with."""
     for sub in ("config", "uci", "net", "nft", "ubus", "root/etc"):
         os.makedirs(os.path.join(tmp, sub), exist_ok=True)
@@ -71,7 +71,7 @@ def router(tmp: str, manager: str) -> t.Dict[str, str]:
     return doubles_env(tmp)
 
 
-def doubles_env(tmp: str) -> t.Dict[str, str]:
+def doubles_env(tmp: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         PATH=f"{DOUBLES}:{NFT_DOUBLE}:{env.get('PATH', '/usr/bin:/bin')}",
@@ -84,7 +84,7 @@ def doubles_env(tmp: str) -> t.Dict[str, str]:
     return env
 
 
-def sh(cmd: str, env: t.Mapping[str, str]) -> t.Tuple[str, str, int]:
+def sh(cmd: str, env: t.Mapping[str, str]) -> tuple[str, str, int]:
     cmd = cmd.replace("/var/run/fw4.state", env["FW4_STATE"])
     proc = subprocess.run([t.cast(str, BUSYBOX), "sh", "-c", cmd], capture_output=True, text=True, env=dict(env), check=False)
     return proc.stdout, proc.stderr, proc.returncode

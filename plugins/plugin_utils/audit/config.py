@@ -69,10 +69,10 @@ _BLOCK_RE = re.compile(r"^flowtable\s+(\S+)\s*\{\s*$")
 _HOOK_RE = re.compile(r"^hook\s+(\S+)\s+priority\s+(.+?)\s*;?$")
 _DEVICES_RE = re.compile(r"devices\s*=\s*\{([^}]*)\}")
 
-Key = t.Tuple[str, str, str]
+Key = tuple[str, str, str]
 
 
-def config_reads() -> t.List[Read]:
+def config_reads() -> list[Read]:
     """The reads of the configured state (one dynamic read for the files)."""
     return [
         Read(FILE_PREFIX, _FILES_CODE, dynamic=True),
@@ -87,14 +87,14 @@ def _unquote(word: str) -> str:
     return word[1:-1] if len(word) >= 2 and word[0] == word[-1] == '"' else word
 
 
-def _priority(text: str) -> t.Optional[int]:
+def _priority(text: str) -> int | None:
     try:
         return resolve_priority(text.strip())
     except Exception:  # pylint: disable=broad-except  # an odd priority is reported, not fatal
         return None
 
 
-def _apply_parts(entry: t.Dict[str, t.Any], parts: t.Iterable[str]) -> None:
+def _apply_parts(entry: dict[str, t.Any], parts: t.Iterable[str]) -> None:
     """Set hook/priority/flags/counter/devices of entry from flowtable statements."""
     for raw in parts:
         part = raw.strip().rstrip(";").strip()
@@ -111,22 +111,22 @@ def _apply_parts(entry: t.Dict[str, t.Any], parts: t.Iterable[str]) -> None:
                 entry["devices"].update(_unquote(dev) for dev in found.group(1).split(",") if dev.strip())
 
 
-def _entry(found: t.Dict[Key, t.Dict[str, t.Any]], key: Key, path: str) -> t.Dict[str, t.Any]:
+def _entry(found: dict[Key, dict[str, t.Any]], key: Key, path: str) -> dict[str, t.Any]:
     if key not in found:
         found[key] = {"family": key[0], "table": key[1], "name": key[2], "hook": "ingress", "priority": 0,
                       "devices": set(), "offload": False, "counter": False, "source": path}
     return found[key]
 
 
-def parse_file(path: str, text: str) -> t.List[t.Dict[str, t.Any]]:
+def parse_file(path: str, text: str) -> list[dict[str, t.Any]]:
     """The flowtables a persisted file configures (normalized, ``source`` = path).
 
     Reads the definitions (``table F T { flowtable N {...} }`` blocks or ``add flowtable``
     statements) and the loader lines ``# flowoffload.nft:device=DEV add flowtable ...``,
     which give the configured devices (the definitions carry none)."""
-    found: t.Dict[Key, t.Dict[str, t.Any]] = {}
-    table: t.Optional[t.Tuple[str, str]] = None
-    block: t.Optional[t.Dict[str, t.Any]] = None
+    found: dict[Key, dict[str, t.Any]] = {}
+    table: tuple[str, str] | None = None
+    block: dict[str, t.Any] | None = None
     depth = 0
     for raw in (text or "").splitlines():
         line = raw.strip()
@@ -159,11 +159,11 @@ def parse_file(path: str, text: str) -> t.List[t.Dict[str, t.Any]]:
     return [{**entry, "devices": sorted(entry["devices"])} for _key, entry in sorted(found.items())]
 
 
-def configured_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
+def configured_from(snapshot: Snapshot) -> dict[str, t.Any]:
     """The configured state: ``files`` (path -> configured flowtables), ``flowtables``
     (all of them, ``source`` naming the file or UCI), ``loader`` (present, current),
     ``units`` (unit -> is-enabled answer), ``uci`` (option -> value, {} without uci)."""
-    files: t.Dict[str, t.List[t.Dict[str, t.Any]]] = {}
+    files: dict[str, list[dict[str, t.Any]]] = {}
     for path, section in sorted(snapshot.with_prefix(FILE_PREFIX).items()):
         if path and section.ok:
             files[path] = parse_file(path, section.out)

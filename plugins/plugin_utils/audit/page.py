@@ -86,7 +86,7 @@ def render_chart(summary: t.Mapping[str, t.Any]) -> str:
 
 
 # --- one router ---------------------------------------------------------------------------
-def _cells(row: t.Mapping[str, t.Any]) -> t.List[t.Tuple[str, str, t.Any]]:
+def _cells(row: t.Mapping[str, t.Any]) -> list[tuple[str, str, t.Any]]:
     """(key, html, sort value) per column."""
     platform = row.get("platform") or {}
     kernel = row.get("kernel") or {}
@@ -146,7 +146,7 @@ def render_details(row: t.Mapping[str, t.Any]) -> str:
     fts = row.get("flowtables") or {}
     software = kernel.get("software_offload") or {}
 
-    def ft_rows(items: t.Iterable[t.Mapping[str, t.Any]], source: bool) -> t.List[t.List[t.Any]]:
+    def ft_rows(items: t.Iterable[t.Mapping[str, t.Any]], source: bool) -> list[list[t.Any]]:
         return [[_ft_label(ft)] + ([ft.get("source")] if source else [])
                 + [f"{ft.get('hook')} {ft.get('priority')}", _yes_no(ft.get("offload")), _yes_no(ft.get("counter")),
                    "(from the firewall zones)" if ft.get("devices") is None else ", ".join(ft.get("devices") or []) or "-"]

@@ -31,7 +31,7 @@ EXTENSIONS = ("html", "json", "csv")
 _BASENAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
-def failure_row(host: str, state: str, error: str) -> t.Dict[str, t.Any]:
+def failure_row(host: str, state: str, error: str) -> dict[str, t.Any]:
     """The row of a host the audit could not read (state unreachable or failed)."""
     return {"host": host, "state": state, "reason": error, "platform": {}, "kernel": {}, "package": {},
             "nft_version": None, "flowtables": {"live": [], "configured": [], "unmanaged": [], "files": [], "uci": {}},
@@ -39,7 +39,7 @@ def failure_row(host: str, state: str, error: str) -> t.Dict[str, t.Any]:
             "conflicts": [], "warnings": [], "error": error}
 
 
-def row_from_result(host: str, result: t.Any) -> t.Dict[str, t.Any]:
+def row_from_result(host: str, result: t.Any) -> dict[str, t.Any]:
     """The row of one host from its registered ``offload_audit`` result (or None)."""
     if not isinstance(result, t.Mapping):
         return failure_row(host, "failed", "no audit result: the host left the play before the audit ran "
@@ -57,9 +57,9 @@ def row_from_result(host: str, result: t.Any) -> t.Dict[str, t.Any]:
     return {**dict(row), "host": host}
 
 
-def rows_from_results(hosts: t.Sequence[str], results: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, t.Any]]:
+def rows_from_results(hosts: t.Sequence[str], results: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     """One row per host, in the order of hosts (each host once)."""
-    seen: t.Set[str] = set()
+    seen: set[str] = set()
     rows = []
     for host in hosts:
         if host in seen:
@@ -69,7 +69,7 @@ def rows_from_results(hosts: t.Sequence[str], results: t.Mapping[str, t.Any]) ->
     return rows
 
 
-def validate_rows(rows: t.Any) -> t.List[t.Dict[str, t.Any]]:
+def validate_rows(rows: t.Any) -> list[dict[str, t.Any]]:
     """Rows given directly (option rows): each a mapping with a host and a known state."""
     if not isinstance(rows, (list, tuple)):
         raise FlowOffloadError("rows: give a list of audit rows (the audit values of offload_audit's results)")
@@ -86,7 +86,7 @@ def _pct(part: int, total: int) -> float:
     return round(100.0 * part / total, 1) if total else 0.0
 
 
-def summarize(rows: t.Sequence[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
+def summarize(rows: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
     """Counts per state and the fleet's conntrack totals (the set_stats payload)."""
     states = {state: 0 for state in STATES}
     total = soft = hard = 0
@@ -141,7 +141,7 @@ def _ft_text(fts: t.Iterable[t.Mapping[str, t.Any]]) -> str:
     return "; ".join(out)
 
 
-def csv_record(row: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def csv_record(row: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """The flat record of one row (CSV_COLUMNS)."""
     platform = row.get("platform") or {}
     kernel = row.get("kernel") or {}
@@ -188,11 +188,11 @@ def validate_basename(basename: t.Any) -> str:
     return text
 
 
-def report_paths(dest: str, basename: str) -> t.Dict[str, str]:
+def report_paths(dest: str, basename: str) -> dict[str, str]:
     return {ext: os.path.join(dest, f"{basename}.{ext}") for ext in EXTENSIONS}
 
 
-def render_all(rows: t.Sequence[t.Mapping[str, t.Any]], title: str, generated: str) -> t.Tuple[t.Dict[str, str], t.Dict[str, t.Any]]:
+def render_all(rows: t.Sequence[t.Mapping[str, t.Any]], title: str, generated: str) -> tuple[dict[str, str], dict[str, t.Any]]:
     """(extension -> content, summary)."""
     summary = summarize(rows)
     return {"html": render_html(rows, summary, title, generated), "json": render_json(rows, summary, title, generated),
@@ -215,7 +215,7 @@ def _write_atomic(path: str, content: str) -> None:
         raise
 
 
-def write_report(dest: str, basename: str, contents: t.Mapping[str, str], check_mode: bool) -> t.Tuple[bool, t.Dict[str, str]]:
+def write_report(dest: str, basename: str, contents: t.Mapping[str, str], check_mode: bool) -> tuple[bool, dict[str, str]]:
     """(changed, extension -> path): write each file whose content differs, atomically.
 
     In check mode nothing is written; changed says whether a file would be."""

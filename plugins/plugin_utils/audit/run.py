@@ -38,23 +38,23 @@ SUBSETS = ["all"]
 _COMPARED = ("hook", "priority", "offload", "counter")
 
 
-def _key(ft: t.Mapping[str, t.Any]) -> t.Tuple[str, str, str]:
+def _key(ft: t.Mapping[str, t.Any]) -> tuple[str, str, str]:
     return (str(ft.get("family")), str(ft.get("table")), str(ft.get("name")))
 
 
-def _spec(key: t.Tuple[str, str, str]) -> str:
+def _spec(key: tuple[str, str, str]) -> str:
     return " ".join(key)
 
 
 def _drift(live: t.Sequence[t.Mapping[str, t.Any]], configured: t.Sequence[t.Mapping[str, t.Any]],
-           existing: t.Optional[t.Set[str]]) -> t.Tuple[t.List[str], t.List[str], t.List[str]]:
+           existing: set[str] | None) -> tuple[list[str], list[str], list[str]]:
     """(drift, missing devices, unmanaged flowtables): configured against live.
 
     A configured device that does not exist on the host is not drift (the loader adds it
     when it appears): it is listed as missing. A live flowtable in a table the collection
     persisted, but not in the file, is drift (lost at reboot); one elsewhere is unmanaged."""
-    drift: t.List[str] = []
-    missing: t.List[str] = []
+    drift: list[str] = []
+    missing: list[str] = []
     by_key = {_key(ft): ft for ft in live}
     conf_keys = {_key(ft) for ft in configured}
     conf_tables = {key[:2] for key in conf_keys}
@@ -92,7 +92,7 @@ def _drift(live: t.Sequence[t.Mapping[str, t.Any]], configured: t.Sequence[t.Map
     return drift, missing, unmanaged
 
 
-def _persistence_drift(config: t.Mapping[str, t.Any], init: str) -> t.List[str]:
+def _persistence_drift(config: t.Mapping[str, t.Any], init: str) -> list[str]:
     drift = []
     if config["files"] and not config["loader"]["present"]:
         drift.append(f"{config['loader']['path']} is missing: the persisted devices do not join at boot")
@@ -111,7 +111,7 @@ def _share(part: int, total: int) -> float:
     return round(100.0 * part / total, 1) if total else 0.0
 
 
-def _flows(flows: t.Optional[t.Mapping[str, t.Any]]) -> t.Optional[t.Dict[str, t.Any]]:
+def _flows(flows: t.Mapping[str, t.Any] | None) -> dict[str, t.Any] | None:
     if not flows:
         return None
     total, soft, hard = int(flows.get("total") or 0), int(flows.get("offload") or 0), int(flows.get("hw_offload") or 0)
@@ -119,7 +119,7 @@ def _flows(flows: t.Optional[t.Mapping[str, t.Any]]) -> t.Optional[t.Dict[str, t
             "offloaded_pct": _share(soft + hard, total), "hw_offloaded_pct": _share(hard, total)}
 
 
-def _devices(facts: t.Mapping[str, t.Any], configured: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+def _devices(facts: t.Mapping[str, t.Any], configured: t.Sequence[t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
     candidates = set(facts.get("candidate_devices") or [])
     conf_devs = {dev for ft in configured for dev in (ft.get("devices") or [])}
     out = []
@@ -145,7 +145,7 @@ def _kmod_summary(modules: t.Mapping[str, t.Mapping[str, t.Any]]) -> str:
     return "not loaded"
 
 
-def _state(row: t.Mapping[str, t.Any], live: t.Sequence[t.Any]) -> t.Tuple[str, str]:
+def _state(row: t.Mapping[str, t.Any], live: t.Sequence[t.Any]) -> tuple[str, str]:
     software = row["kernel"]["software_offload"]
     flows = row["flows"]
     if software.get("supported") is False and not live:
@@ -163,7 +163,7 @@ def _state(row: t.Mapping[str, t.Any], live: t.Sequence[t.Any]) -> t.Tuple[str, 
 
 
 def audit_row(host: str, facts: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any],
-              warnings: t.Sequence[str] = ()) -> t.Dict[str, t.Any]:
+              warnings: t.Sequence[str] = ()) -> dict[str, t.Any]:
     """One host's row from its facts (all subsets) and its configured state."""
     platform = dict(facts.get("platform") or {})
     kernel = facts.get("kernel") or {}
@@ -176,7 +176,7 @@ def audit_row(host: str, facts: t.Mapping[str, t.Any], config: t.Mapping[str, t.
     modules = {name: str(mod.get("state")) for name, mod in (kernel.get("modules") or {}).items()}
     package = facts.get("package") or {}
     devices = _devices(facts, configured)
-    row: t.Dict[str, t.Any] = {
+    row: dict[str, t.Any] = {
         "host": host,
         "state": "",
         "reason": "",
@@ -206,7 +206,7 @@ def audit_row(host: str, facts: t.Mapping[str, t.Any], config: t.Mapping[str, t.
     return row
 
 
-def run_audit(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool, host: str = "") -> t.Dict[str, t.Any]:
+def run_audit(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool, host: str = "") -> dict[str, t.Any]:
     """The action: one read script (facts + configured state), the row built here."""
     del params, check_mode  # nothing ever changes; no option changes the read
     snapshot = read_host(target, facts_reads(SUBSETS) + config_reads())

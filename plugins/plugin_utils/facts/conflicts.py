@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 import typing as t
 
-Link = t.Dict[str, t.Any]
+Link = dict[str, t.Any]
 
 
 # --- conflicts ------------------------------------------------------------------------------
 SHAPERS = frozenset(("cake", "htb", "hfsc", "tbf"))
 
 
-def qdisc_conflicts(qdiscs: t.Sequence[t.Mapping[str, t.Any]], devices: t.Sequence[str]) -> t.List[t.Dict[str, str]]:
+def qdisc_conflicts(qdiscs: t.Sequence[t.Mapping[str, t.Any]], devices: t.Sequence[str]) -> list[dict[str, str]]:
     """Shaping qdiscs on candidate devices (``tc -j qdisc show``)."""
     result = []
     for q in qdiscs:
@@ -31,9 +31,9 @@ def qdisc_conflicts(qdiscs: t.Sequence[t.Mapping[str, t.Any]], devices: t.Sequen
     return result
 
 
-def mirred_targets(filters: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
+def mirred_targets(filters: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
     """Devices that tc filters (``tc -j filter show``) redirect or mirror packets to."""
-    targets: t.List[str] = []
+    targets: list[str] = []
     for entry in filters:
         for action in (entry.get("options") or {}).get("actions") or []:
             if action.get("kind") == "mirred" and action.get("to_dev") and action["to_dev"] not in targets:
@@ -42,7 +42,7 @@ def mirred_targets(filters: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
 
 
 def ifb_conflict(device: str, targets: t.Sequence[str], links: t.Mapping[str, Link],
-                 qdiscs: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, str]]:
+                 qdiscs: t.Sequence[t.Mapping[str, t.Any]]) -> list[dict[str, str]]:
     result = []
     for target in targets:
         if links.get(target, {}).get("kind") != "ifb" and not target.startswith("ifb"):
@@ -59,10 +59,10 @@ def ifb_conflict(device: str, targets: t.Sequence[str], links: t.Mapping[str, Li
 _XFRM_START = re.compile(r"^src\s+(\S+)\s+dst\s+(\S+)")
 
 
-def xfrm_conflicts(text: str) -> t.List[t.Dict[str, str]]:
+def xfrm_conflicts(text: str) -> list[dict[str, str]]:
     """``ip xfrm policy``: one conflict when real (non-socket) policies exist."""
-    policies: t.List[t.Tuple[str, str, str]] = []
-    current: t.Optional[t.List[str]] = None
+    policies: list[tuple[str, str, str]] = []
+    current: list[str] | None = None
     for line in (text or "").splitlines():
         start = _XFRM_START.match(line)
         if start:
@@ -88,7 +88,7 @@ def xfrm_conflicts(text: str) -> t.List[t.Dict[str, str]]:
 _QUEUE_STMT = re.compile(r"(?:^|\s)queue(?:\s|$)")
 
 
-def nfqueue_conflicts(ruleset: str) -> t.List[t.Dict[str, str]]:
+def nfqueue_conflicts(ruleset: str) -> list[dict[str, str]]:
     """``queue`` statements in ``nft list ruleset`` text (one conflict per rule)."""
     result = []
     table = chain = ""

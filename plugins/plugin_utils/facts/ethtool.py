@@ -8,9 +8,8 @@ script and parses the lines it prints here, on the controller.
 from __future__ import annotations
 
 import re
-import typing as t
 
-Features = t.Dict[str, t.Dict[str, bool]]
+Features = dict[str, dict[str, bool]]
 
 _FEATURE_LINE = re.compile(r"^\s*([a-z0-9][a-z0-9-]*):\s+(on|off)(\s+\[(fixed|requested \w+)\])?\s*$")
 
@@ -35,11 +34,11 @@ def parse_ethtool_k(text: str) -> Features:
     return result
 
 
-def parse_ethtool_i(text: str) -> t.Dict[str, str]:
+def parse_ethtool_i(text: str) -> dict[str, str]:
     """Parse ``ethtool -i DEV`` (driver, version, firmware-version, bus-info)."""
     keys = {"driver": "driver", "version": "version", "firmware-version": "firmware_version",
             "bus-info": "bus_info"}
-    result: t.Dict[str, str] = {}
+    result: dict[str, str] = {}
     for line in (text or "").splitlines():
         key, sep, value = line.partition(":")
         if sep and key.strip() in keys:

@@ -46,19 +46,19 @@ OPENWRT_NOTE = (
     "entries marked [HW_OFFLOAD] (flows.hw_offload)"
 )
 
-Link = t.Dict[str, t.Any]
+Link = dict[str, t.Any]
 
 
 # --- gather_subset -----------------------------------------------------------------------
-def parse_gather_subset(values: t.Optional[t.Sequence[t.Any]]) -> t.List[str]:
+def parse_gather_subset(values: t.Sequence[t.Any] | None) -> list[str]:
     """Subsets to gather, in canonical order, from ``all``, names and ``!name``.
 
     As with Ansible's setup module: a list of only exclusions gathers everything else;
     ``!all`` drops the implicit everything, so ``[!all, kernel]`` gathers ``kernel``.
     """
     valid = ("all",) + SUBSETS
-    named: t.Set[str] = set()
-    excluded: t.Set[str] = set()
+    named: set[str] = set()
+    excluded: set[str] = set()
     want_all = exclude_all = False
     for raw in values if values is not None else ["all"]:
         item = str(raw).strip()
@@ -79,7 +79,7 @@ def parse_gather_subset(values: t.Optional[t.Sequence[t.Any]]) -> t.List[str]:
 
 
 # --- small file formats ------------------------------------------------------------------
-def parse_int(text: t.Optional[str]) -> t.Optional[int]:
+def parse_int(text: str | None) -> int | None:
     value = (text or "").strip()
     return int(value) if re.match(r"^-?\d+$", value) else None
 
@@ -109,14 +109,14 @@ def firewall_in_charge(os_family: str, fw4: bool, fw3: bool, firewalld: bool, nf
     return "none"
 
 
-def kernel_config_values(config: t.Mapping[str, str]) -> t.Dict[str, t.Optional[str]]:
+def kernel_config_values(config: t.Mapping[str, str]) -> dict[str, str | None]:
     """The flowtable symbols (y, m, n; None where the config does not mention them)."""
     return {symbol: config.get(symbol) for symbol in CONFIG_SYMBOLS}
 
 
-def parse_pppoe_sessions(text: str) -> t.List[str]:
+def parse_pppoe_sessions(text: str) -> list[str]:
     """Ethernet devices carrying PPPoE sessions, from /proc/net/pppoe (Id Address Device)."""
-    devices: t.List[str] = []
+    devices: list[str] = []
     for line in (text or "").splitlines()[1:]:
         fields = line.split()
         if len(fields) >= 3 and fields[2] not in devices:
@@ -125,7 +125,7 @@ def parse_pppoe_sessions(text: str) -> t.List[str]:
 
 
 # --- links -------------------------------------------------------------------------------
-def load_json_list(text: str) -> t.List[t.Dict[str, t.Any]]:
+def load_json_list(text: str) -> list[dict[str, t.Any]]:
     """A JSON list from iproute2 output ([] for empty output or garbage)."""
     try:
         data = json.loads(text or "[]")
@@ -151,14 +151,14 @@ def _kind_from_ip(entry: t.Mapping[str, t.Any], pppoe: bool) -> str:
     return "physical"
 
 
-def parse_ip_link(text: str, pppoe_devices: t.Sequence[str] = ()) -> t.Dict[str, Link]:
+def parse_ip_link(text: str, pppoe_devices: t.Sequence[str] = ()) -> dict[str, Link]:
     """``ip -j -d link show`` -> name -> {kind, operstate, master, parent, lower}.
 
     ``parent`` is the device a vlan/macvlan/ipvlan/dsa port or tunnel sits on (``link``;
     a veth's ``link`` is its peer and is not a parent). ``lower`` is filled by
     :func:`add_lowers`.
     """
-    links: t.Dict[str, Link] = {}
+    links: dict[str, Link] = {}
     for entry in load_json_list(text):
         name = entry.get("ifname")
         if not name:
@@ -185,9 +185,9 @@ _VIRTUAL_DRIVERS = {
 }
 
 
-def parse_dev_section(text: str) -> t.Dict[str, t.Any]:
+def parse_dev_section(text: str) -> dict[str, t.Any]:
     """One ``facts:dev:<name>`` section (``key=value`` lines the read prints from sysfs)."""
-    dev: t.Dict[str, t.Any] = {"type": "", "operstate": "", "devtype": "", "device": False,
+    dev: dict[str, t.Any] = {"type": "", "operstate": "", "devtype": "", "device": False,
                                "driver": None, "master": None, "lower": []}
     for line in (text or "").splitlines():
         key, sep, value = line.partition("=")
@@ -207,7 +207,7 @@ def parse_dev_section(text: str) -> t.Dict[str, t.Any]:
     return dev
 
 
-def link_from_sysfs(dev: t.Mapping[str, t.Any], pppoe: bool, ethtool_driver: t.Optional[str] = None) -> Link:
+def link_from_sysfs(dev: t.Mapping[str, t.Any], pppoe: bool, ethtool_driver: str | None = None) -> Link:
     """One link from its parsed sysfs section (where ``ip -j link`` is not available).
 
     kind: uevent DEVTYPE, else the device type (loopback, tun, ppp), else physical when a
@@ -227,7 +227,7 @@ def link_from_sysfs(dev: t.Mapping[str, t.Any], pppoe: bool, ethtool_driver: t.O
     }
 
 
-def add_lowers(links: t.Dict[str, Link], pppoe_devices: t.Sequence[str] = ()) -> t.Dict[str, Link]:
+def add_lowers(links: dict[str, Link], pppoe_devices: t.Sequence[str] = ()) -> dict[str, Link]:
     """Fill ``lower``: bridge/bond ports, the parent of a vlan, the device under PPPoE."""
     for name, link in links.items():
         kind = link["kind"]
@@ -244,9 +244,9 @@ def add_lowers(links: t.Dict[str, Link], pppoe_devices: t.Sequence[str] = ()) ->
 
 
 # --- candidate devices ----------------------------------------------------------------------
-def route_devices(routes: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
+def route_devices(routes: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
     """Egress devices of default routes (``ip -j route show default``), multipath too."""
-    devices: t.List[str] = []
+    devices: list[str] = []
     for route in routes:
         if route.get("dst") not in ("default", "0.0.0.0/0", "::/0"):
             continue
@@ -260,9 +260,9 @@ def route_devices(routes: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
     return devices
 
 
-def address_devices(addrs: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
+def address_devices(addrs: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
     """Devices with a global address of a connected subnet (``ip -j addr show``)."""
-    devices: t.List[str] = []
+    devices: list[str] = []
     for entry in addrs:
         name = entry.get("ifname")
         for info in entry.get("addr_info") or []:
@@ -277,7 +277,7 @@ def address_devices(addrs: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
     return devices
 
 
-def resolve_lower(name: str, links: t.Mapping[str, Link], seen: t.Optional[t.Set[str]] = None) -> t.List[str]:
+def resolve_lower(name: str, links: t.Mapping[str, Link], seen: set[str] | None = None) -> list[str]:
     """The devices a flowtable should list for ``name`` (recursive through stacks)."""
     seen = set() if seen is None else seen
     if name in seen or name not in links:
@@ -288,23 +288,23 @@ def resolve_lower(name: str, links: t.Mapping[str, Link], seen: t.Optional[t.Set
     if kind == "loopback" or kind in NOT_FAST_PATHED:
         return []
     if kind in STACKED:
-        result: t.List[str] = []
+        result: list[str] = []
         for lower in link.get("lower") or []:
             result.extend(resolve_lower(lower, links, seen))
         return result
     return [name]
 
 
-def resolve_candidates(links: t.Mapping[str, Link], names: t.Iterable[str]) -> t.List[str]:
+def resolve_candidates(links: t.Mapping[str, Link], names: t.Iterable[str]) -> list[str]:
     """Sorted unique lower devices of the given forwarding devices."""
-    result: t.Set[str] = set()
+    result: set[str] = set()
     for name in names:
         result.update(resolve_lower(name, links))
     return sorted(result)
 
 
 def candidate_devices(links: t.Mapping[str, Link], routes: t.Sequence[t.Mapping[str, t.Any]],
-                      addrs: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
+                      addrs: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
     """Sorted unique lower devices of the forwarding devices (routes + connected subnets)."""
     return resolve_candidates(links, route_devices(routes) + address_devices(addrs))
 
@@ -319,12 +319,12 @@ def _hex(value: str) -> int:
         return -1
 
 
-def proc_route_devices(text: str) -> t.List[str]:
+def proc_route_devices(text: str) -> list[str]:
     """Forwarding devices from /proc/net/route and /proc/net/ipv6_route lines (the read
     prints them under ``# route`` / ``# ipv6_route``): egress of default routes and devices
     with a connected (gateway-less) subnet; unreachable routes, host routes, link-local and
     multicast prefixes and ``lo`` left out."""
-    devices: t.List[str] = []
+    devices: list[str] = []
     part = ""
     for line in (text or "").splitlines():
         if line.startswith("# "):
@@ -353,9 +353,9 @@ def proc_route_devices(text: str) -> t.List[str]:
 
 
 # --- small sections of the read script --------------------------------------------------------
-def parse_pairs(text: str) -> t.Dict[str, str]:
+def parse_pairs(text: str) -> dict[str, str]:
     """``key=value`` lines (the first ``=`` splits; later keys win)."""
-    out: t.Dict[str, str] = {}
+    out: dict[str, str] = {}
     for line in (text or "").splitlines():
         key, sep, value = line.partition("=")
         if sep:
@@ -363,7 +363,7 @@ def parse_pairs(text: str) -> t.Dict[str, str]:
     return out
 
 
-def parse_flows_section(text: t.Optional[str]) -> t.Optional[t.Dict[str, int]]:
+def parse_flows_section(text: str | None) -> dict[str, int] | None:
     """{total, offload, hw_offload} counted on the target; None when nothing was counted
     (no conntrack table, or ``conntrack -L`` failed)."""
     if text is None:
@@ -375,10 +375,10 @@ def parse_flows_section(text: t.Optional[str]) -> t.Optional[t.Dict[str, int]]:
 
 
 # --- hardware offload ------------------------------------------------------------------------
-def classify_hardware(kind: str, driver: t.Optional[str], hw_tc: t.Optional[bool],
-                      software: t.Optional[bool], probe: t.Optional[bool], probe_msg: str,
-                      openwrt: bool, conduit_driver: t.Optional[str] = None,
-                      hw_tc_why: str = "") -> t.Tuple[str, str]:
+def classify_hardware(kind: str, driver: str | None, hw_tc: bool | None,
+                      software: bool | None, probe: bool | None, probe_msg: str,
+                      openwrt: bool, conduit_driver: str | None = None,
+                      hw_tc_why: str = "") -> tuple[str, str]:
     """(supported|unsupported|unknown, reason) for one device.
 
     Capability = driver known to implement TC_SETUP_FT + hw-tc-offload on + probe ok;

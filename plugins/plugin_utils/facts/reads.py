@@ -187,11 +187,11 @@ def sysctl_read() -> Read:
     return Read(K_SYSCTL, _SYSCTL_CODE)
 
 
-def _links_and_addresses(section: Section) -> t.Dict[str, Section]:
+def _links_and_addresses(section: Section) -> dict[str, Section]:
     return {K_IP_LINK: section, K_ADDR: section}
 
 
-def link_reads() -> t.List[Read]:
+def link_reads() -> list[Read]:
     """What the device list and its upper/lower relations need (interfaces, conflicts)."""
     return host_reads() + [
         # One process for the links and their addresses: with -d, ``ip addr show`` prints
@@ -206,7 +206,7 @@ def link_reads() -> t.List[Read]:
     ]
 
 
-def _subset_reads(subset: str) -> t.List[Read]:
+def _subset_reads(subset: str) -> list[Read]:
     if subset == "platform":
         return host_reads()
     if subset == "kernel":
@@ -228,10 +228,10 @@ def _subset_reads(subset: str) -> t.List[Read]:
     raise ValueError(subset)  # pragma: no cover - parse_gather_subset gives only known names
 
 
-def facts_reads(subsets: t.Optional[t.Sequence[t.Any]]) -> t.List[Read]:
+def facts_reads(subsets: t.Sequence[t.Any] | None) -> list[Read]:
     """The reads the requested subsets need (``gather_subset`` values: names, ``all``,
     ``!name``), each key once. Raises FlowOffloadError for an unknown name."""
-    reads: t.Dict[str, Read] = {}
+    reads: dict[str, Read] = {}
     for subset in fp.parse_gather_subset(subsets):
         for read in _subset_reads(subset):
             reads.setdefault(read.key, read)

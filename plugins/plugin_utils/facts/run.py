@@ -52,29 +52,29 @@ class _Facts:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snap = snapshot
-        self.warnings: t.List[str] = []
-        self._cache: t.Dict[str, t.Any] = {}
+        self.warnings: list[str] = []
+        self._cache: dict[str, t.Any] = {}
 
     def _once(self, key: str, func: t.Callable[[], t.Any]) -> t.Any:
         if key not in self._cache:
             self._cache[key] = func()
         return self._cache[key]
 
-    def host(self) -> t.Dict[str, t.Any]:
+    def host(self) -> dict[str, t.Any]:
         return self._once("host", lambda: host_from(self.snap))
 
-    def tools(self) -> t.Dict[str, str]:
+    def tools(self) -> dict[str, str]:
         return self.host()["tools"]
 
     # --- platform, kernel, package ----------------------------------------------------
-    def platform(self) -> t.Dict[str, t.Any]:
+    def platform(self) -> dict[str, t.Any]:
         host = self.host()
         return {key: host[key] for key in PLATFORM_KEYS}
 
     def software(self) -> _probe.ProbeResult:
         return self._once("software", lambda: _probe.software_verdict(self.snap))
 
-    def kernel(self) -> t.Dict[str, t.Any]:
+    def kernel(self) -> dict[str, t.Any]:
         supported, message = self.software()
         config = _kmod.kernel_config_from(self.snap)
         return {
@@ -84,20 +84,20 @@ class _Facts:
             "persistence": _kmod.persistence_from(self.snap, self.host()),
         }
 
-    def sysctl(self) -> t.Dict[str, t.Optional[int]]:
+    def sysctl(self) -> dict[str, int | None]:
         pairs = fp.parse_pairs(self.snap.text(fr.K_SYSCTL))
         return {key: fp.parse_int(pairs.get(path)) for key, path in fr.SYSCTLS.items()}
 
-    def package(self) -> t.Dict[str, t.Any]:
+    def package(self) -> dict[str, t.Any]:
         return _packages.package_from(self.snap, self.host())
 
     # --- nft, flowtables, flows ---------------------------------------------------------
-    def nft(self) -> t.Dict[str, t.Any]:
+    def nft(self) -> dict[str, t.Any]:
         path = self.tools().get("nft")
         if not path:
             return {"path": None, "version": None, "json": None}
         try:
-            version: t.Optional[str] = _nft.parse_version(self.snap.out(fr.K_NFT_VERSION) or "")
+            version: str | None = _nft.parse_version(self.snap.out(fr.K_NFT_VERSION) or "")
         except FlowOffloadError:
             version = None
         works = False
@@ -109,7 +109,7 @@ class _Facts:
                 works = False
         return {"path": path, "version": version, "json": works}
 
-    def flowtables(self) -> t.List[t.Dict[str, t.Any]]:
+    def flowtables(self) -> list[dict[str, t.Any]]:
         if "nft" not in self.tools():
             self.warnings.append("flowtables: the nft binary was not found on the target; no flowtables listed")
             return []
@@ -129,25 +129,25 @@ class _Facts:
             self.warnings.append(f"flowtables: {exc.msg}")
             return []
 
-    def flows(self) -> t.Optional[t.Dict[str, int]]:
+    def flows(self) -> dict[str, int] | None:
         return fp.parse_flows_section(self.snap.out(fr.K_FLOWS))
 
     # --- links, interfaces, candidates ----------------------------------------------------
-    def _devs(self) -> t.Dict[str, t.Dict[str, t.Any]]:
+    def _devs(self) -> dict[str, dict[str, t.Any]]:
         return self._once("devs", lambda: {name: fp.parse_dev_section(sec.out)
                                            for name, sec in self.snap.with_prefix(fr.DEV_PREFIX).items() if name})
 
-    def _eth(self) -> t.Dict[str, Section]:
+    def _eth(self) -> dict[str, Section]:
         return {name: sec for name, sec in self.snap.with_prefix(fr.ETH_PREFIX).items() if name}
 
-    def _eth_driver(self, name: str) -> t.Optional[str]:
+    def _eth_driver(self, name: str) -> str | None:
         sec = self._eth().get(name)
         return (_ethtool.parse_ethtool_i(sec.out).get("driver") or None) if sec is not None else None
 
-    def links(self) -> t.Dict[str, fp.Link]:
+    def links(self) -> dict[str, fp.Link]:
         return self._once("links", self._links)
 
-    def _links(self) -> t.Dict[str, fp.Link]:
+    def _links(self) -> dict[str, fp.Link]:
         pppoe = fp.parse_pppoe_sessions(self.snap.out(fr.K_PPPOE) or "")
         text = self.snap.out(fr.K_IP_LINK)
         if text is not None and fp.load_json_list(text):
@@ -156,10 +156,10 @@ class _Facts:
                  for name, dev in sorted(self._devs().items())}
         return fp.add_lowers(links, pppoe)
 
-    def candidate_devices(self) -> t.List[str]:
+    def candidate_devices(self) -> list[str]:
         return self._once("candidates", self._candidates)
 
-    def _candidates(self) -> t.List[str]:
+    def _candidates(self) -> list[str]:
         links = self.links()
         routes4 = self.snap.out(fr.K_ROUTE4)
         if routes4 is not None:  # iproute2 with JSON
@@ -167,7 +167,7 @@ class _Facts:
             return fp.candidate_devices(links, routes, fp.load_json_list(self.snap.out(fr.K_ADDR) or ""))
         return fp.resolve_candidates(links, fp.proc_route_devices(self.snap.text(fr.K_PROC_ROUTES)))
 
-    def _hw_tc(self, name: str) -> t.Tuple[t.Optional[bool], str]:
+    def _hw_tc(self, name: str) -> tuple[bool | None, str]:
         """(hw-tc-offload active, why it could not be read)."""
         if "ethtool" not in self.tools():
             return None, NO_ETHTOOL
@@ -185,13 +185,13 @@ class _Facts:
     def _probe_worthy(kind: str) -> bool:
         return kind != "loopback" and kind not in fp.NOT_FAST_PATHED and kind not in fp.STACKED and kind != "bond"
 
-    def interfaces(self) -> t.Dict[str, t.Dict[str, t.Any]]:
+    def interfaces(self) -> dict[str, dict[str, t.Any]]:
         links, devs = self.links(), self._devs()
         openwrt = self.host()["os_family"] == "OpenWrt"
         software, software_msg = self.software()
         verdicts = _probe.hardware_verdicts(self.snap)
         drivers = {name: (devs.get(name) or {}).get("driver") or self._eth_driver(name) for name in links}
-        result: t.Dict[str, t.Dict[str, t.Any]] = {}
+        result: dict[str, dict[str, t.Any]] = {}
         for name, link in links.items():
             kind, driver = link["kind"], drivers[name]
             # The bus driver of a DSA user port is its switch's, of an mlx5 representor
@@ -208,7 +208,7 @@ class _Facts:
                     kind = devtype
             hw_tc, why = (None, "") if kind == "loopback" else self._hw_tc(name)
             conduit = drivers.get(link["parent"]) if kind == "dsa" and link.get("parent") else None
-            probe: t.Optional[bool] = None
+            probe: bool | None = None
             probe_msg = f"not probed: {software_msg}"
             if self._probe_worthy(kind) and software is True:
                 probe, probe_msg = verdicts.get(name) or (None, (
@@ -228,13 +228,13 @@ class _Facts:
         return result
 
     # --- conflicts ------------------------------------------------------------------------
-    def conflicts(self) -> t.List[t.Dict[str, str]]:
+    def conflicts(self) -> list[dict[str, str]]:
         devices, links = self.candidate_devices(), self.links()
-        result: t.List[t.Dict[str, str]] = []
+        result: list[dict[str, str]] = []
         qdisc_sec = self.snap.get(fr.K_QDISC)
         if "tc" not in self.tools():
             self.warnings.append("conflicts: tc is not installed on the target; qdiscs were not checked")
-            qdiscs: t.List[t.Dict[str, t.Any]] = []
+            qdiscs: list[dict[str, t.Any]] = []
         elif qdisc_sec is None or not qdisc_sec.ok:
             err = _first_line(qdisc_sec.err) if qdisc_sec is not None else "not read"
             if "BusyBox" in err:
@@ -258,13 +258,13 @@ class _Facts:
         return result
 
 
-def gather_from(snapshot: Snapshot, subsets: t.Optional[t.Sequence[t.Any]]) -> t.Tuple[t.Dict[str, t.Any], t.List[str]]:
+def gather_from(snapshot: Snapshot, subsets: t.Sequence[t.Any] | None) -> tuple[dict[str, t.Any], list[str]]:
     """(facts, warnings) from a snapshot that holds at least ``facts_reads(subsets)``.
 
     ``subsets``: the values as the ``gather_subset`` option takes them (``all``, names,
     ``!name``); an empty or None value means ``all``, as for the option."""
     facts = _Facts(snapshot)
-    out: t.Dict[str, t.Any] = {}
+    out: dict[str, t.Any] = {}
     for subset in fp.parse_gather_subset(subsets):
         if subset == "kernel":
             out["kernel"] = facts.kernel()
@@ -277,12 +277,12 @@ def gather_from(snapshot: Snapshot, subsets: t.Optional[t.Sequence[t.Any]]) -> t
     return out, facts.warnings
 
 
-def build_facts(snapshot: Snapshot, subsets: t.Optional[t.Sequence[t.Any]]) -> t.Dict[str, t.Any]:
+def build_facts(snapshot: Snapshot, subsets: t.Sequence[t.Any] | None) -> dict[str, t.Any]:
     """``ansible_facts.flowoffload`` (the structure of docs/design.md) from a snapshot."""
     return gather_from(snapshot, subsets)[0]
 
 
-def run_facts(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
+def run_facts(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> dict[str, t.Any]:
     """The module: one read script (one round trip), facts built on the controller.
 
     Read-only, so check mode reads exactly the same. A bad ``gather_subset`` fails before
@@ -291,7 +291,7 @@ def run_facts(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) ->
     subsets = params.get("gather_subset")
     reads = facts_reads(subsets)  # validates gather_subset before anything runs
     facts, warnings = gather_from(read_host(target, reads), subsets)
-    result: t.Dict[str, t.Any] = {"changed": False, "ansible_facts": {"flowoffload": facts}}
+    result: dict[str, t.Any] = {"changed": False, "ansible_facts": {"flowoffload": facts}}
     if warnings:
         result["warnings"] = warnings
     return result

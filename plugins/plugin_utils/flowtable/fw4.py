@@ -56,10 +56,10 @@ OPENWRT_WARNING = (
 class Fw4Plan:
     """The predicted return values and the apply spec (empty when nothing changes)."""
 
-    result: t.Dict[str, t.Any]
+    result: dict[str, t.Any]
     spec: ApplySpec
-    changes: t.Dict[str, t.Optional[str]] = dataclasses.field(default_factory=dict)
-    before: t.Dict[str, t.Optional[str]] = dataclasses.field(default_factory=dict)
+    changes: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    before: dict[str, str | None] = dataclasses.field(default_factory=dict)
     want_ft: bool = False
 
 
@@ -74,7 +74,7 @@ def parse_offload(value: t.Any) -> str:
     raise FlowOffloadError(f"offload: {value!r} is not valid; use false (software), true (hardware required) or auto")
 
 
-def validate(params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def validate(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """The params fw4 uses; refuses what fw4 cannot honour, before any script runs."""
     if params.get("devices"):
         raise FlowOffloadError(
@@ -87,7 +87,7 @@ def validate(params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     return {"state": state, "offload": parse_offload(params.get("offload", False))}
 
 
-def wanted_values(desired: t.Mapping[str, t.Any]) -> t.Dict[str, bool]:
+def wanted_values(desired: t.Mapping[str, t.Any]) -> dict[str, bool]:
     """option -> on/off for firewall.@defaults[0]."""
     present = desired["state"] == "present"
     return {"flow_offloading": present, "flow_offloading_hw": present and desired["offload"] != "false"}
@@ -98,7 +98,7 @@ def _get(option: str) -> str:
     return when_tool("uci", argv("uci", "-q", "get", f"{SECTION}.{option}"))
 
 
-def fw4_reads(params: t.Mapping[str, t.Any]) -> t.List[Read]:
+def fw4_reads(params: t.Mapping[str, t.Any]) -> list[Read]:
     """The one read of the fw4 backend (keys ``fw4:*`` plus ``host:*``)."""
     del params  # the read is the same for every option set
     reads = [Read(PREFIX + option, _get(option)) for option in OPTIONS]
@@ -111,14 +111,14 @@ def fw4_reads(params: t.Mapping[str, t.Any]) -> t.List[Read]:
     return reads + flowtable_reads() + _host.host_reads()
 
 
-def flowtable_reads() -> t.List[Read]:
+def flowtable_reads() -> list[Read]:
     return [
         Read(PREFIX + "ft-json", when_tool("fw4", argv("nft", "-j", "list", "flowtables"))),
         Read(PREFIX + "ft-text", when_tool("fw4", argv("nft", "list", "flowtables"))),
     ]
 
 
-def uci_value(snapshot: Snapshot, option: str) -> t.Optional[str]:
+def uci_value(snapshot: Snapshot, option: str) -> str | None:
     """The option's value, None when unset (``uci -q get``: rc 1, no output)."""
     sec = snapshot.get(PREFIX + option)
     if sec is None or sec.rc != 0:
@@ -126,11 +126,11 @@ def uci_value(snapshot: Snapshot, option: str) -> t.Optional[str]:
     return sec.out.rstrip("\n")
 
 
-def is_on(value: t.Optional[str]) -> bool:
+def is_on(value: str | None) -> bool:
     return value is not None and value.strip().lower() in _ON
 
 
-def fw4_flowtable(snapshot: Snapshot) -> t.Dict[str, t.Any]:
+def fw4_flowtable(snapshot: Snapshot) -> dict[str, t.Any]:
     """Flowtable ft of table inet fw4 as listed, normalized ({} when there is none)."""
     json_text = snapshot.out(PREFIX + "ft-json")
     text = snapshot.out(PREFIX + "ft-text") or ""
@@ -142,10 +142,10 @@ def fw4_flowtable(snapshot: Snapshot) -> t.Dict[str, t.Any]:
     return {}
 
 
-def zone_networks(uci_show: str) -> t.List[str]:
+def zone_networks(uci_show: str) -> list[str]:
     """The networks of the firewall zones in ``uci show firewall`` output."""
-    types: t.Dict[str, str] = {}
-    networks: t.Dict[str, t.List[str]] = {}
+    types: dict[str, str] = {}
+    networks: dict[str, list[str]] = {}
     for line in (uci_show or "").splitlines():
         path, sep, value = line.partition("=")
         if not sep:
@@ -156,14 +156,14 @@ def zone_networks(uci_show: str) -> t.List[str]:
         elif len(parts) == 3 and parts[2] == "network":
             words = [w.strip("'\"") for w in value.replace("' '", "'\n'").split("\n")]
             networks.setdefault(parts[1], []).extend(n for w in words for n in w.split())
-    out: t.List[str] = []
+    out: list[str] = []
     for section, nets in networks.items():
         if types.get(section) == "zone":
             out += [n for n in nets if n not in out]
     return out
 
 
-def interface_devices(dump: str) -> t.Dict[str, str]:
+def interface_devices(dump: str) -> dict[str, str]:
     """netifd interface -> its device, from ``ubus call network.interface dump``."""
     try:
         data = json.loads(dump or "{}")
@@ -178,7 +178,7 @@ def interface_devices(dump: str) -> t.Dict[str, str]:
     return out
 
 
-def predicted_devices(snapshot: Snapshot) -> t.List[str]:
+def predicted_devices(snapshot: Snapshot) -> list[str]:
     """The devices fw4 puts in its flowtable: each zone network's netifd device, when it exists."""
     devices = interface_devices(snapshot.out(PREFIX + "interfaces") or "")
     present = _host.netdevs(snapshot)
@@ -212,7 +212,7 @@ def _check_host(snapshot: Snapshot) -> None:
             "(uci commit firewall / uci revert firewall) and run again")
 
 
-def _uci_commands(changes: t.Mapping[str, t.Optional[str]]) -> t.List[str]:
+def _uci_commands(changes: t.Mapping[str, str | None]) -> list[str]:
     out = []
     for option, value in sorted(changes.items()):
         if value is None:
@@ -222,7 +222,7 @@ def _uci_commands(changes: t.Mapping[str, t.Optional[str]]) -> t.List[str]:
     return out
 
 
-def _restore_commands(before: t.Mapping[str, t.Optional[str]], changes: t.Mapping[str, t.Optional[str]]) -> t.List[str]:
+def _restore_commands(before: t.Mapping[str, str | None], changes: t.Mapping[str, str | None]) -> list[str]:
     out = []
     for option in sorted(changes):
         old = before.get(option)
@@ -240,7 +240,7 @@ def plan_fw4(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool
     _check_host(snapshot)
     wanted = wanted_values(desired)
     before = {option: uci_value(snapshot, option) for option in OPTIONS}
-    changes: t.Dict[str, t.Optional[str]] = {}
+    changes: dict[str, str | None] = {}
     for option, on in wanted.items():
         if on and not is_on(before[option]):
             changes[option] = "1"
@@ -251,7 +251,7 @@ def plan_fw4(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool
     hardware = wanted["flow_offloading_hw"]
     # UCI already right but fw4's ruleset disagrees (not reloaded, or the kernel refused it)
     reload_only = not changes and bool(current) != want_ft
-    warnings: t.List[str] = []
+    warnings: list[str] = []
     fallback = ""
     if not changes and not reload_only and want_ft and hardware and not current.get("offload"):
         if desired["offload"] == "true":
@@ -303,7 +303,7 @@ def fallback_text(devices: t.Sequence[str]) -> str:
             f"no device of flowtable ft ({', '.join(devices) or 'none'}) can offload in hardware")
 
 
-def _diff_text(values: t.Mapping[str, t.Optional[str]], flowtable: t.Mapping[str, t.Any]) -> str:
+def _diff_text(values: t.Mapping[str, str | None], flowtable: t.Mapping[str, t.Any]) -> str:
     lines = [f"{SECTION}.{o}={values[o] if values.get(o) is not None else '(unset)'}" for o in OPTIONS]
     if flowtable:
         flags = " flags offload" if flowtable.get("offload") else ""
@@ -330,7 +330,7 @@ fo4_fail() {
 """
 
 
-def apply_code(changes: t.Mapping[str, t.Optional[str]], before: t.Mapping[str, t.Optional[str]],
+def apply_code(changes: t.Mapping[str, str | None], before: t.Mapping[str, str | None],
                want_ft: bool, need_hw: bool) -> str:
     """sh: set + commit, fw4 check, fw4 reload, verify; on failure put the old values back."""
     lines = [_APPLY_HEAD]
@@ -357,11 +357,11 @@ def apply_code(changes: t.Mapping[str, t.Optional[str]], before: t.Mapping[str, 
     return "\n".join(lines) + "\n"
 
 
-def parse_blocks(text: str) -> t.Tuple[t.Dict[str, t.Dict[str, t.Any]], str]:
+def parse_blocks(text: str) -> tuple[dict[str, dict[str, t.Any]], str]:
     """(label -> {rc, out, err}, result) from the apply step's ``@fo4`` stdout."""
-    blocks: t.Dict[str, t.Dict[str, t.Any]] = {}
+    blocks: dict[str, dict[str, t.Any]] = {}
     result = ""
-    current: t.Optional[t.Dict[str, t.Any]] = None
+    current: dict[str, t.Any] | None = None
     for line in (text or "").splitlines():
         if line.startswith("@fo4 begin "):
             current = {"rc": None, "out": [], "err": []}
@@ -378,7 +378,7 @@ def parse_blocks(text: str) -> t.Tuple[t.Dict[str, t.Dict[str, t.Any]], str]:
 
 
 # --- finish --------------------------------------------------------------------------------
-def _values_text(values: t.Mapping[str, t.Optional[str]]) -> str:
+def _values_text(values: t.Mapping[str, str | None]) -> str:
     return ", ".join(f"{o}={'unset' if values.get(o) is None else values[o]}" for o in OPTIONS)
 
 
@@ -434,7 +434,7 @@ def _failure(plan: Fw4Plan, res: ApplyResult) -> FlowOffloadError:
                             stderr=answer or res.stderr, commands=plan.result["commands"])
 
 
-def finish_fw4(plan: Fw4Plan, apply_result: t.Optional[ApplyResult]) -> t.Dict[str, t.Any]:
+def finish_fw4(plan: Fw4Plan, apply_result: ApplyResult | None) -> dict[str, t.Any]:
     """The module's return values from the read-back, or FlowOffloadError naming the cause."""
     result = dict(plan.result)
     if apply_result is None:
@@ -477,7 +477,7 @@ def finish_fw4(plan: Fw4Plan, apply_result: t.Optional[ApplyResult]) -> t.Dict[s
     return result
 
 
-def run_fw4(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
+def run_fw4(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> dict[str, t.Any]:
     """backend=fw4: one read; an apply only when something changes and not in check mode."""
     validate(params)
     plan = plan_fw4(read_host(target, fw4_reads(params)), params, check_mode)

@@ -189,7 +189,7 @@ OPENWRT_IFACE = HEADER + f"""\
 """
 
 
-def hotplug_reads() -> t.List[Read]:
+def hotplug_reads() -> list[Read]:
     """The shared files and the list of collection files that use them."""
     globs = " ".join(PERSISTED_GLOBS)
     reads = [Read(PREFIX + "persisted", f"for fo_f in {globs}; do\n  if [ -f \"$fo_f\" ]; then echo \"$fo_f\"; fi\ndone")]
@@ -199,7 +199,7 @@ def hotplug_reads() -> t.List[Read]:
     return reads
 
 
-def wanted_files(openwrt: bool, udev: bool) -> t.Dict[str, t.Tuple[str, str]]:
+def wanted_files(openwrt: bool, udev: bool) -> dict[str, tuple[str, str]]:
     """path -> (content, mode) of the shared files a host with collection files needs."""
     files = {LOADER_PATH: (LOADER, "0755")}
     if openwrt:
@@ -210,8 +210,8 @@ def wanted_files(openwrt: bool, udev: bool) -> t.Dict[str, t.Tuple[str, str]]:
     return files
 
 
-def hotplug_plan(persisted: t.Iterable[str], own_path: str, own_content: str, before: t.Mapping[str, t.Optional[str]],
-                 openwrt: bool, udev: bool) -> t.List[t.Dict[str, t.Any]]:
+def hotplug_plan(persisted: t.Iterable[str], own_path: str, own_content: str, before: t.Mapping[str, str | None],
+                 openwrt: bool, udev: bool) -> list[dict[str, t.Any]]:
     """Shared files to write or remove: [{path, before, after, mode}] ('' = remove).
 
     ``persisted``: the collection files found by the read; ``own_path``/``own_content``:
@@ -229,7 +229,7 @@ def hotplug_plan(persisted: t.Iterable[str], own_path: str, own_content: str, be
     return entries
 
 
-def before_files(out: t.Callable[[str], t.Optional[str]]) -> t.Tuple[t.List[str], t.Dict[str, t.Optional[str]]]:
+def before_files(out: t.Callable[[str], str | None]) -> tuple[list[str], dict[str, str | None]]:
     """(collection files, path -> content) from a snapshot's ``out``."""
     persisted = (out(PREFIX + "persisted") or "").split()
     before = {LOADER_PATH: out(PREFIX + "loader"), UDEV_RULE_PATH: out(PREFIX + "udev"),

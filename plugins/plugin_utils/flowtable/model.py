@@ -53,14 +53,14 @@ class FlowtableModel:
     name: str
     hook: str = "ingress"
     priority: int = 0
-    devices: t.Tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
     offload: bool = False
     counter: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "devices", tuple(sorted(set(self.devices))))
 
-    def as_dict(self) -> t.Dict[str, t.Any]:
+    def as_dict(self) -> dict[str, t.Any]:
         """The normalized flowtable of docs/design.md."""
         return {
             "family": self.family, "table": self.table, "name": self.name, "hook": self.hook,
@@ -69,16 +69,16 @@ class FlowtableModel:
         }
 
     @classmethod
-    def from_dict(cls, data: t.Mapping[str, t.Any]) -> "FlowtableModel":
+    def from_dict(cls, data: t.Mapping[str, t.Any]) -> FlowtableModel:
         return cls(str(data["family"]), str(data["table"]), str(data["name"]), str(data.get("hook") or "ingress"),
                    int(data.get("priority") or 0), tuple(data.get("devices") or ()), bool(data.get("offload")),
                    bool(data.get("counter")))
 
-    def replace(self, **changes: t.Any) -> "FlowtableModel":
+    def replace(self, **changes: t.Any) -> FlowtableModel:
         return dataclasses.replace(self, **changes)
 
 
-def flowtable_parts(ft: FlowtableModel) -> t.List[str]:
+def flowtable_parts(ft: FlowtableModel) -> list[str]:
     """The statements inside a flowtable's braces (no devices clause when there are none)."""
     parts = [f"hook {ft.hook} priority {ft.priority}"]
     if ft.devices:
@@ -115,12 +115,12 @@ class Desired:
     family: str
     table: str
     name: str
-    chain: t.Optional[str]
-    devices: t.Tuple[str, ...]
+    chain: str | None
+    devices: tuple[str, ...]
     priority: int
     offload: str  # true | false | auto
     counter: bool
-    protocols: t.Tuple[str, ...]
+    protocols: tuple[str, ...]
     missing_devices: str
     state: str
     persist: bool
@@ -199,7 +199,7 @@ def desired_state(params: t.Mapping[str, t.Any]) -> Desired:
     return desired
 
 
-def select_devices(desired: Desired, exists: t.Callable[[str], bool]) -> t.Tuple[t.List[str], t.List[str]]:
+def select_devices(desired: Desired, exists: t.Callable[[str], bool]) -> tuple[list[str], list[str]]:
     """(devices to use, skipped devices) after the missing_devices policy."""
     missing = [dev for dev in desired.devices if not exists(dev)]
     if not missing or desired.state == "absent":
@@ -226,17 +226,17 @@ class Current:
 
     exists: bool = False
     owned: bool = False
-    flowtables: t.List[FlowtableModel] = dataclasses.field(default_factory=list)
-    chains: t.List[t.Dict[str, t.Any]] = dataclasses.field(default_factory=list)
+    flowtables: list[FlowtableModel] = dataclasses.field(default_factory=list)
+    chains: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
     # (rendered rule or None for a foreign rule, handle, text line)
-    rules: t.List[t.Tuple[t.Optional[t.Tuple[str, t.Tuple[str, ...]]], t.Any, str]] = dataclasses.field(default_factory=list)
-    others: t.List[str] = dataclasses.field(default_factory=list)
+    rules: list[tuple[tuple[str, tuple[str, ...]] | None, t.Any, str]] = dataclasses.field(default_factory=list)
+    others: list[str] = dataclasses.field(default_factory=list)
 
-    def flowtable(self, name: str) -> t.Optional[FlowtableModel]:
+    def flowtable(self, name: str) -> FlowtableModel | None:
         return next((ft for ft in self.flowtables if ft.name == name), None)
 
 
-def _rules(json_text: str, text: str, chain: str) -> t.List[t.Tuple[t.Any, t.Any, str]]:
+def _rules(json_text: str, text: str, chain: str) -> list[tuple[t.Any, t.Any, str]]:
     rules = [r for r in parse_rules(json_text) if r["chain"] == chain]
     lines = chain_rule_lines(text, chain) if text else []
     out = []
@@ -249,7 +249,7 @@ def _rules(json_text: str, text: str, chain: str) -> t.List[t.Tuple[t.Any, t.Any
     return out
 
 
-def parse_owned(json_text: t.Optional[str], text: str, desired: Desired) -> Current:
+def parse_owned(json_text: str | None, text: str, desired: Desired) -> Current:
     """Current state of the owned table from ``nft -j list table`` + ``nft list table``."""
     if json_text is None:
         return Current()
@@ -265,7 +265,7 @@ def parse_owned(json_text: t.Optional[str], text: str, desired: Desired) -> Curr
     )
 
 
-def parse_chain_mode(chain_json: t.Optional[str], ft_pair: t.Optional[t.Tuple[str, str]], desired: Desired) -> Current:
+def parse_chain_mode(chain_json: str | None, ft_pair: tuple[str, str] | None, desired: Desired) -> Current:
     """Current state in chain mode from ``nft -j list chain`` and the flowtable listing."""
     where = f"{desired.family} {desired.table} {desired.chain}"
     if chain_json is None:
@@ -292,11 +292,11 @@ def parse_chain_mode(chain_json: t.Optional[str], ft_pair: t.Optional[t.Tuple[st
 
 
 # --- the wanted owned table and the diff text -------------------------------------------
-Rule = t.Tuple[str, t.Tuple[str, ...]]
+Rule = tuple[str, tuple[str, ...]]
 
 
 def render_table(family: str, table: str, flowtables: t.Sequence[FlowtableModel], rules: t.Sequence[str],
-                 chain: t.Optional[str] = None, extra: t.Sequence[str] = ()) -> str:
+                 chain: str | None = None, extra: t.Sequence[str] = ()) -> str:
     """nft text of the objects we own (diff and persistence); '' when there is nothing."""
     if not flowtables and not rules and not extra:
         return ""
@@ -314,7 +314,7 @@ def render_table(family: str, table: str, flowtables: t.Sequence[FlowtableModel]
     return "".join(out)
 
 
-def _owned_chain_ok(chains: t.Sequence[t.Mapping[str, t.Any]]) -> t.Optional[bool]:
+def _owned_chain_ok(chains: t.Sequence[t.Mapping[str, t.Any]]) -> bool | None:
     """None: chain missing; True: as rendered; False: differs."""
     for chain in chains:
         if chain["name"] == OWNED_CHAIN:
@@ -331,15 +331,15 @@ def _needs_recreate(cur: FlowtableModel, new: FlowtableModel) -> bool:
 
 @dataclasses.dataclass
 class Plan:
-    commands: t.List[str]
+    commands: list[str]
     before: str
     after: str
-    flowtable: t.Optional[FlowtableModel]
-    after_flowtables: t.List[FlowtableModel]
-    after_rules: t.Dict[str, t.Tuple[str, ...]]
+    flowtable: FlowtableModel | None
+    after_flowtables: list[FlowtableModel]
+    after_rules: dict[str, tuple[str, ...]]
 
 
-def check_devices_free(current: Current, new: t.Optional[FlowtableModel]) -> None:
+def check_devices_free(current: Current, new: FlowtableModel | None) -> None:
     """A device can be in only one flowtable of a table (the kernel answers EEXIST)."""
     if new is None:
         return
@@ -352,7 +352,7 @@ def check_devices_free(current: Current, new: t.Optional[FlowtableModel]) -> Non
                 "devices or from the other flowtable")
 
 
-def plan_owned(current: Current, desired: Desired, new: t.Optional[FlowtableModel]) -> Plan:
+def plan_owned(current: Current, desired: Desired, new: FlowtableModel | None) -> Plan:
     """Batch turning the owned table into exactly what the collection renders."""
     family, table, name = desired.family, desired.table, desired.name
     spec = f"{family} {table}"
@@ -386,7 +386,7 @@ def plan_owned(current: Current, desired: Desired, new: t.Optional[FlowtableMode
         # Something else lives in the table we own, or our chain was changed: rebuild it.
         result.commands = [f"delete table {spec}"] + create
         return result
-    lines: t.List[str] = []
+    lines: list[str] = []
     recreate = [ft for ft in wanted_fts if current.flowtable(ft.name) and _needs_recreate(current.flowtable(ft.name), ft)]
     chain_missing = _owned_chain_ok(current.chains) is None
     flush = not chain_missing and bool(recreate or before_rules != rule_lines)
@@ -410,7 +410,7 @@ def plan_owned(current: Current, desired: Desired, new: t.Optional[FlowtableMode
     return result
 
 
-def plan_chain(current: Current, desired: Desired, new: t.Optional[FlowtableModel]) -> Plan:
+def plan_chain(current: Current, desired: Desired, new: FlowtableModel | None) -> Plan:
     """Batch for chain mode: our flowtable and our tagged rule, nothing else."""
     family, table, name, chain = desired.family, desired.table, desired.name, desired.chain
     spec = f"{family} {table}"

@@ -66,11 +66,11 @@ def parse_version(text: str) -> str:
     return match.group(1)
 
 
-def version_tuple(version: str) -> t.Tuple[int, ...]:
+def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
-def resolve_priority(value: t.Any, keywords: t.Optional[t.Mapping[str, int]] = None) -> int:
+def resolve_priority(value: t.Any, keywords: t.Mapping[str, int] | None = None) -> int:
     """Priority as an int: ints, numeric strings, ``filter``, ``filter + N``, ``filter - N``.
 
     Anything else raises FlowOffloadError naming the ``priority`` option.
@@ -87,7 +87,7 @@ def resolve_priority(value: t.Any, keywords: t.Optional[t.Mapping[str, int]] = N
     return number
 
 
-def _priority_number(value: t.Any, table: t.Mapping[str, int]) -> t.Optional[int]:
+def _priority_number(value: t.Any, table: t.Mapping[str, int]) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -156,7 +156,7 @@ def validate_device(value: t.Any) -> str:
 
 
 # --- JSON -----------------------------------------------------------------------------
-def load_json(json_text: str) -> t.List[t.Dict[str, t.Any]]:
+def load_json(json_text: str) -> list[dict[str, t.Any]]:
     """The list under "nftables" (empty for empty output), without metainfo entries."""
     if not (json_text or "").strip():
         return []
@@ -168,7 +168,7 @@ def load_json(json_text: str) -> t.List[t.Dict[str, t.Any]]:
     return [item for item in items if isinstance(item, dict) and "metainfo" not in item]
 
 
-def _devices(raw: t.Any) -> t.List[str]:
+def _devices(raw: t.Any) -> list[str]:
     if raw is None:
         return []
     if isinstance(raw, str):
@@ -186,16 +186,16 @@ def _unquote(name: str) -> str:
     return name[1:-1] if len(name) >= 2 and name[0] == name[-1] == '"' else name
 
 
-def parse_text(text: str) -> t.Dict[str, t.Any]:
+def parse_text(text: str) -> dict[str, t.Any]:
     """Table comments and flowtable flags from text output.
 
     Returns ``{"comments": {(family, table): comment}, "flags": {(family, table, name):
     {"offload": bool, "counter": bool}}}``.
     """
-    comments: t.Dict[t.Tuple[str, str], str] = {}
-    flags: t.Dict[t.Tuple[str, str, str], t.Dict[str, bool]] = {}
-    table: t.Optional[t.Tuple[str, str]] = None
-    flowtable: t.Optional[t.Tuple[str, str, str]] = None
+    comments: dict[tuple[str, str], str] = {}
+    flags: dict[tuple[str, str, str], dict[str, bool]] = {}
+    table: tuple[str, str] | None = None
+    flowtable: tuple[str, str, str] | None = None
     depth = 0
     for raw_line in (text or "").splitlines():
         line = re.sub(r"\s*# handle \d+$", "", raw_line.strip())
@@ -228,7 +228,7 @@ def parse_text(text: str) -> t.Dict[str, t.Any]:
     return {"comments": comments, "flags": flags}
 
 
-def parse_flowtables(json_text: str, text: str) -> t.List[t.Dict[str, t.Any]]:
+def parse_flowtables(json_text: str, text: str) -> list[dict[str, t.Any]]:
     """Normalized flowtables (see docs/design.md) from ``nft -j list ...`` plus text."""
     flags = parse_text(text)["flags"]
     result = []
@@ -253,7 +253,7 @@ def parse_flowtables(json_text: str, text: str) -> t.List[t.Dict[str, t.Any]]:
     return sorted(result, key=lambda ft: (ft["family"], ft["table"], ft["name"]))
 
 
-def parse_chains(json_text: str) -> t.List[t.Dict[str, t.Any]]:
+def parse_chains(json_text: str) -> list[dict[str, t.Any]]:
     """Chains: family, table, name, handle, and for base chains type, hook, priority, policy."""
     chains = []
     for item in load_json(json_text):
@@ -274,7 +274,7 @@ def parse_chains(json_text: str) -> t.List[t.Dict[str, t.Any]]:
     return chains
 
 
-def parse_rules(json_text: str) -> t.List[t.Dict[str, t.Any]]:
+def parse_rules(json_text: str) -> list[dict[str, t.Any]]:
     """Rules in listing order: family, table, chain, handle, comment, expr."""
     rules = []
     for item in load_json(json_text):
@@ -293,10 +293,10 @@ def parse_rules(json_text: str) -> t.List[t.Dict[str, t.Any]]:
     return rules
 
 
-def rule_offload_target(rule: t.Mapping[str, t.Any]) -> t.Tuple[t.Optional[str], t.List[str]]:
+def rule_offload_target(rule: t.Mapping[str, t.Any]) -> tuple[str | None, list[str]]:
     """For a ``meta l4proto {...} flow add @NAME`` rule: (NAME, sorted protocols)."""
-    target: t.Optional[str] = None
-    protocols: t.List[str] = []
+    target: str | None = None
+    protocols: list[str] = []
     for expr in rule.get("expr") or []:
         if not isinstance(expr, dict):
             continue
@@ -312,7 +312,7 @@ def rule_offload_target(rule: t.Mapping[str, t.Any]) -> t.Tuple[t.Optional[str],
     return target, protocols
 
 
-def protocol_number(value: t.Any) -> t.Optional[int]:
+def protocol_number(value: t.Any) -> int | None:
     """6 for tcp/'6'/6, 17 for udp: nft prints numbers when /etc/protocols is missing."""
     text = str(value).strip().lower()
     if text.isdigit():
@@ -320,7 +320,7 @@ def protocol_number(value: t.Any) -> t.Optional[int]:
     return PROTOCOL_NUMBERS.get(text)
 
 
-def normalize_protocols(values: t.Iterable[t.Any]) -> t.List[str]:
+def normalize_protocols(values: t.Iterable[t.Any]) -> list[str]:
     """Protocol names ordered by number (tcp, udp); numbers without a name stay numbers."""
     numbers = []
     for value in values:
@@ -331,7 +331,7 @@ def normalize_protocols(values: t.Iterable[t.Any]) -> t.List[str]:
     return [_PROTOCOL_NAMES.get(n, str(n)) for n in ints] + other
 
 
-def offload_rule(rule: t.Mapping[str, t.Any]) -> t.Optional[t.Tuple[str, t.List[str]]]:
+def offload_rule(rule: t.Mapping[str, t.Any]) -> tuple[str, list[str]] | None:
     """(NAME, protocols) when the rule is exactly ``meta l4proto P flow add @NAME`` (what the
     collection renders, whatever the comment), else None."""
     exprs = [e for e in rule.get("expr") or [] if isinstance(e, dict)]
@@ -346,7 +346,7 @@ def offload_rule(rule: t.Mapping[str, t.Any]) -> t.Optional[t.Tuple[str, t.List[
     return (target, protocols) if target and protocols else None
 
 
-def other_objects(json_text: str) -> t.List[str]:
+def other_objects(json_text: str) -> list[str]:
     """'KIND NAME' of every object of a listing that is not a table, flowtable, chain or rule."""
     found = []
     for item in load_json(json_text):
@@ -357,9 +357,9 @@ def other_objects(json_text: str) -> t.List[str]:
     return found
 
 
-def chain_rule_lines(text: str, chain: str) -> t.List[str]:
+def chain_rule_lines(text: str, chain: str) -> list[str]:
     """The rule lines of one chain in a text listing, in order (handles stripped)."""
-    lines: t.List[str] = []
+    lines: list[str] = []
     inside = False
     depth = 0
     for raw_line in (text or "").splitlines():

@@ -69,9 +69,9 @@ def device_lines(ft: FlowtableModel, configured: t.Iterable[str]) -> str:
     return "".join(f"{DEVICE_TAG}{dev} {render_flowtable(ft.replace(devices=(dev,)))}\n" for dev in sorted(set(configured)))
 
 
-def file_devices(text: t.Optional[str]) -> t.Dict[str, t.Set[str]]:
+def file_devices(text: str | None) -> dict[str, set[str]]:
     """flowtable name -> devices listed by the loader lines of a persisted file."""
-    found: t.Dict[str, t.Set[str]] = {}
+    found: dict[str, set[str]] = {}
     for line in (text or "").splitlines():
         if line.startswith(DEVICE_TAG):
             words = line[len(DEVICE_TAG):].split()
@@ -100,7 +100,7 @@ def chain_section(desired: Desired, flowtable: FlowtableModel, configured: t.Ite
             f"{device_lines(flowtable, configured)}")
 
 
-def merge_sections(existing: t.Optional[str], name: str, section: t.Optional[str]) -> str:
+def merge_sections(existing: str | None, name: str, section: str | None) -> str:
     """Replace (or drop, when section is None) the section of one flowtable; '' if none left."""
     sections = {m.group("name"): m.group("body") for m in _SECTION_RE.finditer(existing or "")}
     if section is None:
@@ -139,8 +139,8 @@ def unit_text(desired: Desired, path: str) -> str:
     )
 
 
-def file_plan(desired: Desired, plan: Plan, before_file: t.Optional[str], before_unit: t.Optional[str],
-              openwrt: bool, systemd: bool) -> t.List[t.Dict[str, t.Any]]:
+def file_plan(desired: Desired, plan: Plan, before_file: str | None, before_unit: str | None,
+              openwrt: bool, systemd: bool) -> list[dict[str, t.Any]]:
     """Files to write or remove: [{path, before, after, mode}] where after '' means remove.
 
     Only entries whose content changes are returned; the unit only where systemd runs.

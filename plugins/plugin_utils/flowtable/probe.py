@@ -34,7 +34,6 @@ clear answer, ``None`` when the probe could not run or the answer proves nothing
 from __future__ import annotations
 
 import re
-import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     classify_nft_error,
@@ -50,7 +49,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     shq,
 )
 
-ProbeResult = t.Tuple[t.Optional[bool], str]
+ProbeResult = tuple[bool | None, str]
 
 SW_KEY = "probe:sw"
 HW_PREFIX = "probe:hw:"
@@ -67,7 +66,7 @@ def valid_probe_device(device: str) -> bool:
     return bool(_SAFE_DEVICE.match(device or "")) and device not in (".", "..")
 
 
-def probe_batch(device: t.Optional[str], table: str) -> str:
+def probe_batch(device: str | None, table: str) -> str:
     """The nft batch of one probe (device None: the software probe, no devices, no flags)."""
     ft = FlowtableModel("inet", table, "ft", devices=(device,) if device else (), offload=device is not None)
     return f"add table inet {table}\n{render_flowtable(ft)}\n"
@@ -77,7 +76,7 @@ BATCH_KEY = "probe:batch"
 _ERROR_LINE = re.compile(r"^\S*?:(\d+):\d+(?:-\d+)?: Error: ", re.M)
 
 
-def _printf_code(device: t.Optional[str], table_word: str, device_word: str) -> str:
+def _printf_code(device: str | None, table_word: str, device_word: str) -> str:
     """sh: printf one probe's batch lines (table and device filled in by the shell)."""
     batch = probe_batch(_DEVICE_MARK if device is not None else None, _TABLE_MARK)
     fmt = batch.replace("\\", "\\\\").replace("%", "%%")
@@ -88,7 +87,7 @@ def _printf_code(device: t.Optional[str], table_word: str, device_word: str) -> 
     return f"printf {shq(fmt)} {' '.join(words)}"
 
 
-def _block_lines(device: t.Optional[str]) -> int:
+def _block_lines(device: str | None) -> int:
     return probe_batch(_DEVICE_MARK if device is not None else None, _TABLE_MARK).count("\n")
 
 
@@ -117,20 +116,20 @@ def probe_read() -> Read:
     return Read(BATCH_KEY, code, expand=split_batch)
 
 
-def split_batch(section: Section) -> t.Dict[str, Section]:
+def split_batch(section: Section) -> dict[str, Section]:
     """The ``probe:batch`` section as ``probe:sw`` / ``probe:hw:<dev>`` sections.
 
     Each block gets the error lines nft printed for its lines (rc 1) or none (rc 0). When
     nft failed without naming a line (not found, no permission, killed), every block gets
     nft's rc and its whole stderr.
     """
-    starts: t.List[t.Tuple[int, str]] = []
+    starts: list[tuple[int, str]] = []
     for line in section.out.splitlines():
         number, _sep, name = line.partition(" ")
         if number.isdigit() and name:
             starts.append((int(number), name))
     starts.sort()
-    errors: t.Dict[int, t.List[str]] = {}
+    errors: dict[int, list[str]] = {}
     located = False
     lines = section.err.splitlines()
     for index, line in enumerate(lines):
@@ -142,7 +141,7 @@ def split_batch(section: Section) -> t.Dict[str, Section]:
         owner = max((s for s, _n in starts if s <= at), default=None)
         if owner is not None:
             errors.setdefault(owner, []).extend(lines[index:index + 2])
-    out: t.Dict[str, Section] = {}
+    out: dict[str, Section] = {}
     for start, name in starts:
         key = SW_KEY if name == "-" else HW_PREFIX + name
         if section.rc != 0 and not located:
@@ -224,7 +223,7 @@ def software_verdict(snapshot: Snapshot) -> ProbeResult:
     return interpret_software(sec.rc, sec.err)
 
 
-def hardware_verdicts(snapshot: Snapshot) -> t.Dict[str, ProbeResult]:
+def hardware_verdicts(snapshot: Snapshot) -> dict[str, ProbeResult]:
     """{device: verdict} for every ``probe:hw:<dev>`` section of the snapshot."""
     return {dev: interpret_hardware(sec.rc, sec.err, dev)
             for dev, sec in sorted(snapshot.with_prefix(HW_PREFIX).items()) if dev}

@@ -72,11 +72,11 @@ STALE = "the host changed while planning (another run or an administrator); noth
 class FtPlan:
     """The predicted return values and what to apply (an empty spec when nothing changes)."""
 
-    result: t.Dict[str, t.Any]
+    result: dict[str, t.Any]
     spec: ApplySpec
-    desired: t.Optional[Desired] = None
-    snapshot: t.Optional[Snapshot] = None
-    devices: t.List[str] = dataclasses.field(default_factory=list)
+    desired: Desired | None = None
+    snapshot: Snapshot | None = None
+    devices: list[str] = dataclasses.field(default_factory=list)
     fw4: t.Any = None
 
 
@@ -95,8 +95,8 @@ def _enabled_code(unit: str) -> str:
     return f"if {links}; then echo enabled; else echo disabled; fo_rc 1; fi"
 
 
-def _reads_for(desired: Desired) -> t.List[Read]:
-    reads: t.List[Read] = []
+def _reads_for(desired: Desired) -> list[Read]:
+    reads: list[Read] = []
     if desired.chain is None:
         reads += [Read(PREFIX + "table-json", _listing("table", desired, True)),
                   Read(PREFIX + "table-text", _listing("table", desired, False))]
@@ -116,7 +116,7 @@ def _reads_for(desired: Desired) -> t.List[Read]:
     return reads
 
 
-def flowtable_reads(params: t.Mapping[str, t.Any]) -> t.List[Read]:
+def flowtable_reads(params: t.Mapping[str, t.Any]) -> list[Read]:
     """Everything the plan needs, for one read script (validates params first)."""
     desired = desired_state(params)
     if desired.backend == "fw4":
@@ -125,7 +125,7 @@ def flowtable_reads(params: t.Mapping[str, t.Any]) -> t.List[Read]:
 
 
 # --- plan --------------------------------------------------------------------------------
-def _listing_out(snapshot: Snapshot, key: str, what: str) -> t.Optional[str]:
+def _listing_out(snapshot: Snapshot, key: str, what: str) -> str | None:
     """stdout of a listing; None when the object does not exist; raises on other errors."""
     sec = snapshot.get(PREFIX + key)
     if sec is None:
@@ -152,12 +152,12 @@ def read_current(snapshot: Snapshot, desired: Desired) -> Current:
     return parse_chain_mode(chain_json, pair, desired)
 
 
-def _file(snapshot: Snapshot, key: str) -> t.Optional[str]:
+def _file(snapshot: Snapshot, key: str) -> str | None:
     return snapshot.out(PREFIX + key)
 
 
 def _hardware(desired: Desired, snapshot: Snapshot, devices: t.Sequence[str],
-              warnings: t.List[str]) -> t.Tuple[bool, str]:
+              warnings: list[str]) -> tuple[bool, str]:
     """(hardware, fallback_reason) from the probe verdicts."""
     if desired.offload == "false" or desired.state == "absent":
         return False, ""
@@ -200,9 +200,9 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     # systemd must run, not merely be installed (containers, chroots, routers that ship
     # systemctl without booting systemd: there daemon-reload fails after the change)
     systemd = host.get("init") == "systemd" and "systemctl" in host["tools"] and not openwrt
-    warnings: t.List[str] = []
-    devices: t.List[str] = []
-    skipped: t.List[str] = []
+    warnings: list[str] = []
+    devices: list[str] = []
+    skipped: list[str] = []
     if desired.state == "present":
         present = _host.netdevs(snapshot) if snapshot.out("host:netdevs") is not None else None
         devices, skipped = select_devices(desired, lambda dev: present is None or dev in present)
@@ -234,7 +234,7 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     unit_after = next((e["after"] for e in entries if e["path"] == unit_path(desired)), None)
     unit_wanted = bool(unit_after) if unit_after is not None else bool(_file(snapshot, "unit"))
     enabled = (snapshot.out(PREFIX + "unit-enabled") or "").strip() == "enabled"
-    post: t.List[Step] = []
+    post: list[Step] = []
     unit = unit_name(desired)
     if systemd and unit_wanted and (unit_after is not None or not enabled):
         post += [Step(PREFIX + "daemon-reload", "systemctl daemon-reload"),
@@ -277,7 +277,7 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
 
 
 # --- finish ------------------------------------------------------------------------------
-def _first_error(stderr: str) -> t.Tuple[str, str]:
+def _first_error(stderr: str) -> tuple[str, str]:
     """(kind, line) of the FIRST error nft reports (later ones are often consequences)."""
     lines = (stderr or "").splitlines()
     for line in lines:
@@ -347,7 +347,7 @@ def _advice(plan: FtPlan, kind: str, detail: str) -> str:
     return nft_hint(detail) or "see stderr"
 
 
-def finish_flowtable(plan: FtPlan, apply_result: t.Optional[ApplyResult]) -> t.Dict[str, t.Any]:
+def finish_flowtable(plan: FtPlan, apply_result: ApplyResult | None) -> dict[str, t.Any]:
     """Final return values: the plan's, with ``flowtable`` read back after an apply."""
     if plan.fw4 is not None:
         return _fw4.finish_fw4(plan.fw4, apply_result)
@@ -366,7 +366,7 @@ def finish_flowtable(plan: FtPlan, apply_result: t.Optional[ApplyResult]) -> t.D
     return result
 
 
-def run_flowtable(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
+def run_flowtable(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> dict[str, t.Any]:
     """read -> plan -> (apply) -> finish; at most two round trips."""
     desired = desired_state(params)  # refuse bad input before any script runs
     if desired.backend == "fw4":

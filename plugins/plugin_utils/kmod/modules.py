@@ -38,7 +38,7 @@ FILE_HEADER = (
     "# Written by flowoffload.nft (offload_kmod): kernel modules for netfilter flow\n"
     "# offload, loaded at boot. Removed by state=absent; local edits are overwritten.\n"
 )
-ModState = t.Dict[str, t.Any]
+ModState = dict[str, t.Any]
 
 
 def normalize(name: str) -> str:
@@ -46,7 +46,7 @@ def normalize(name: str) -> str:
     return name.replace("-", "_")
 
 
-def validate_modules(names: t.Any) -> t.List[str]:
+def validate_modules(names: t.Any) -> list[str]:
     """The modules option as a list of valid names, or FlowOffloadError naming it."""
     if not isinstance(names, list) or not names:
         raise FlowOffloadError(
@@ -59,7 +59,7 @@ def validate_modules(names: t.Any) -> t.List[str]:
             f"modules contains invalid kernel module names {bad}: a module name uses only "
             "letters, digits, '_' and '-', not starting with '-' (no paths, spaces or options); fix or remove them"
         )
-    result: t.List[str] = []
+    result: list[str] = []
     for name in names:
         if normalize(name) not in [normalize(n) for n in result]:
             result.append(name)
@@ -67,13 +67,13 @@ def validate_modules(names: t.Any) -> t.List[str]:
 
 
 # --- pure parsers ----------------------------------------------------------------------
-def parse_proc_modules(text: str) -> t.Dict[str, ModState]:
+def parse_proc_modules(text: str) -> dict[str, ModState]:
     """/proc/modules: name -> {size, refcnt, users, state}.
 
     Line format: ``name size refcnt users state address``; users is ``-`` or a
     comma-separated list with a trailing comma (``[permanent]`` marks unloadable ones).
     """
-    result: t.Dict[str, ModState] = {}
+    result: dict[str, ModState] = {}
     for line in (text or "").splitlines():
         parts = line.split()
         if len(parts) < 5:
@@ -94,15 +94,15 @@ def _module_name(path: str) -> str:
     return normalize(re.sub(r"\.ko(\.(xz|gz|zst))?$", "", base))
 
 
-def parse_modules_builtin(text: str) -> t.Dict[str, str]:
+def parse_modules_builtin(text: str) -> dict[str, str]:
     """modules.builtin (``kernel/net/netfilter/nf_flow_table.ko`` lines): name -> path."""
     return {_module_name(line): line.strip() for line in (text or "").splitlines()
             if line.strip().endswith(".ko")}
 
 
-def parse_modules_dep(text: str) -> t.Dict[str, str]:
+def parse_modules_dep(text: str) -> dict[str, str]:
     """modules.dep (``path: dep dep``): name -> path relative to /lib/modules/RELEASE."""
-    result: t.Dict[str, str] = {}
+    result: dict[str, str] = {}
     for line in (text or "").splitlines():
         if ":" in line:
             path = line.split(":", 1)[0].strip()
@@ -111,9 +111,9 @@ def parse_modules_dep(text: str) -> t.Dict[str, str]:
     return result
 
 
-def parse_kernel_config(text: str) -> t.Dict[str, str]:
+def parse_kernel_config(text: str) -> dict[str, str]:
     """Kernel config (``CONFIG_X=y``, ``# CONFIG_X is not set``): symbol -> y|m|n|value."""
-    result: t.Dict[str, str] = {}
+    result: dict[str, str] = {}
     for line in (text or "").splitlines():
         line = line.strip()
         unset = re.match(r"^# (CONFIG_\w+) is not set$", line)
@@ -131,7 +131,7 @@ def config_symbol(name: str) -> str:
 
 
 # --- boot-time load list ---------------------------------------------------------------
-def persistence_target(platform: t.Mapping[str, t.Any]) -> t.Tuple[str, str]:
+def persistence_target(platform: t.Mapping[str, t.Any]) -> tuple[str, str]:
     """(file, kind): kind ``file`` (ours entirely), ``block`` (/etc/modules) or ``none``."""
     if platform.get("os_family") == "OpenWrt":
         return "", "none"  # packages autoload through /etc/modules.d already
@@ -140,15 +140,15 @@ def persistence_target(platform: t.Mapping[str, t.Any]) -> t.Tuple[str, str]:
     return ETC_MODULES, "block"
 
 
-def _names(lines: t.Iterable[str]) -> t.List[str]:
+def _names(lines: t.Iterable[str]) -> list[str]:
     return [line.split()[0] for line in lines
             if line.strip() and not line.strip().startswith(("#", ";"))]
 
 
-def split_block(content: str) -> t.Tuple[t.List[str], t.List[str], int]:
+def split_block(content: str) -> tuple[list[str], list[str], int]:
     """(lines outside our block, lines inside it, index where the block was or -1)."""
-    outside: t.List[str] = []
-    inside: t.List[str] = []
+    outside: list[str] = []
+    inside: list[str] = []
     where, in_block = -1, False
     for line in (content or "").splitlines():
         if line.strip() == BLOCK_BEGIN:
@@ -192,7 +192,7 @@ CONFIG_RE = r"^(# )?CONFIG_(MODULES|NF_FLOW[A-Z0-9_]*|NFT_FLOW[A-Z0-9_]*)[= ]"
 _RELEASE = "if fo_val /proc/sys/kernel/osrelease; then fo_r=$fo_v; else fo_r=$(uname -r); fi"
 
 
-def _group(names: t.Sequence[str]) -> t.Tuple[str, t.List[str], str]:
+def _group(names: t.Sequence[str]) -> tuple[str, list[str], str]:
     """(key suffix, names to look at, grep -E alternation of their file names).
 
     The flow offload modules are always looked at, so offload_facts and offload_kmod share
@@ -209,7 +209,7 @@ def _names_code(loop: t.Sequence[str]) -> str:
     return " ".join(shq(n) for n in loop)
 
 
-def file_res(alt: str) -> t.Tuple[str, str]:
+def file_res(alt: str) -> tuple[str, str]:
     """(modules.builtin line, modules.dep line) EREs for the module names of alt."""
     return f"(^|/)({alt})\\.ko(\\.(xz|gz|zst))?$", f"^([^:]*/)?({alt})\\.ko(\\.(xz|gz|zst))?:"
 
@@ -250,12 +250,12 @@ def _files_code(mdir: str, builtin_re: str, dep_re: str) -> str:
     )
 
 
-def _split_files(suffix: str) -> t.Callable[[Section], t.Dict[str, Section]]:
+def _split_files(suffix: str) -> t.Callable[[Section], dict[str, Section]]:
     """The ``files`` section as the ``builtin``, ``dep`` and ``config`` sections (what a grep of
     each printed: the lines, or rc 2 and ``absent: PATH`` / no config on stderr)."""
-    def split(section: Section) -> t.Dict[str, Section]:
-        lines: t.Dict[str, t.List[str]] = {"b": [], "d": [], "c": []}
-        absent: t.Dict[str, str] = {}  # file name -> its path, for the files not there
+    def split(section: Section) -> dict[str, Section]:
+        lines: dict[str, list[str]] = {"b": [], "d": [], "c": []}
+        absent: dict[str, str] = {}  # file name -> its path, for the files not there
         config = None
         for line in section.out.splitlines():
             tag, _sep, rest = line.partition(" ")
@@ -268,7 +268,7 @@ def _split_files(suffix: str) -> t.Callable[[Section], t.Dict[str, Section]]:
         if config is None:  # the script stopped early (no awk, no sh): every part failed alike
             failed = Section(section.rc or 1, "", section.err or "the module files were not read")
             return {PREFIX + "builtin" + suffix: failed, PREFIX + "dep" + suffix: failed, PREFIX + "config": failed}
-        out: t.Dict[str, Section] = {}
+        out: dict[str, Section] = {}
         for tag, name in (("b", "builtin"), ("d", "dep")):
             if "modules." + name in absent:
                 out[PREFIX + name + suffix] = Section(2, "", f"absent: {absent['modules.' + name]}\n")
@@ -283,7 +283,7 @@ def _split_files(suffix: str) -> t.Callable[[Section], t.Dict[str, Section]]:
     return split
 
 
-def module_reads(names: t.Sequence[str] = ()) -> t.List[Read]:
+def module_reads(names: t.Sequence[str] = ()) -> list[Read]:
     """Reads for ``module_states_from``/``kernel_config_from``/``module_support_from``
     (plus the host reads: the kernel release). Raises FlowOffloadError on a bad name."""
     suffix, loop, alt = _group(names)
@@ -335,14 +335,14 @@ def _release(snapshot: Snapshot) -> str:
     return str(host_from(snapshot).get("kernel") or "")
 
 
-def _source_lines(text: str) -> t.Tuple[str, t.List[str]]:
+def _source_lines(text: str) -> tuple[str, list[str]]:
     lines = (text or "").splitlines()
     if lines and lines[0].startswith("# source: "):
         return lines[0][len("# source: "):].strip(), lines[1:]
     return "", lines
 
 
-def kernel_config_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
+def kernel_config_from(snapshot: Snapshot) -> dict[str, t.Any]:
     """{file: /proc/config.gz|/boot/config-REL|None, CONFIG_X: y|m|n|value, ...}: the
     CONFIG_MODULES and flow offload symbols the config states (absent ones are absent)."""
     text = snapshot.out(PREFIX + "config")
@@ -352,7 +352,7 @@ def kernel_config_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
     return {"file": source or None, **parse_kernel_config("\n".join(lines))}
 
 
-def module_support_from(snapshot: Snapshot) -> t.Optional[bool]:
+def module_support_from(snapshot: Snapshot) -> bool | None:
     """True when /proc/modules exists; False when the config says CONFIG_MODULES is not
     set; None when neither tells."""
     if snapshot.out(PREFIX + "proc-modules") is not None:
@@ -360,9 +360,9 @@ def module_support_from(snapshot: Snapshot) -> t.Optional[bool]:
     return False if kernel_config_from(snapshot).get("CONFIG_MODULES") == "n" else None
 
 
-def parse_sys_modules(text: str) -> t.Dict[str, ModState]:
+def parse_sys_modules(text: str) -> dict[str, ModState]:
     """Lines ``name initstate refcnt holders,`` of the sys section (``-`` for none)."""
-    result: t.Dict[str, ModState] = {}
+    result: dict[str, ModState] = {}
     for line in (text or "").splitlines():
         parts = line.split()
         if len(parts) != 4:
@@ -376,9 +376,9 @@ def parse_sys_modules(text: str) -> t.Dict[str, ModState]:
     return result
 
 
-def parse_modinfo_lines(text: str) -> t.Dict[str, t.Tuple[int, str]]:
+def parse_modinfo_lines(text: str) -> dict[str, tuple[int, str]]:
     """Lines ``name rc first-line-of-output`` of the modinfo section."""
-    result: t.Dict[str, t.Tuple[int, str]] = {}
+    result: dict[str, tuple[int, str]] = {}
     for line in (text or "").splitlines():
         parts = line.split(" ", 2)
         if len(parts) >= 2 and parts[1].lstrip("-").isdigit():
@@ -386,7 +386,7 @@ def parse_modinfo_lines(text: str) -> t.Dict[str, t.Tuple[int, str]]:
     return result
 
 
-def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> t.Dict[str, ModState]:
+def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> dict[str, ModState]:
     """module_states_from plus ``refcnt`` and ``users`` (what planning state=absent needs)."""
     suffix, _loop, _alt = _group(names)
     base = f"{MODULES_DIR}/{_release(snapshot)}"
@@ -403,7 +403,7 @@ def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> t.Dict[str, ModS
     sys_mods = parse_sys_modules(snapshot.text(PREFIX + "sys" + suffix))
     modinfo_sec = snapshot.get(PREFIX + "modinfo" + suffix)
     modinfo = parse_modinfo_lines(modinfo_sec.out) if modinfo_sec is not None and modinfo_sec.ok else {}
-    result: t.Dict[str, ModState] = {}
+    result: dict[str, ModState] = {}
     for name in names:
         key = normalize(name)
         path = f"{base}/{dep[key]}" if key in dep else None
@@ -449,7 +449,7 @@ def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> t.Dict[str, ModS
     return result
 
 
-def module_states_from(snapshot: Snapshot, names: t.Sequence[str] = ()) -> t.Dict[str, ModState]:
+def module_states_from(snapshot: Snapshot, names: t.Sequence[str] = ()) -> dict[str, ModState]:
     """name -> {state: loaded|builtin|module|missing, path, evidence} (offload_facts'
     ``kernel.modules``); ``names`` as given to ``module_reads`` (default: DEFAULT_MODULES)."""
     return {name: {k: v[k] for k in ("state", "path", "evidence")}
@@ -462,13 +462,13 @@ def _file_read(key: str, path: str) -> Read:
     return Read(key, file_code(path))
 
 
-def persistence_reads() -> t.List[Read]:
+def persistence_reads() -> list[Read]:
     """Reads for ``persistence_from`` (both candidate files and the host reads)."""
     return host_reads() + [_file_read(PREFIX + "etc-modules", ETC_MODULES),
                            _file_read(PREFIX + "modules-load", SYSTEMD_FILE)]
 
 
-def persistence_state_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def persistence_state_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """persistence_from plus ``kind`` (file|block|none), ``content`` ("" if absent),
     ``exists`` and ``key`` (the section it came from)."""
     path, kind = persistence_target(platform)
@@ -486,7 +486,7 @@ def persistence_state_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) 
             "content": content or "", "exists": content is not None, "key": key}
 
 
-def persistence_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def persistence_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """{file, present, modules}: the boot-time load list offload_kmod writes
     (offload_facts' ``kernel.persistence``); platform = ``_host.host_from(snapshot)``."""
     state = persistence_state_from(snapshot, platform)

@@ -38,9 +38,9 @@ MANAGERS = (
 
 
 # --- pure parsers ----------------------------------------------------------------------
-def parse_os_release(text: str) -> t.Dict[str, str]:
+def parse_os_release(text: str) -> dict[str, str]:
     """KEY=value lines of /etc/os-release (quotes removed)."""
-    result: t.Dict[str, str] = {}
+    result: dict[str, str] = {}
     for line in (text or "").splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
@@ -50,7 +50,7 @@ def parse_os_release(text: str) -> t.Dict[str, str]:
     return result
 
 
-def os_family(os_release: t.Dict[str, str], openwrt: bool) -> str:
+def os_family(os_release: dict[str, str], openwrt: bool) -> str:
     """OpenWrt, Debian, RedHat, Alpine or other, from /etc/os-release data."""
     if openwrt or os_release.get("ID", "").lower() == "openwrt":
         return "OpenWrt"
@@ -64,13 +64,13 @@ def os_family(os_release: t.Dict[str, str], openwrt: bool) -> str:
     return "other"
 
 
-def parse_stanzas(text: str) -> t.List[t.Dict[str, str]]:
+def parse_stanzas(text: str) -> list[dict[str, str]]:
     """RFC822-like stanzas separated by blank lines (opkg status; apk's ``X:`` lines).
 
     Continuation lines (starting with a space) are appended to the previous field.
     """
-    stanzas: t.List[t.Dict[str, str]] = []
-    current: t.Dict[str, str] = {}
+    stanzas: list[dict[str, str]] = []
+    current: dict[str, str] = {}
     last = ""
     for line in (text or "").splitlines():
         if not line.strip():
@@ -91,9 +91,9 @@ def parse_stanzas(text: str) -> t.List[t.Dict[str, str]]:
     return stanzas
 
 
-def parse_opkg_status(text: str) -> t.Dict[str, t.Dict[str, str]]:
+def parse_opkg_status(text: str) -> dict[str, dict[str, str]]:
     """Installed packages from /usr/lib/opkg/status: name -> {version, status, depends}."""
-    result: t.Dict[str, t.Dict[str, str]] = {}
+    result: dict[str, dict[str, str]] = {}
     for stanza in parse_stanzas(text):
         name = stanza.get("Package")
         status = stanza.get("Status", "").split()
@@ -108,9 +108,9 @@ def parse_opkg_status(text: str) -> t.Dict[str, t.Dict[str, str]]:
     return result
 
 
-def parse_apk_installed(text: str) -> t.Dict[str, t.Dict[str, str]]:
+def parse_apk_installed(text: str) -> dict[str, dict[str, str]]:
     """Installed packages from apk's database (``P:`` name, ``V:`` version, ``D:`` deps)."""
-    result: t.Dict[str, t.Dict[str, str]] = {}
+    result: dict[str, dict[str, str]] = {}
     for stanza in parse_stanzas(text):
         name = stanza.get("P")
         if name:
@@ -118,7 +118,7 @@ def parse_apk_installed(text: str) -> t.Dict[str, t.Dict[str, str]]:
     return result
 
 
-def parse_dpkg_search(stdout: str) -> t.Optional[str]:
+def parse_dpkg_search(stdout: str) -> str | None:
     """Package from ``dpkg -S PATH`` ("linux-image-6.1.0-56-amd64: /lib/...")."""
     for line in (stdout or "").splitlines():
         if ": " in line and not line.startswith(("diversion by", "dpkg-query")):
@@ -126,7 +126,7 @@ def parse_dpkg_search(stdout: str) -> t.Optional[str]:
     return None
 
 
-def parse_rpm_query(stdout: str) -> t.Optional[t.Tuple[str, str]]:
+def parse_rpm_query(stdout: str) -> tuple[str, str] | None:
     """(name, version-release) from ``rpm -qf --qf '%{NAME} %{VERSION}-%{RELEASE}\\n'``."""
     for line in (stdout or "").splitlines():
         parts = line.split()
@@ -138,7 +138,7 @@ def parse_rpm_query(stdout: str) -> t.Optional[t.Tuple[str, str]]:
 _APK_OWNER = re.compile(r"is owned by (\S+)")
 
 
-def split_apk_nameversion(value: str) -> t.Tuple[str, str]:
+def split_apk_nameversion(value: str) -> tuple[str, str]:
     """("linux-lts", "6.6.58-r0") from "linux-lts-6.6.58-r0" (apk's name-version form)."""
     match = re.match(r"^(.+?)-(\d[^-]*-r\d+)$", value.strip())
     if match:
@@ -146,13 +146,13 @@ def split_apk_nameversion(value: str) -> t.Tuple[str, str]:
     return value.strip(), ""
 
 
-def parse_apk_who_owns(stdout: str) -> t.Optional[t.Tuple[str, str]]:
+def parse_apk_who_owns(stdout: str) -> tuple[str, str] | None:
     """(name, version) from ``apk info --who-owns PATH`` ("... is owned by linux-lts-6.6.58-r0")."""
     match = _APK_OWNER.search(stdout or "")
     return split_apk_nameversion(match.group(1)) if match else None
 
 
-def provider_candidates(platform: t.Mapping[str, t.Any]) -> t.List[str]:
+def provider_candidates(platform: t.Mapping[str, t.Any]) -> list[str]:
     """Packages that would provide the modules for this platform's running kernel."""
     family = str(platform.get("os_family") or "")
     distro = str(platform.get("distribution") or "").lower()
@@ -241,7 +241,7 @@ fi
 exit 0"""
 
 
-def package_reads() -> t.List[Read]:
+def package_reads() -> list[Read]:
     """Reads for ``package_from`` (and the host reads it needs for the platform)."""
     return _host.host_reads() + [
         Read(PREFIX + "db", _PKG_DB_CODE),
@@ -250,10 +250,10 @@ def package_reads() -> t.List[Read]:
     ]
 
 
-def parse_owner_section(text: str) -> t.Dict[str, t.Any]:
+def parse_owner_section(text: str) -> dict[str, t.Any]:
     """{modinfo, path, tool, rc, out, version} from the owner section's lines."""
-    result: t.Dict[str, t.Any] = {"modinfo": "", "path": "", "tool": "", "rc": None, "out": "", "version": ""}
-    out: t.List[str] = []
+    result: dict[str, t.Any] = {"modinfo": "", "path": "", "tool": "", "rc": None, "out": "", "version": ""}
+    out: list[str] = []
     for line in (text or "").splitlines():
         if line.startswith("> "):
             out.append(line[2:])
@@ -267,13 +267,13 @@ def parse_owner_section(text: str) -> t.Dict[str, t.Any]:
     return result
 
 
-def _openwrt_package_from(snapshot: Snapshot, manager: str) -> t.Dict[str, t.Any]:
+def _openwrt_package_from(snapshot: Snapshot, manager: str) -> dict[str, t.Any]:
     names = [OPENWRT_PACKAGE] + OPENWRT_DEPENDENCIES
     text = snapshot.text(PREFIX + "db")
     head, _sep, body = text.partition("\n")
     words = head.split(" ", 2)
     kind = words[1] if head.startswith("@ ") and len(words) > 1 else "none"
-    db: t.Optional[t.Dict[str, t.Dict[str, str]]] = None
+    db: dict[str, dict[str, str]] | None = None
     evidence = ""
     if kind == "opkg":
         db, evidence, manager = parse_opkg_status(body), OPKG_STATUS, "opkg"
@@ -300,7 +300,7 @@ def _openwrt_package_from(snapshot: Snapshot, manager: str) -> t.Dict[str, t.Any
             "manager": manager, "evidence": evidence, "dependencies": found[1:]}
 
 
-def package_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def package_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """{name, installed, version, manager, evidence} for the package shipping the modules
     (offload_facts' ``package``); platform = ``_host.host_from(snapshot)``.
 
@@ -324,7 +324,7 @@ def package_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> t.Dict[
                 "evidence": f"modinfo -n {ANCHOR_MODULE}: {modinfo_text}; would be provided by "
                             f"{' or '.join(candidates) or 'no known package for this platform'}"}
     tool, rc, out = owner["tool"], owner["rc"], owner["out"]
-    name: t.Optional[str] = None
+    name: str | None = None
     version = ""
     if tool == "dpkg":
         name = parse_dpkg_search(out) if rc == 0 else None
@@ -353,7 +353,7 @@ FEED_FILES = ("/etc/opkg/distfeeds.conf", "/etc/opkg/customfeeds.conf", "/etc/ap
               "/etc/apk/repositories.d/distfeeds.list", "/etc/apk/repositories.d/customfeeds.list")
 
 
-def install_command(manager: str, packages: t.Sequence[str]) -> t.List[str]:
+def install_command(manager: str, packages: t.Sequence[str]) -> list[str]:
     """Non-interactive install argv for manager (never a shell string)."""
     pkgs = list(packages)
     if manager == "apt":
@@ -371,7 +371,7 @@ def install_command(manager: str, packages: t.Sequence[str]) -> t.List[str]:
     )
 
 
-def update_command(manager: str) -> t.Optional[t.List[str]]:
+def update_command(manager: str) -> list[str] | None:
     """Command refreshing package lists, for managers whose install needs them."""
     return {"opkg": ["opkg", "update"], "apk": ["apk", "update"]}.get(manager)
 

@@ -44,7 +44,7 @@ ABSENT = "@flowoffload-absent@"
 
 
 # --- input ---------------------------------------------------------------------------
-def validate_package(package: t.Optional[str]) -> t.Optional[str]:
+def validate_package(package: str | None) -> str | None:
     """The package option, or FlowOffloadError naming it."""
     if package is None:
         return None
@@ -57,7 +57,7 @@ def validate_package(package: t.Optional[str]) -> t.Optional[str]:
     return package
 
 
-def desired_from(params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def desired_from(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """The validated options (FlowOffloadError naming the option on bad input)."""
     state = params.get("state") or "present"
     if state not in ("present", "absent"):
@@ -71,19 +71,19 @@ def desired_from(params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     }
 
 
-def kmod_reads(params: t.Mapping[str, t.Any]) -> t.List[Read]:
+def kmod_reads(params: t.Mapping[str, t.Any]) -> list[Read]:
     """The read script's sections for offload_kmod (validates params first)."""
     desired = desired_from(params)
     return _kmod.module_reads(desired["modules"]) + _kmod.persistence_reads()
 
 
 # --- planning (pure) -------------------------------------------------------------------
-def _unload_sequence(names: t.Sequence[str], states: t.Mapping[str, _kmod.ModState]) -> t.List[str]:
+def _unload_sequence(names: t.Sequence[str], states: t.Mapping[str, _kmod.ModState]) -> list[str]:
     """Loaded modules among names, each after every module of the list that uses it."""
     rank = {m: i for i, m in enumerate(_kmod.UNLOAD_ORDER)}
     remaining = sorted((n for n in names if states[n]["state"] == "loaded"),
                        key=lambda n: rank.get(_kmod.normalize(n), len(rank)))
-    order: t.List[str] = []
+    order: list[str] = []
     while remaining:
         keys = {_kmod.normalize(n) for n in remaining}
         pick = next((n for n in remaining
@@ -95,7 +95,7 @@ def _unload_sequence(names: t.Sequence[str], states: t.Mapping[str, _kmod.ModSta
 
 
 def _persist_actions(desired_modules: t.Sequence[str],
-                     persistence: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, t.Any]]:
+                     persistence: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     kind, path = persistence.get("kind", "none"), persistence.get("file", "")
     before = persistence.get("content", "") or ""
     if kind == "file":
@@ -115,7 +115,7 @@ def _persist_actions(desired_modules: t.Sequence[str],
 
 def plan(current_states: t.Mapping[str, _kmod.ModState], desired: t.Mapping[str, t.Any],
          persistence: t.Mapping[str, t.Any],
-         platform: t.Mapping[str, t.Any], released: bool = False) -> t.List[t.Dict[str, t.Any]]:
+         platform: t.Mapping[str, t.Any], released: bool = False) -> list[dict[str, t.Any]]:
     """Actions that bring the host from current_states to desired, in execution order.
 
     desired: {state, persistent, modules, package}. Actions: install {manager, packages},
@@ -127,11 +127,11 @@ def plan(current_states: t.Mapping[str, _kmod.ModState], desired: t.Mapping[str,
     Raises FlowOffloadError when modules are missing and nothing can provide them.
     """
     names = list(desired.get("modules") or _kmod.DEFAULT_MODULES)
-    actions: t.List[t.Dict[str, t.Any]] = []
+    actions: list[dict[str, t.Any]] = []
     if desired.get("state", "present") == "absent":
         actions.extend(_persist_actions([], persistence))
-        unloaded: t.Set[str] = set()
-        soft: t.Set[str] = set()
+        unloaded: set[str] = set()
+        soft: set[str] = set()
         for name in _unload_sequence(names, current_states):
             info = current_states[name]
             users = [u for u in info.get("users") or [] if u not in unloaded]
@@ -196,7 +196,7 @@ def plan(current_states: t.Mapping[str, _kmod.ModState], desired: t.Mapping[str,
 
 
 def predicted_states(current_states: t.Mapping[str, _kmod.ModState],
-                     actions: t.Sequence[t.Mapping[str, t.Any]]) -> t.Dict[str, str]:
+                     actions: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, str]:
     """name -> state after the actions (what check mode reports)."""
     result = {name: str(info["state"]) for name, info in current_states.items()}
     for action in actions:
@@ -212,12 +212,12 @@ def predicted_states(current_states: t.Mapping[str, _kmod.ModState],
 class KmodPlan:
     """What offload_kmod will do: ``result`` as predicted, ``spec`` (empty: nothing to do)."""
 
-    result: t.Dict[str, t.Any]
+    result: dict[str, t.Any]
     spec: ApplySpec
-    names: t.List[str]
-    actions: t.List[t.Dict[str, t.Any]]
-    platform: t.Dict[str, t.Any]
-    persistence: t.Dict[str, t.Any]
+    names: list[str]
+    actions: list[dict[str, t.Any]]
+    platform: dict[str, t.Any]
+    persistence: dict[str, t.Any]
     snapshot: Snapshot
 
 
@@ -297,7 +297,7 @@ def plan_kmod(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: boo
     spec = build_spec(actions, names, platform, persistence)
     files = [a for a in actions if a["action"] in ("write", "remove")]
     final_content = files[-1]["after"] if files else persistence["content"]
-    result: t.Dict[str, t.Any] = {
+    result: dict[str, t.Any] = {
         "changed": spec.changes(),
         "modules": predicted_states(states, actions),
         "loaded": [a["module"] for a in actions if a["action"] == "load"],
@@ -382,7 +382,7 @@ def _failure(plan: KmodPlan, res: ApplyResult) -> FlowOffloadError:
                             **details)
 
 
-def finish_kmod(plan: KmodPlan, res: ApplyResult) -> t.Dict[str, t.Any]:
+def finish_kmod(plan: KmodPlan, res: ApplyResult) -> dict[str, t.Any]:
     """The return values from the read-back, or FlowOffloadError naming cause and fix."""
     if not res.ok:
         raise _failure(plan, res)
@@ -404,7 +404,7 @@ def finish_kmod(plan: KmodPlan, res: ApplyResult) -> t.Dict[str, t.Any]:
     return result
 
 
-def run_kmod(target: Target, params: t.Mapping[str, t.Any], check_mode: bool) -> t.Dict[str, t.Any]:
+def run_kmod(target: Target, params: t.Mapping[str, t.Any], check_mode: bool) -> dict[str, t.Any]:
     """offload_kmod: one read round trip, plus one apply when something changes."""
     reads = kmod_reads(params)  # validates before any script runs
     kplan = plan_kmod(read_host(target, reads), params, check_mode)

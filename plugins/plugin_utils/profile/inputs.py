@@ -51,11 +51,11 @@ class Inputs:
     """The role's inputs, checked and normalized."""
 
     profile: str = "auto"
-    devices: t.Optional[t.Tuple[str, ...]] = None  # None: auto (the facts' candidate devices)
-    protocols: t.Tuple[str, ...] = PROTOCOLS
+    devices: tuple[str, ...] | None = None  # None: auto (the facts' candidate devices)
+    protocols: tuple[str, ...] = PROTOCOLS
     counter: bool = True
-    tcp_timeout: t.Optional[int] = None
-    udp_timeout: t.Optional[int] = None
+    tcp_timeout: int | None = None
+    udp_timeout: int | None = None
     forwarding: bool = False
     conflicts: str = "warn"
     backend: str = "auto"
@@ -63,9 +63,9 @@ class Inputs:
     verify: bool = False
     table: str = "flowoffload"
     flowtable: str = "ft"
-    chain: t.Optional[str] = None
+    chain: str | None = None
     priority: t.Any = "filter"
-    warnings: t.Tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def devices_auto(self) -> bool:
@@ -96,7 +96,7 @@ def _bool(params: t.Mapping[str, t.Any], option: str, default: bool) -> bool:
     raise FlowOffloadError(f"{var(option)}: {value!r} is not a boolean; use true or false")
 
 
-def parse_devices(value: t.Any) -> t.Optional[t.Tuple[str, ...]]:
+def parse_devices(value: t.Any) -> tuple[str, ...] | None:
     """``auto`` -> None; a list or one comma-separated string -> the names, trimmed, once each.
 
     Every name is checked as nft and the kernel read it (no metacharacters, 1-15 bytes).
@@ -110,12 +110,12 @@ def parse_devices(value: t.Any) -> t.Optional[t.Tuple[str, ...]]:
             return None
         if not value.strip():
             raise FlowOffloadError(shape)
-        items: t.List[t.Any] = value.split(",")
+        items: list[t.Any] = value.split(",")
     elif isinstance(value, (list, tuple)):
         items = list(value)
     else:
         raise FlowOffloadError(shape)
-    names: t.List[str] = []
+    names: list[str] = []
     for item in items:
         if isinstance(item, (dict, list, tuple, bool)) or item is None:
             raise FlowOffloadError(shape)
@@ -130,11 +130,11 @@ def parse_devices(value: t.Any) -> t.Optional[t.Tuple[str, ...]]:
     return tuple(names)
 
 
-def parse_timeout(value: t.Any, option: str) -> t.Optional[int]:
+def parse_timeout(value: t.Any, option: str) -> int | None:
     """Seconds for nf_flowtable_{tcp,udp}_timeout: None, or 1..TIMEOUT_MAX."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    number: t.Optional[int] = None
+    number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, float) and value.is_integer():
@@ -180,7 +180,7 @@ def parse_priority(value: t.Any) -> t.Any:
     return value
 
 
-def _identifier(params: t.Mapping[str, t.Any], option: str, default: t.Optional[str]) -> t.Optional[str]:
+def _identifier(params: t.Mapping[str, t.Any], option: str, default: str | None) -> str | None:
     value = params.get(option)
     value = default if value is None else value
     if value is None:
@@ -191,13 +191,13 @@ def _identifier(params: t.Mapping[str, t.Any], option: str, default: t.Optional[
         raise FlowOffloadError(exc.msg) from None
 
 
-def parse_protocols(value: t.Any) -> t.Tuple[str, ...]:
+def parse_protocols(value: t.Any) -> tuple[str, ...]:
     items = list(PROTOCOLS) if value is None else value
     if isinstance(items, str):
         items = [p.strip() for p in items.split(",")]
     if not isinstance(items, (list, tuple)) or not items:
         raise FlowOffloadError(f"gateway_protocols: {value!r} is not valid; give a list of tcp, udp (at least one)")
-    out: t.List[str] = []
+    out: list[str] = []
     for item in items:
         if item not in PROTOCOLS:
             raise FlowOffloadError(f"gateway_protocols: {item!r} is not valid; give a list of tcp, udp (at least one)")
@@ -208,7 +208,7 @@ def parse_protocols(value: t.Any) -> t.Tuple[str, ...]:
 
 def validate_inputs(params: t.Mapping[str, t.Any]) -> Inputs:
     """Every input checked (nothing has run on the host yet); the first problem is raised."""
-    warnings: t.List[str] = []
+    warnings: list[str] = []
     if _bool(params, "bootstrap_python", False):
         warnings.append(DEPRECATED_BOOTSTRAP)
     return Inputs(
@@ -231,7 +231,7 @@ def validate_inputs(params: t.Mapping[str, t.Any]) -> Inputs:
     )
 
 
-def allowed_extra(params: t.Mapping[str, t.Any]) -> t.List[str]:
+def allowed_extra(params: t.Mapping[str, t.Any]) -> list[str]:
     value = params.get("allowed_extra_vars") or []
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
@@ -242,7 +242,7 @@ def allowed_extra(params: t.Mapping[str, t.Any]) -> t.List[str]:
     return list(value)
 
 
-def unknown_role_vars(names: t.Iterable[str], known: t.Iterable[str], allowed: t.Iterable[str] = ()) -> t.List[str]:
+def unknown_role_vars(names: t.Iterable[str], known: t.Iterable[str], allowed: t.Iterable[str] = ()) -> list[str]:
     """``gateway_*`` names that are neither role inputs, the role's own, nor allowed."""
     ok = set(known) | set(ROLE_OWN_VARS) | set(allowed)
     return sorted(n for n in names if isinstance(n, str) and n.startswith(ROLE_PREFIX) and n not in ok)

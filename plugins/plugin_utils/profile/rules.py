@@ -24,7 +24,7 @@ SUBSETS = {
     "off": ["platform", "kernel"],
 }
 # gateway_profile -> the flowtable module's offload option.
-OFFLOAD_MODES: t.Dict[str, t.Any] = {"auto": "auto", "software": False, "hardware": True}
+OFFLOAD_MODES: dict[str, t.Any] = {"auto": "auto", "software": False, "hardware": True}
 FAMILY = "inet"
 MODULES = ["nf_flow_table", "nf_flow_table_inet", "nft_flow_offload"]
 READY_STATES = ("loaded", "builtin")
@@ -56,7 +56,7 @@ OPENWRT_HW_WARNING = (
     "offload (run with gateway_verify=true under traffic)")
 
 
-def subsets_for(inputs: Inputs) -> t.List[str]:
+def subsets_for(inputs: Inputs) -> list[str]:
     """The facts subsets of the profile (plus flows with gateway_verify)."""
     out = list(SUBSETS[inputs.profile])
     if inputs.verify and inputs.profile != "off":
@@ -64,7 +64,7 @@ def subsets_for(inputs: Inputs) -> t.List[str]:
     return out
 
 
-def platform_data(platform: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def platform_data(platform: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     for key in (platform.get("distribution") or "", platform.get("os_family") or ""):
         if key in PLATFORM_DATA:
             return PLATFORM_DATA[key]
@@ -78,18 +78,18 @@ def effective_backend(backend: str, facts: t.Mapping[str, t.Any]) -> str:
     return "fw4" if (facts.get("platform") or {}).get("firewall") == "fw4" else "nft"
 
 
-def selected_devices(inputs: Inputs, facts: t.Mapping[str, t.Any]) -> t.List[str]:
+def selected_devices(inputs: Inputs, facts: t.Mapping[str, t.Any]) -> list[str]:
     """auto: the facts' candidate devices; else the list given."""
     if inputs.devices is None:
         return list(facts.get("candidate_devices") or [])
     return list(inputs.devices)
 
 
-def missing_devices(devices: t.Sequence[str], netdevs: t.Collection[str]) -> t.List[str]:
+def missing_devices(devices: t.Sequence[str], netdevs: t.Collection[str]) -> list[str]:
     return [dev for dev in devices if dev not in netdevs]
 
 
-def hw_refused(devices: t.Sequence[str], facts: t.Mapping[str, t.Any]) -> t.List[str]:
+def hw_refused(devices: t.Sequence[str], facts: t.Mapping[str, t.Any]) -> list[str]:
     """'device: status, reason' for every device whose facts do not say hardware offload works."""
     interfaces = facts.get("interfaces") or {}
     out = []
@@ -101,7 +101,7 @@ def hw_refused(devices: t.Sequence[str], facts: t.Mapping[str, t.Any]) -> t.List
     return out
 
 
-def conflict_lines(facts: t.Mapping[str, t.Any]) -> t.List[str]:
+def conflict_lines(facts: t.Mapping[str, t.Any]) -> list[str]:
     """One line per conflict found by the facts ('qdisc on eth0: cake ...')."""
     out = []
     for item in facts.get("conflicts") or []:
@@ -110,15 +110,15 @@ def conflict_lines(facts: t.Mapping[str, t.Any]) -> t.List[str]:
     return out
 
 
-def _modules(facts: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def _modules(facts: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     return (facts.get("kernel") or {}).get("modules") or {}
 
 
-def modules_not_ready(facts: t.Mapping[str, t.Any]) -> t.List[str]:
+def modules_not_ready(facts: t.Mapping[str, t.Any]) -> list[str]:
     return [name for name, info in _modules(facts).items() if (info or {}).get("state") not in READY_STATES]
 
 
-def modules_loadable(facts: t.Mapping[str, t.Any]) -> t.List[str]:
+def modules_loadable(facts: t.Mapping[str, t.Any]) -> list[str]:
     return [name for name, info in _modules(facts).items() if (info or {}).get("state") != "builtin"]
 
 
@@ -140,7 +140,7 @@ def persistence_missing(facts: t.Mapping[str, t.Any]) -> bool:
     return any(name not in listed for name in modules_loadable(facts))
 
 
-def software_support(facts: t.Mapping[str, t.Any]) -> t.Tuple[t.Optional[bool], str]:
+def software_support(facts: t.Mapping[str, t.Any]) -> tuple[bool | None, str]:
     sw = (facts.get("kernel") or {}).get("software_offload") or {}
     return sw.get("supported"), sw.get("message") or ""
 
@@ -150,20 +150,20 @@ class Decision:
     """What the run does: parts and their params (None: the part does not run)."""
 
     backend: str
-    devices: t.List[str]
-    kmod: t.Optional[t.Dict[str, t.Any]] = None
-    flowtable: t.Optional[t.Dict[str, t.Any]] = None
+    devices: list[str]
+    kmod: dict[str, t.Any] | None = None
+    flowtable: dict[str, t.Any] | None = None
     sysctl: bool = True
     remove_sysctl: bool = False
     loading_modules: bool = False
     unsupported: str = ""  # the reason when auto reports and changes nothing
-    warnings: t.List[str] = dataclasses.field(default_factory=list)
-    report: t.List[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    report: list[str] = dataclasses.field(default_factory=list)
 
 
-def flowtable_params(inputs: Inputs, backend: str, devices: t.Sequence[str], state: str = "present") -> t.Dict[str, t.Any]:
+def flowtable_params(inputs: Inputs, backend: str, devices: t.Sequence[str], state: str = "present") -> dict[str, t.Any]:
     """The flowtable module's params for the profile (fw4 takes the devices from its zones)."""
-    params: t.Dict[str, t.Any] = {
+    params: dict[str, t.Any] = {
         "name": inputs.flowtable, "family": FAMILY, "table": inputs.table, "chain": inputs.chain,
         "backend": backend, "persist": True, "state": state,
     }
@@ -246,7 +246,7 @@ def decide(inputs: Inputs, facts: t.Mapping[str, t.Any], netdevs: t.Collection[s
     return decision
 
 
-def flows_line(flows: t.Optional[t.Mapping[str, t.Any]]) -> str:
+def flows_line(flows: t.Mapping[str, t.Any] | None) -> str:
     """The gateway_verify report line."""
     flows = flows or {}
     soft, hard, total = int(flows.get("offload") or 0), int(flows.get("hw_offload") or 0), int(flows.get("total") or 0)

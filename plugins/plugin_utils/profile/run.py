@@ -53,7 +53,7 @@ RESULT_KEYS = ("profile", "backend", "devices", "hardware_offload", "fallback_re
 SPECS = {"flowtable": FLOWTABLE_SPEC, "offload_kmod": KMOD_SPEC}
 
 
-def filled(module: str, params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def filled(module: str, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """params with the module's argspec defaults filled in (and checked like the module would)."""
     result = ArgumentSpecValidator(SPECS[module]).validate({k: v for k, v in params.items() if v is not None})
     if result.error_messages:
@@ -68,7 +68,7 @@ class Part:
 
     name: str
     plan: t.Any
-    finish: t.Callable[[t.Any, t.Optional[ApplyResult]], t.Dict[str, t.Any]]
+    finish: t.Callable[[t.Any, ApplyResult | None], dict[str, t.Any]]
 
     @property
     def spec(self) -> ApplySpec:
@@ -85,7 +85,7 @@ class Part:
 
 
 def profile_reads(inputs: pin.Inputs, kmod_params: t.Mapping[str, t.Any],
-                  ft_params: t.Mapping[str, t.Any]) -> t.List[Read]:
+                  ft_params: t.Mapping[str, t.Any]) -> list[Read]:
     """The one read script's sections (fw4's too when the backend is auto).
 
     With ``gateway_devices: auto`` the devices are known only from the facts: the flowtable
@@ -109,10 +109,10 @@ def profile_reads(inputs: pin.Inputs, kmod_params: t.Mapping[str, t.Any],
 
 
 def plan_parts(snapshot: Snapshot, inputs: pin.Inputs, decision: rules.Decision, init: str,
-               check_mode: bool) -> t.List[Part]:
+               check_mode: bool) -> list[Part]:
     """The parts that run, in the order their apply steps must run."""
-    parts: t.List[Part] = []
-    flowtable: t.Optional[Part] = None
+    parts: list[Part] = []
+    flowtable: Part | None = None
     if decision.flowtable is not None:
         params = filled("flowtable", decision.flowtable)
         flowtable = Part("flowtable", plan_flowtable(snapshot, params, check_mode), finish_flowtable)
@@ -146,7 +146,7 @@ def merged_spec(parts: t.Sequence[Part]) -> ApplySpec:
     return spec
 
 
-def finish_parts(parts: t.Sequence[Part], res: t.Optional[ApplyResult]) -> t.Dict[str, t.Dict[str, t.Any]]:
+def finish_parts(parts: t.Sequence[Part], res: ApplyResult | None) -> dict[str, dict[str, t.Any]]:
     """Each part's result from the one read-back; a failure is explained by the part it hit."""
     changing = [p for p in parts if p.spec.changes()]
     if res is not None and res.status != "ok":
@@ -171,8 +171,8 @@ def finish_parts(parts: t.Sequence[Part], res: t.Optional[ApplyResult]) -> t.Dic
     return {p.name: p.finish(p.plan, res) if p.name in names else dict(p.plan.result) for p in parts}
 
 
-def _dedupe(items: t.Iterable[str]) -> t.List[str]:
-    out: t.List[str] = []
+def _dedupe(items: t.Iterable[str]) -> list[str]:
+    out: list[str] = []
     for item in items:
         if item and item not in out:
             out.append(item)
@@ -180,11 +180,11 @@ def _dedupe(items: t.Iterable[str]) -> t.List[str]:
 
 
 def gateway_result(inputs: pin.Inputs, decision: rules.Decision, results: t.Mapping[str, t.Mapping[str, t.Any]],
-                   flows: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Any]:
+                   flows: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     """The keys the role records in gateway_result."""
     ft = results.get("flowtable") or {}
     if inputs.profile == "off" or decision.unsupported:
-        devices: t.List[str] = []
+        devices: list[str] = []
     else:
         devices = list((ft.get("flowtable") or {}).get("devices") or decision.devices)
     return {
@@ -199,8 +199,8 @@ def gateway_result(inputs: pin.Inputs, decision: rules.Decision, results: t.Mapp
 
 
 def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
-                task_vars_keys: t.Optional[t.Iterable[str]] = None,
-                known_vars: t.Optional[t.Iterable[str]] = None) -> t.Dict[str, t.Any]:
+                task_vars_keys: t.Iterable[str] | None = None,
+                known_vars: t.Iterable[str] | None = None) -> dict[str, t.Any]:
     """The whole profile: one read, a plan, one apply when something changes.
 
     task_vars_keys: the play's variable names (the action passes them); with
@@ -222,7 +222,7 @@ def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
     decision = rules.decide(inputs, facts, _host.netdevs(snapshot))
     parts = [] if decision.unsupported else plan_parts(snapshot, inputs, decision, host.get("init") or "", check_mode)
     spec = merged_spec(parts)
-    res: t.Optional[ApplyResult] = None
+    res: ApplyResult | None = None
     flows = facts.get("flows")
     if spec.changes() and not check_mode:
         if inputs.verify and inputs.profile != "off":
@@ -238,7 +238,7 @@ def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
     warnings = list(inputs.warnings) + decision.warnings
     for name in ("kmod", "flowtable", "sysctl"):
         warnings += (results.get(name) or {}).get("warnings") or []
-    diffs: t.List[t.Any] = []
+    diffs: list[t.Any] = []
     for result in results.values():
         if result.get("changed") and result.get("diff"):
             diffs += result["diff"] if isinstance(result["diff"], list) else [result["diff"]]

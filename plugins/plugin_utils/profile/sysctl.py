@@ -59,11 +59,11 @@ _APPLY_CODE = (
 )
 
 
-def sysctl_reads() -> t.List[Read]:
+def sysctl_reads() -> list[Read]:
     return [Read(FILE_KEY, _FILE_CODE), sysctl_read()]
 
 
-def parse_file_section(text: t.Optional[str]) -> t.Optional[str]:
+def parse_file_section(text: str | None) -> str | None:
     """The file's content, None when absent (or not read)."""
     if not text:
         return None
@@ -71,8 +71,8 @@ def parse_file_section(text: t.Optional[str]) -> t.Optional[str]:
     return content if state == "present" else None
 
 
-def parse_running(text: str) -> t.Dict[str, int]:
-    out: t.Dict[str, int] = {}
+def parse_running(text: str) -> dict[str, int]:
+    out: dict[str, int] = {}
     for line in (text or "").splitlines():
         name, sep, value = line.partition("=")
         if sep and value.strip().lstrip("-").isdigit():
@@ -80,9 +80,9 @@ def parse_running(text: str) -> t.Dict[str, int]:
     return out
 
 
-def file_settings(content: t.Optional[str]) -> t.Dict[str, str]:
+def file_settings(content: str | None) -> dict[str, str]:
     """name -> value of a sysctl.d file (comments and blank lines skipped)."""
-    out: t.Dict[str, str] = {}
+    out: dict[str, str] = {}
     for line in (content or "").splitlines():
         line = line.strip()
         if not line or line[0] in "#;":
@@ -93,14 +93,14 @@ def file_settings(content: t.Optional[str]) -> t.Dict[str, str]:
     return out
 
 
-def wanted_settings(running: t.Mapping[str, int], tcp_timeout: t.Optional[int], udp_timeout: t.Optional[int],
-                    forwarding: bool, loading_modules: bool, in_file: t.Iterable[str] = ()) -> t.Dict[str, int]:
+def wanted_settings(running: t.Mapping[str, int], tcp_timeout: int | None, udp_timeout: int | None,
+                    forwarding: bool, loading_modules: bool, in_file: t.Iterable[str] = ()) -> dict[str, int]:
     """sysctl name -> value asked for: a timeout where the kernel has the key, when the
     modules that bring the key are loaded by this run, or when the file already holds it
     (so a kernel without the key does not rewrite the file on every run); forwarding where
     the key exists."""
     kept = set(in_file)
-    out: t.Dict[str, int] = {}
+    out: dict[str, int] = {}
     for name, value in zip(TIMEOUTS, (tcp_timeout, udp_timeout)):
         if value is not None and (name in running or loading_modules or name in kept):
             out[name] = int(value)
@@ -111,7 +111,7 @@ def wanted_settings(running: t.Mapping[str, int], tcp_timeout: t.Optional[int], 
     return out
 
 
-def render_file(settings: t.Mapping[str, int]) -> t.Optional[str]:
+def render_file(settings: t.Mapping[str, int]) -> str | None:
     """The file for settings (None: no file)."""
     if not settings:
         return None
@@ -120,9 +120,9 @@ def render_file(settings: t.Mapping[str, int]) -> t.Optional[str]:
 
 @dataclasses.dataclass
 class SysctlPlan:
-    result: t.Dict[str, t.Any]
+    result: dict[str, t.Any]
     spec: ApplySpec
-    wanted: t.Dict[str, int] = dataclasses.field(default_factory=dict)
+    wanted: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def apply_code(init: str) -> str:
@@ -158,7 +158,7 @@ def plan_sysctl(snapshot: Snapshot, wanted: t.Mapping[str, int], init: str, remo
     return SysctlPlan(result, spec, dict(wanted))
 
 
-def finish_sysctl(plan: SysctlPlan, apply_result: t.Optional[ApplyResult]) -> t.Dict[str, t.Any]:
+def finish_sysctl(plan: SysctlPlan, apply_result: ApplyResult | None) -> dict[str, t.Any]:
     """The result from the read-back: the running values must be what was asked for."""
     result = dict(plan.result)
     result["warnings"] = []

@@ -67,7 +67,7 @@ fi
 true"""
 
 
-def host_reads() -> t.List[Read]:
+def host_reads() -> list[Read]:
     """The reads ``host_from`` needs (deduplicated by key when several planners add them)."""
     return [
         Read(PREFIX + "os-release", "fo_rd /etc/os-release 2>/dev/null || fo_rd /usr/lib/os-release"),
@@ -81,24 +81,24 @@ def host_reads() -> t.List[Read]:
     ]
 
 
-def tools(snapshot: Snapshot) -> t.Dict[str, str]:
+def tools(snapshot: Snapshot) -> dict[str, str]:
     """binary name -> path, for the TOOLS found on the host."""
     return fp.parse_pairs(snapshot.text(PREFIX + "tools"))
 
 
-def paths(snapshot: Snapshot) -> t.Set[str]:
+def paths(snapshot: Snapshot) -> set[str]:
     return set(snapshot.text(PREFIX + "paths").split())
 
 
-def netdevs(snapshot: Snapshot) -> t.Set[str]:
+def netdevs(snapshot: Snapshot) -> set[str]:
     """Names of the network devices that exist (``/sys/class/net``)."""
     return set(snapshot.text(PREFIX + "netdevs").split())
 
 
-def parse_units(text: str) -> t.Dict[str, str]:
+def parse_units(text: str) -> dict[str, str]:
     """The systemd-units section (``systemctl show``): ``UNIT`` -> ActiveState,
     ``UNIT.enabled`` -> UnitFileState (empty for a unit that is not installed)."""
-    out: t.Dict[str, str] = {}
+    out: dict[str, str] = {}
     for block in re.split(r"\n\s*\n", text or ""):
         props = fp.parse_pairs(block)
         unit = props.get("Id")
@@ -108,7 +108,7 @@ def parse_units(text: str) -> t.Dict[str, str]:
     return out
 
 
-def host_from(snapshot: Snapshot) -> t.Dict[str, t.Any]:
+def host_from(snapshot: Snapshot) -> dict[str, t.Any]:
     """Platform of the host, same keys as offload_facts' ``platform`` plus ``openwrt`` and
     ``tools`` (name -> path)."""
     found = tools(snapshot)

@@ -65,7 +65,7 @@ class Read:
     key: str
     code: str
     dynamic: bool = False
-    expand: t.Optional[t.Callable[["Section"], t.Dict[str, "Section"]]] = dataclasses.field(
+    expand: t.Callable[[Section], dict[str, Section]] | None = dataclasses.field(
         default=None, compare=False)
 
 
@@ -84,12 +84,12 @@ class Snapshot:
     """What a read (or the read-back of an apply) printed, by key."""
 
     def __init__(self, sections: t.Mapping[str, Section]) -> None:
-        self.sections: t.Dict[str, Section] = dict(sections)
+        self.sections: dict[str, Section] = dict(sections)
 
-    def get(self, key: str) -> t.Optional[Section]:
+    def get(self, key: str) -> Section | None:
         return self.sections.get(key)
 
-    def out(self, key: str) -> t.Optional[str]:
+    def out(self, key: str) -> str | None:
         """stdout of a section that succeeded, else None."""
         sec = self.sections.get(key)
         return sec.out if sec is not None and sec.rc == 0 else None
@@ -99,11 +99,11 @@ class Snapshot:
         sec = self.sections.get(key)
         return sec.out if sec is not None else ""
 
-    def with_prefix(self, prefix: str) -> t.Dict[str, Section]:
+    def with_prefix(self, prefix: str) -> dict[str, Section]:
         """Sections whose key starts with prefix, keyed by the rest of the key."""
         return {k[len(prefix):]: v for k, v in self.sections.items() if k.startswith(prefix)}
 
-    def merged(self, other: "Snapshot") -> "Snapshot":
+    def merged(self, other: Snapshot) -> Snapshot:
         return Snapshot({**self.sections, **other.sections})
 
     def __contains__(self, key: object) -> bool:
@@ -198,10 +198,10 @@ def new_nonce() -> str:
     return "FO" + secrets.token_hex(6)
 
 
-def read_script(reads: t.Sequence[Read], nonce: t.Optional[str] = None) -> t.Tuple[str, str]:
+def read_script(reads: t.Sequence[Read], nonce: str | None = None) -> tuple[str, str]:
     """(script, nonce): one sh script printing every read as a section."""
     nonce = nonce or new_nonce()
-    seen: t.Set[str] = set()
+    seen: set[str] = set()
     body = []
     for read in reads:
         if read.key in seen:
@@ -211,14 +211,14 @@ def read_script(reads: t.Sequence[Read], nonce: t.Optional[str] = None) -> t.Tup
     return "#!/bin/sh\n# flowoffload.nft: read\n" + _prelude(nonce) + "".join(body), nonce
 
 
-def parse_sections(text: str, nonce: str) -> t.Tuple[Snapshot, t.Dict[str, str]]:
+def parse_sections(text: str, nonce: str) -> tuple[Snapshot, dict[str, str]]:
     """(Snapshot, markers): sections and the ``@@NONCE-result ...@@`` style markers.
 
     A section is ``@@NONCE KEY@@``, its stdout, ``@@NONCE-err@@``, its stderr and
     ``@@NONCE-end RC@@`` (stdout is streamed, so the exit status comes last).
     """
-    sections: t.Dict[str, Section] = {}
-    markers: t.Dict[str, str] = {}
+    sections: dict[str, Section] = {}
+    markers: dict[str, str] = {}
     begin = f"@@{nonce} "
     err_mark = f"\n@@{nonce}-err@@\n"
     end_re = re.compile(rf"\n@@{re.escape(nonce)}-end (-?\d+)@@\n")
@@ -258,7 +258,7 @@ class FileChange:
     """Write ``content`` to ``path`` (atomically), or remove it when content is None."""
 
     path: str
-    content: t.Optional[str]
+    content: str | None
     mode: str = "0644"
 
 
@@ -287,17 +287,17 @@ class Expect:
 class ApplySpec:
     """Everything one run changes on a host (several planners' specs can be merged)."""
 
-    expect: t.List[Expect] = dataclasses.field(default_factory=list)
-    files: t.List[FileChange] = dataclasses.field(default_factory=list)
-    pre: t.List[Step] = dataclasses.field(default_factory=list)
-    nft: t.List[str] = dataclasses.field(default_factory=list)
-    post: t.List[Step] = dataclasses.field(default_factory=list)
-    readback: t.List[Read] = dataclasses.field(default_factory=list)
+    expect: list[Expect] = dataclasses.field(default_factory=list)
+    files: list[FileChange] = dataclasses.field(default_factory=list)
+    pre: list[Step] = dataclasses.field(default_factory=list)
+    nft: list[str] = dataclasses.field(default_factory=list)
+    post: list[Step] = dataclasses.field(default_factory=list)
+    readback: list[Read] = dataclasses.field(default_factory=list)
 
     def changes(self) -> bool:
         return bool(self.files or self.pre or self.nft or self.post)
 
-    def extend(self, other: "ApplySpec") -> "ApplySpec":
+    def extend(self, other: ApplySpec) -> ApplySpec:
         self.expect += other.expect
         self.files += other.files
         self.pre += other.pre
@@ -344,7 +344,7 @@ trap 'rm -rf "$fo_t"; $fo_unlock' EXIT
 """
 
 
-def apply_script(spec: ApplySpec, nonce: t.Optional[str] = None) -> t.Tuple[str, str]:
+def apply_script(spec: ApplySpec, nonce: str | None = None) -> tuple[str, str]:
     """(script, nonce): the one script that applies spec, in the order the module doc states.
 
     It ends with a marker ``@@NONCE-result STATUS KEY@@``: ``ok -``, ``stale KEY`` (the
@@ -430,7 +430,7 @@ class ApplyResult:
     def ok(self) -> bool:
         return self.status == "ok"
 
-    def section(self) -> t.Optional[Section]:
+    def section(self) -> Section | None:
         """The section of the key the script stopped at (None when ok or unknown)."""
         return self.snapshot.get(self.key) or self.snapshot.get("stale:" + self.key)
 
@@ -453,7 +453,7 @@ def _expand(snapshot: Snapshot, reads: t.Sequence[Read]) -> None:
                 snapshot.sections.setdefault(key, derived)
 
 
-def read_host(target: "Target", reads: t.Sequence[Read]) -> Snapshot:
+def read_host(target: Target, reads: t.Sequence[Read]) -> Snapshot:
     """Run the read script of reads on target (one round trip) and parse it."""
     script, nonce = read_script(reads)
     rc, out, err = target.run_script(script)
@@ -467,7 +467,7 @@ def read_host(target: "Target", reads: t.Sequence[Read]) -> Snapshot:
     return snapshot
 
 
-def apply_host(target: "Target", spec: ApplySpec) -> ApplyResult:
+def apply_host(target: Target, spec: ApplySpec) -> ApplyResult:
     """Run the apply script of spec on target (one round trip) and parse how it ended."""
     script, nonce = apply_script(spec)
     result = parse_apply(*target.run_script(script), nonce)
@@ -478,5 +478,5 @@ def apply_host(target: "Target", spec: ApplySpec) -> ApplyResult:
 class Target(t.Protocol):
     """What the planners need from a host: run one sh script, get (rc, stdout, stderr)."""
 
-    def run_script(self, script: str) -> t.Tuple[int, str, str]:
+    def run_script(self, script: str) -> tuple[int, str, str]:
         ...  # pragma: no cover

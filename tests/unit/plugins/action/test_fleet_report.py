@@ -21,11 +21,11 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "playbooks", "audit.yml")
 
 
-def hostvars(rows: t.Sequence[t.Mapping[str, t.Any]], var: str = "flowoffload_audit") -> t.Dict[str, t.Any]:
+def hostvars(rows: t.Sequence[t.Mapping[str, t.Any]], var: str = "flowoffload_audit") -> dict[str, t.Any]:
     return {row["host"]: {var: {"changed": False, "audit": dict(row)}} for row in rows}
 
 
-def run(args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any], check_mode: bool = False) -> t.Dict[str, t.Any]:
+def run(args: dict[str, t.Any], task_vars: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
     target = FakeTarget()
     result = action_on(ActionModule, args, target, check_mode).run(task_vars=task_vars)
     assert target.round_trips == 0  # nothing runs on a target

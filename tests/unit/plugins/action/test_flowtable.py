@@ -23,7 +23,7 @@ CONTRACT = {"changed", "commands", "flowtable", "hardware_offload", "fallback_re
             "persist_files"}
 
 
-def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
+def action(args: dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
     return action_on(ActionModule, args, target, check_mode, diff)
 
 

@@ -21,10 +21,10 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_f
     netns_sections,
     openwrt_sections,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, fake_execute, sec
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, fake_execute
 
 
-def _action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False) -> t.Tuple[ActionModule, t.List[t.Any]]:
+def _action(args: dict[str, t.Any], target: FakeTarget, check_mode: bool = False) -> tuple[ActionModule, list[t.Any]]:
     task = mock.MagicMock()
     task.args = args
     task.async_val = 0
@@ -35,7 +35,7 @@ def _action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = Fal
     connection._shell.tmpdir = "/tmp/x"  # pylint: disable=protected-access
     action = ActionModule(task, connection, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), mock.MagicMock())
     action._load_name = "flowoffload.nft.offload_facts"  # pylint: disable=protected-access  # set by the plugin loader
-    calls: t.List[t.Any] = []
+    calls: list[t.Any] = []
 
     action._low_level_execute_command = fake_execute(target, calls)  # pylint: disable=protected-access
     return action, calls

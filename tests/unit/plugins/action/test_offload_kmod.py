@@ -31,7 +31,7 @@ LOADED = fixture(f"{VM}-proc-modules-loaded.txt")
 CONF = _kmod.render_file(NAMES)
 
 
-def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
+def action(args: dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
     return action_on(ActionModule, args, target, check_mode, diff)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import typing as t
-from unittest import mock
 
 import yaml
 
@@ -37,7 +36,7 @@ def load(*parts: str) -> t.Any:
 DEFAULTS = load("defaults", "main.yml")
 
 
-def role_args(**overrides: t.Any) -> t.Dict[str, t.Any]:
+def role_args(**overrides: t.Any) -> dict[str, t.Any]:
     """What tasks/main.yml passes with the role's defaults (omit for null timeouts/chain)."""
     values = dict(DEFAULTS, **{pin.var(k): v for k, v in overrides.items()})
     args = {k[len("gateway_"):]: v for k, v in values.items() if v is not None}
@@ -45,7 +44,7 @@ def role_args(**overrides: t.Any) -> t.Dict[str, t.Any]:
     return args
 
 
-def action(args: t.Dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
+def action(args: dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
     return action_on(ActionModule, args, target, check_mode, diff)
 
 

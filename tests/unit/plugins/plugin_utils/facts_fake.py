@@ -68,7 +68,7 @@ def xfrm_like_target(text: str) -> str:
 # --- sections ---------------------------------------------------------------------------------
 def host_sections(os_release: str, *, release: str, pid1: str = "systemd",
                   tools: t.Iterable[str] = ("nft", "ip", "tc"), paths: t.Iterable[str] = (),
-                  openwrt_release: t.Optional[str] = None, units: str = "") -> t.Dict[str, Section]:
+                  openwrt_release: str | None = None, units: str = "") -> dict[str, Section]:
     return {
         "host:os-release": sec(os_release),
         "host:openwrt_release": sec(openwrt_release) if openwrt_release is not None else Section(2, "", "absent\n"),
@@ -80,8 +80,8 @@ def host_sections(os_release: str, *, release: str, pid1: str = "systemd",
     }
 
 
-def dev_sections(ip_link_json: str, drivers: t.Optional[t.Mapping[str, str]] = None,
-                 devtypes: t.Optional[t.Mapping[str, str]] = None) -> t.Dict[str, Section]:
+def dev_sections(ip_link_json: str, drivers: t.Mapping[str, str] | None = None,
+                 devtypes: t.Mapping[str, str] | None = None) -> dict[str, Section]:
     """facts:dev:<name> as sysfs would show the devices of a captured ``ip -j -d link``."""
     drivers, devtypes = drivers or {}, devtypes or {}
     entries = json.loads(ip_link_json)
@@ -114,8 +114,8 @@ def eth_section(driver: str, ethtool_k: str) -> Section:
     return sec(f"driver: {driver}\n" + grep_like_target(ethtool_k, r"^hw-tc-offload:"))
 
 
-def kmod_sections(release: str, proc: t.Optional[str], config: t.Optional[str] = None,
-                  builtin: str = "", dep: str = "", etc_modules: t.Optional[str] = None) -> t.Dict[str, Section]:
+def kmod_sections(release: str, proc: str | None, config: str | None = None,
+                  builtin: str = "", dep: str = "", etc_modules: str | None = None) -> dict[str, Section]:
     """The kmod: sections offload_facts' kernel subset reads (filtered like the script)."""
     alt = _kmod.FLOW_NAMES_RE
     return {
@@ -137,7 +137,7 @@ def sysctl_section(values: t.Mapping[str, int]) -> Section:
     return sec("".join(f"{fr.SYSCTLS[key]}={value}\n" for key, value in values.items()))
 
 
-def netns_sections(software: Section = Section(1, "", SW_ENOENT)) -> t.Dict[str, Section]:
+def netns_sections(software: Section = Section(1, "", SW_ENOENT)) -> dict[str, Section]:
     """This Debian 12 development host (kernel without flowtables, nft 1.0.6): a netns with
     bridge/veth/macvlan/tun/ifb and an htb + ifb redirect on veth1."""
     link = fixture(N + "ip-link.json")
@@ -174,7 +174,7 @@ def netns_sections(software: Section = Section(1, "", SW_ENOENT)) -> t.Dict[str,
     return out
 
 
-def vm_ns_sections() -> t.Dict[str, Section]:
+def vm_ns_sections() -> dict[str, Section]:
     """The lab VM's netns "factsx" (Debian 6.1 kernel with flowtables, nft 1.0.6): vlan,
     bond, wireguard, gre, dummy, cake on ifb, xfrm policies, nfqueue rules, offloaded flows."""
     link = fixture(NS + "ns-ip-link.json")
@@ -221,7 +221,7 @@ def vm_ns_sections() -> t.Dict[str, Section]:
     return out
 
 
-def openwrt_sections(manager: str = "opkg") -> t.Dict[str, Section]:
+def openwrt_sections(manager: str = "opkg") -> dict[str, Section]:
     """The OpenWrt router of ../shared/openwrt/captures (24.10 userland, busybox sh and ip,
     no ethtool, no tc, kernel without flowtables or loadable modules): br-lan over lan0 and
     lan1, wan0; sysfs and /proc/net routes hand-made from its ubus interface dump."""
@@ -261,7 +261,7 @@ def openwrt_sections(manager: str = "opkg") -> t.Dict[str, Section]:
     return out
 
 
-def probe_batch_section(software_error: t.Optional[str], devices: t.Mapping[str, t.Optional[str]]) -> Section:
+def probe_batch_section(software_error: str | None, devices: t.Mapping[str, str | None]) -> Section:
     """``probe:batch`` as the read script prints it on a host where the software probe fails
     with software_error (None: accepted) and each device's hardware probe with its error (a
     kernel message such as "Operation not supported"; None: accepted). A kernel without

@@ -51,21 +51,21 @@ class FakeTarget:
     ``ok``, so a second run sees the changed host.
     """
 
-    def __init__(self, sections: t.Optional[t.Mapping[str, Section]] = None,
-                 apply_sections: t.Optional[t.Mapping[str, Section]] = None,
-                 result: str = "ok -", after_apply: t.Optional[t.Mapping[str, Section]] = None) -> None:
-        self.sections: t.Dict[str, Section] = dict(sections or {})
-        self.apply_sections: t.Dict[str, Section] = dict(apply_sections or {})
+    def __init__(self, sections: t.Mapping[str, Section] | None = None,
+                 apply_sections: t.Mapping[str, Section] | None = None,
+                 result: str = "ok -", after_apply: t.Mapping[str, Section] | None = None) -> None:
+        self.sections: dict[str, Section] = dict(sections or {})
+        self.apply_sections: dict[str, Section] = dict(apply_sections or {})
         self.result = result
         self.after_apply = dict(after_apply) if after_apply is not None else None
-        self.scripts: t.List[str] = []
+        self.scripts: list[str] = []
         self.round_trips = 0
 
     @property
-    def applies(self) -> t.List[str]:
+    def applies(self) -> list[str]:
         return [s for s in self.scripts if "# flowoffload.nft: apply" in s]
 
-    def run_script(self, script: str) -> t.Tuple[int, str, str]:
+    def run_script(self, script: str) -> tuple[int, str, str]:
         self.round_trips += 1
         self.scripts.append(script)
         match = _NONCE.search(script)
@@ -86,11 +86,11 @@ class ShellTarget:
     by path (functions come before applets and PATH, and subshells inherit them).
     """
 
-    def __init__(self, doubles: t.Optional[str] = None, shell: t.Sequence[str] = ()) -> None:
+    def __init__(self, doubles: str | None = None, shell: t.Sequence[str] = ()) -> None:
         self.shell = list(shell) or ([shutil.which("busybox") or "/bin/sh", "sh"]
                                      if shutil.which("busybox") else ["/bin/sh"])
         self.doubles = doubles
-        self.scripts: t.List[str] = []
+        self.scripts: list[str] = []
         self.round_trips = 0
 
     def shims(self) -> str:
@@ -100,7 +100,7 @@ class ShellTarget:
                        if re.fullmatch(r"[A-Za-z0-9_-]+", name) and os.access(os.path.join(self.doubles, name), os.X_OK))
         return "".join(f"{name}() {{ {shlex.quote(os.path.join(self.doubles, name))} \"$@\"; }}\n" for name in names)
 
-    def run_script(self, script: str) -> t.Tuple[int, str, str]:
+    def run_script(self, script: str) -> tuple[int, str, str]:
         self.round_trips += 1
         self.scripts.append(script)
         env = dict(os.environ)
@@ -111,13 +111,13 @@ class ShellTarget:
         return proc.returncode, proc.stdout, proc.stderr
 
 
-def fake_execute(target: t.Any, calls: t.Optional[t.List[t.Tuple[str, t.Optional[str]]]] = None) -> t.Callable[..., t.Dict[str, t.Any]]:
+def fake_execute(target: t.Any, calls: list[tuple[str, str | None]] | None = None) -> t.Callable[..., dict[str, t.Any]]:
     """A stand-in for ``ActionBase._low_level_execute_command`` that hands the script to
     target: the stdin data where the action sends it there, else the command itself.
     ``calls`` collects (script, executable)."""
 
-    def execute(cmd: str, executable: t.Optional[str] = None, in_data: t.Optional[bytes] = None,
-                **_kw: t.Any) -> t.Dict[str, t.Any]:
+    def execute(cmd: str, executable: str | None = None, in_data: bytes | None = None,
+                **_kw: t.Any) -> dict[str, t.Any]:
         # the connection plugins write in_data to a pipe: it must be bytes (local needs it)
         assert in_data is None or isinstance(in_data, bytes)
         script = cmd if in_data is None else in_data.decode("utf-8")
@@ -130,7 +130,7 @@ def fake_execute(target: t.Any, calls: t.Optional[t.List[t.Tuple[str, t.Optional
     return execute
 
 
-def action_on(cls: t.Any, args: t.Dict[str, t.Any], target: t.Any, check_mode: bool = False, diff: bool = False) -> t.Any:
+def action_on(cls: t.Any, args: dict[str, t.Any], target: t.Any, check_mode: bool = False, diff: bool = False) -> t.Any:
     """An action plugin of class cls for a task with args, whose scripts run on target."""
     task = mock.MagicMock()
     task.args = args

@@ -18,19 +18,19 @@ VM = "1.0.6-bookworm-vm-ft"
 MISSING = fixture("1.0.6-bookworm-host-ft-list-table-missing.stderr")
 ABSENT = sec("", 2, "absent\n")
 
-PARAMS: t.Dict[str, t.Any] = dict(
+PARAMS: dict[str, t.Any] = dict(
     name="ft", family="inet", table="flowoffload", chain=None, devices=["lan0", "wan0"], priority="filter",
     offload=False, counter=True, protocols=["tcp", "udp"], missing_devices="fail", state="present",
     persist=True, backend="nft",
 )
 
 
-def params(**changes: t.Any) -> t.Dict[str, t.Any]:
+def params(**changes: t.Any) -> dict[str, t.Any]:
     return dict(PARAMS, **changes)
 
 
 def host(devices: t.Iterable[str] = ("lo", "lan0", "wan0"), openwrt: bool = False,
-         systemd: bool = True, udev: bool = True, booted: t.Optional[bool] = None) -> t.Dict[str, Section]:
+         systemd: bool = True, udev: bool = True, booted: bool | None = None) -> dict[str, Section]:
     """systemd: systemctl installed; booted: systemd is PID 1 (default: as installed)."""
     booted = systemd and not openwrt if booted is None else booted
     tools = "nft=/usr/sbin/nft\n" + ("systemctl=/usr/bin/systemctl\n" if systemd else "")
@@ -44,7 +44,7 @@ def host(devices: t.Iterable[str] = ("lo", "lan0", "wan0"), openwrt: bool = Fals
     return out
 
 
-def listing(prefix: t.Optional[str]) -> t.Tuple[Section, Section]:
+def listing(prefix: str | None) -> tuple[Section, Section]:
     """(json, text) sections of an owned table from PREFIX.json/.txt; None: the table is missing."""
     if prefix is None:
         return sec("", 1, MISSING), sec("", 1, MISSING)
@@ -65,7 +65,7 @@ def file_key(path: str) -> str:
     return "file-openwrt" if path.startswith("/usr/share/nftables.d/") else "file"
 
 
-def written(spec: ApplySpec, before: t.Optional[t.Mapping[str, str]] = None) -> t.Dict[str, str]:
+def written(spec: ApplySpec, before: t.Mapping[str, str] | None = None) -> dict[str, str]:
     """{key: content} of the files on the host after spec is applied over ``before``
     (keys as file_sections takes them)."""
     files = dict(before or {})
@@ -80,7 +80,7 @@ def written(spec: ApplySpec, before: t.Optional[t.Mapping[str, str]] = None) -> 
     return files
 
 
-def file_sections(files: t.Optional[t.Mapping[str, str]] = None) -> t.Dict[str, Section]:
+def file_sections(files: t.Mapping[str, str] | None = None) -> dict[str, Section]:
     """The ft:* file sections of a read: file, file-openwrt, unit, hp:loader, hp:udev,
     hp:net, hp:iface (absent unless given) and hp:persisted (from the nft files given)."""
     files = dict(files or {})
@@ -93,8 +93,8 @@ def file_sections(files: t.Optional[t.Mapping[str, str]] = None) -> t.Dict[str, 
     return out
 
 
-def owned(prefix: t.Optional[str] = None, files: t.Optional[t.Mapping[str, str]] = None, enabled: bool = True,
-          **extra: Section) -> t.Dict[str, Section]:
+def owned(prefix: str | None = None, files: t.Mapping[str, str] | None = None, enabled: bool = True,
+          **extra: Section) -> dict[str, Section]:
     """Sections of a read in owned mode: host, table listing, files, unit state, probes."""
     json_sec, text_sec = listing(prefix)
     out = dict(host())

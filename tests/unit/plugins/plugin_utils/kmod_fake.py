@@ -36,7 +36,7 @@ def capture(manager: str, case: str, part: str = "out") -> str:
 
 def host_sections(release: str = REL, *, openwrt: bool = False, systemd: bool = True,
                   tools: t.Iterable[str] = ("modprobe", "rmmod", "modinfo", "apt-get", "dpkg"),
-                  os_release: t.Optional[str] = None) -> t.Dict[str, Section]:
+                  os_release: str | None = None) -> dict[str, Section]:
     found = "".join(f"{name}=/usr/sbin/{name}\n" for name in tools)
     if openwrt:
         return {
@@ -57,19 +57,19 @@ def host_sections(release: str = REL, *, openwrt: bool = False, systemd: bool = 
     }
 
 
-def _grep(text: t.Optional[str], pattern: str) -> t.Optional[str]:
+def _grep(text: str | None, pattern: str) -> str | None:
     if text is None:
         return None
     regex = re.compile(pattern)
     return "".join(line + "\n" for line in text.splitlines() if regex.search(line))
 
 
-def kmod_sections(names: t.Sequence[str] = (), *, proc: t.Optional[str] = None,
-                  builtin: t.Optional[str] = None, dep: t.Optional[str] = None,
-                  listing: t.Optional[t.Sequence[str]] = None, config: t.Optional[str] = None,
+def kmod_sections(names: t.Sequence[str] = (), *, proc: str | None = None,
+                  builtin: str | None = None, dep: str | None = None,
+                  listing: t.Sequence[str] | None = None, config: str | None = None,
                   config_source: str = "/proc/config.gz", sys_lines: str = "",
-                  modinfo: t.Optional[t.Mapping[str, t.Tuple[int, str]]] = None,
-                  etc_modules: t.Optional[str] = None, modules_load: t.Optional[str] = None) -> t.Dict[str, Section]:
+                  modinfo: t.Mapping[str, tuple[int, str]] | None = None,
+                  etc_modules: str | None = None, modules_load: str | None = None) -> dict[str, Section]:
     """The ``kmod:`` sections; None means the file is absent (as the script reports it)."""
     # pylint: disable-next=protected-access
     suffix, _loop, alt = _kmod._group(list(names) or NAMES)
@@ -95,10 +95,10 @@ def kmod_sections(names: t.Sequence[str] = (), *, proc: t.Optional[str] = None,
     return out
 
 
-def vm_sections(proc: t.Optional[str] = None, names: t.Sequence[str] = (), systemd: bool = True,
-                **extra: t.Any) -> t.Dict[str, Section]:
+def vm_sections(proc: str | None = None, names: t.Sequence[str] = (), systemd: bool = True,
+                **extra: t.Any) -> dict[str, Section]:
     """The lab VM (Debian 6.1.0-56-amd64) from its captures; proc defaults to a fresh boot."""
-    kwargs: t.Dict[str, t.Any] = {
+    kwargs: dict[str, t.Any] = {
         "proc": fixture(f"{VM}-proc-modules-fresh.txt") if proc is None else proc,
         "dep": fixture(f"{VM}-modules-dep-netfilter.txt"),
         "builtin": fixture(f"{VM}-modules-builtin.txt"),

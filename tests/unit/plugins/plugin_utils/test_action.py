@@ -29,9 +29,9 @@ class Action:
 
     def __init__(self, pipelining: bool) -> None:
         self._connection = Connection(pipelining)
-        self.calls: t.List[t.Dict[str, t.Any]] = []
+        self.calls: list[dict[str, t.Any]] = []
 
-    def _low_level_execute_command(self, cmd: str, **kwargs: t.Any) -> t.Dict[str, t.Any]:
+    def _low_level_execute_command(self, cmd: str, **kwargs: t.Any) -> dict[str, t.Any]:
         self.calls.append(dict(cmd=cmd, **kwargs))
         return {"rc": 0, "stdout": "out", "stderr": ""}
 

@@ -27,24 +27,24 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
 UNIT_OK = "flowoffload-inet-factsft.service=enabled\n"
 
 
-def facts_of(sections: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+def facts_of(sections: dict[str, t.Any]) -> dict[str, t.Any]:
     return gather_from(Snapshot(sections), ["all"])[0]
 
 
 @pytest.fixture(scope="module", name="vm")
-def vm_facts() -> t.Dict[str, t.Any]:
+def vm_facts() -> dict[str, t.Any]:
     """The lab VM's namespace: inet factsft ft (dummy0, veth-a; counter), ip factsft2 ft2,
     2 of 4 conntrack entries offloaded, conflicts."""
     return facts_of(vm_ns_sections())
 
 
 def configured(devices: t.Sequence[str] = ("dummy0", "veth-a"), offload: bool = False, units: str = UNIT_OK,
-               loader: bool = True) -> t.Dict[str, t.Any]:
+               loader: bool = True) -> dict[str, t.Any]:
     path, text = persisted_file(list(devices), offload)
     return ac.configured_from(config_snapshot({path: text}, loader=loader, units=units))
 
 
-def row(facts: t.Mapping[str, t.Any], config: t.Optional[t.Mapping[str, t.Any]] = None) -> t.Dict[str, t.Any]:
+def row(facts: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
     return audit_row("gw", facts, config if config is not None else ac.configured_from(config_snapshot({}, loader=False)))
 
 

@@ -24,7 +24,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import ShellTarget
 
 
-def owned(devices: t.Sequence[str], offload: bool, **params: t.Any) -> t.Tuple[str, str]:
+def owned(devices: t.Sequence[str], offload: bool, **params: t.Any) -> tuple[str, str]:
     desired = desired_state({"devices": list(devices), "offload": offload, **params})
     ft = desired.flowtable(devices, offload)
     text = owned_file(desired, [ft], {ft.name: desired.protocols}, {ft.name: devices})
@@ -70,8 +70,8 @@ def test_empty_or_foreign_text_configures_nothing():
     assert ac.parse_file("x", "# only a comment\ntable inet t {\n\tchain c {\n\t}\n}\n") == []
 
 
-def snapshot(files: t.Mapping[str, str], loader: t.Optional[str] = LOADER, units: str = "",
-             uci: t.Optional[str] = None) -> Snapshot:
+def snapshot(files: t.Mapping[str, str], loader: str | None = LOADER, units: str = "",
+             uci: str | None = None) -> Snapshot:
     sections = {ac.FILE_PREFIX + path: Section(0, text) for path, text in files.items()}
     sections[ac.K_LOADER] = Section(0, loader) if loader is not None else Section(2, "", "absent\n")
     sections[ac.K_UNITS] = Section(0, units)

@@ -34,7 +34,7 @@ ALL_KEYS = {"platform", "kernel", "sysctl", "package", "nft", "interfaces", "can
 DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "facts"))
 
 
-def run(sections: t.Mapping[str, Section], subsets: t.Any = ("all",)) -> t.Tuple[t.Dict[str, t.Any], FakeTarget]:
+def run(sections: t.Mapping[str, Section], subsets: t.Any = ("all",)) -> tuple[dict[str, t.Any], FakeTarget]:
     target = FakeTarget(sections)
     result = _facts.run_facts(target, {"gather_subset": list(subsets)}, False)
     return result, target
@@ -278,13 +278,13 @@ def test_openwrt_reason_says_the_probe_proves_nothing():
 
 
 # --- the real read script, read-only against this machine ------------------------------------------
-def _real(shell: t.Sequence[str], doubles: t.Optional[str] = None) -> t.Tuple[t.Dict[str, t.Any], ShellTarget]:
+def _real(shell: t.Sequence[str], doubles: str | None = None) -> tuple[dict[str, t.Any], ShellTarget]:
     target = ShellTarget(doubles=doubles, shell=shell)
     result = _facts.run_facts(target, {"gather_subset": ["all"]}, True)
     return result, target
 
 
-def _check_real_host(result: t.Dict[str, t.Any], target: ShellTarget) -> t.Dict[str, t.Any]:
+def _check_real_host(result: dict[str, t.Any], target: ShellTarget) -> dict[str, t.Any]:
     assert target.round_trips == 1
     facts = result["ansible_facts"]["flowoffload"]
     assert set(facts) == ALL_KEYS

@@ -42,7 +42,7 @@ needs_busybox = pytest.mark.skipif(not BUSYBOX, reason="busybox not installed")
 VM = "1.0.6-bookworm-vm-facts-"
 
 
-def keys(subsets: t.Any) -> t.List[str]:
+def keys(subsets: t.Any) -> list[str]:
     return [read.key for read in fr.facts_reads(subsets)]
 
 

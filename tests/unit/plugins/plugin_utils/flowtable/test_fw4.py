@@ -36,7 +36,7 @@ needs_shell = pytest.mark.skipif(BUSYBOX is None or not os.path.isdir(DOUBLES),
                                  reason="needs busybox and extensions/molecule/openwrt (not in the collection artifact)")
 
 
-def params(**kw: t.Any) -> t.Dict[str, t.Any]:
+def params(**kw: t.Any) -> dict[str, t.Any]:
     return {**PARAMS, **kw}
 
 
@@ -49,7 +49,7 @@ def cap(case: str, manager: str = "opkg") -> t.Any:
     return sec(parts[0], int(parts[1]), parts[2])
 
 
-def openwrt(manager: str = "opkg", **over: t.Any) -> t.Dict[str, t.Any]:
+def openwrt(manager: str = "opkg", **over: t.Any) -> dict[str, t.Any]:
     """The read sections of the captured router (fw4 started, offloading unset)."""
     sections = {
         "host:os-release": cap("33-os-release", manager), "host:openwrt_release": cap("32-openwrt-release", manager),
@@ -68,7 +68,7 @@ def openwrt(manager: str = "opkg", **over: t.Any) -> t.Dict[str, t.Any]:
     return sections
 
 
-def offloading(hw: bool = False) -> t.Dict[str, t.Any]:
+def offloading(hw: bool = False) -> dict[str, t.Any]:
     return openwrt(**{"fw4:flow_offloading": sec("1\n"), "fw4:flow_offloading_hw": sec("1\n") if hw else sec("", 1),
                       "fw4:ft-json": sec(FT_JSON), "fw4:ft-text": sec(FT_TEXT)})
 
@@ -146,14 +146,14 @@ def test_idempotent_true_fails_when_fw4_fell_back() -> None:
     ({"fw4:defaults": sec("", 1, "uci: Entry not found\n")}, "no 'defaults' section"),
     ({"fw4:changes": cap("08-uci-changes")}, "uncommitted UCI changes"),
 ])
-def test_plan_refuses_with_the_cause(over: t.Dict[str, t.Any], match: str) -> None:
+def test_plan_refuses_with_the_cause(over: dict[str, t.Any], match: str) -> None:
     with pytest.raises(FlowOffloadError, match=match):
         _fw4.plan_fw4(Snapshot(openwrt(**over)), params(), False)
 
 
 @pytest.mark.parametrize("bad,match", [({"devices": ["eth0; flush ruleset"]}, "devices: with backend=fw4"),
                                        ({"offload": "maybe"}, "offload: 'maybe' is not valid")])
-def test_bad_input_refused_before_any_script(bad: t.Dict[str, t.Any], match: str) -> None:
+def test_bad_input_refused_before_any_script(bad: dict[str, t.Any], match: str) -> None:
     target = FakeTarget(openwrt())
     with pytest.raises(FlowOffloadError, match=match):
         _fw4.run_fw4(target, params(**bad), False)
@@ -230,7 +230,7 @@ class Router:
             assert sh("fw4 start", self.env)[2] == 0
         self.target = ShellTarget(doubles=self.bin)
 
-    def run(self, monkeypatch: t.Any, check_mode: bool = False, **kw: t.Any) -> t.Dict[str, t.Any]:
+    def run(self, monkeypatch: t.Any, check_mode: bool = False, **kw: t.Any) -> dict[str, t.Any]:
         for key, value in self.env.items():
             if key != "PATH":
                 monkeypatch.setenv(key, value)
@@ -238,11 +238,11 @@ class Router:
         monkeypatch.setattr(_host, "host_reads", lambda: _host_reads(self.env))
         return _fw4.run_fw4(self.target, params(**kw), check_mode)
 
-    def uci(self, option: str) -> t.Tuple[str, str, int]:
+    def uci(self, option: str) -> tuple[str, str, int]:
         return sh(f"uci -q get firewall.@defaults[0].{option}", self.env)
 
 
-def _host_reads(env: t.Mapping[str, str]) -> t.List[Read]:
+def _host_reads(env: t.Mapping[str, str]) -> list[Read]:
     release = os.path.join(env["PKG_DOUBLE_ROOT"], "etc", "openwrt_release")
     return [Read("host:openwrt_release", f"cat {release}"), Read("host:os-release", f"cat {release}"),
             Read("host:tools", "for x in uci fw4 nft ubus; do p=$(command -v $x) && echo \"$x=$p\"; done; exit 0"),

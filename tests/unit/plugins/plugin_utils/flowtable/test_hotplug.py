@@ -24,7 +24,7 @@ OWNED = "/etc/flowoffload/inet-flowoffload.nft"
 CHAIN = "/etc/flowoffload/inet-filter.nft"
 
 
-def rendered(**p: t.Any) -> t.Dict[str, str]:
+def rendered(**p: t.Any) -> dict[str, str]:
     """path -> content of the files the planner writes on a fresh host."""
     sections = owned(None)
     if p.get("chain"):
@@ -46,7 +46,7 @@ class Host:
         (self.root / "sys" / "class" / "net").mkdir(parents=True)
         for dev in devices:
             self.plug(dev)
-        self.env: t.Dict[str, str] = {}
+        self.env: dict[str, str] = {}
 
     def plug(self, dev: str) -> None:
         (self.root / "sys" / "class" / "net" / dev).mkdir()
@@ -65,7 +65,7 @@ class Host:
         for spec in flowtables:
             (self.answers / f"list flowtable {spec}").write_text(f"table {spec.rsplit(' ', 1)[0]} {{ }}\n")
 
-    def sh(self, *args: str, script: t.Optional[str] = None, env: t.Optional[t.Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+    def sh(self, *args: str, script: str | None = None, env: t.Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
         loader = self.root / H.LOADER_PATH.lstrip("/")
         if not loader.exists():
             self.write({H.LOADER_PATH: H.LOADER})
@@ -79,9 +79,9 @@ class Host:
         path = self.tmp / "nft.log"
         return path.read_text() if path.exists() else ""
 
-    def batches(self) -> t.List[str]:
+    def batches(self) -> list[str]:
         """The statements nft -f got, one list entry per nft -f call (comments left out)."""
-        out: t.List[str] = []
+        out: list[str] = []
         for line in self.log().splitlines():
             if line.startswith("nft "):
                 if " -f " in f"{line} ":

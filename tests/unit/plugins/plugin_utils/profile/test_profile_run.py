@@ -41,18 +41,18 @@ DEVICES = ("eth0", "lan0", "lo", "wan0")
 ONE = "1.0.6-bookworm-handmade-ft-owned-one"  # table flowoffload, ft on lan0 + wan0, software
 
 
-def sysctl_sections(file: t.Optional[str], running: t.Mapping[str, int]) -> t.Dict[str, Section]:
+def sysctl_sections(file: str | None, running: t.Mapping[str, int]) -> dict[str, Section]:
     return {ps.FILE_KEY: sec("absent\n" if file is None else "present\n" + file),
             ps.RUNNING_KEY: sec("".join(f"{name}={value}\n" for name, value in running.items()))}
 
 
-def lab_vm(*, modules_loaded: bool = True, boot_list: bool = True, table: t.Optional[str] = ONE,
-           ft_files: t.Optional[t.Mapping[str, str]] = None, sysctl_file: t.Optional[str] = None,
-           running: t.Optional[t.Mapping[str, int]] = None, software: Section = sec("")) -> t.Dict[str, Section]:
+def lab_vm(*, modules_loaded: bool = True, boot_list: bool = True, table: str | None = ONE,
+           ft_files: t.Mapping[str, str] | None = None, sysctl_file: str | None = None,
+           running: t.Mapping[str, int] | None = None, software: Section = sec("")) -> dict[str, Section]:
     """The lab VM. ``table``: the owned table's listing fixture (None: no table);
     ``ft_files``: the flowtable's persistence files ({"file": ..., "unit": ...})."""
     link = fixture(VMC + "ip-link.json")
-    out: t.Dict[str, Section] = {}
+    out: dict[str, Section] = {}
     out.update(kf.host_sections(tools=TOOLS))
     out["host:netdevs"] = sec("".join(d + "\n" for d in DEVICES))
     out["host:systemd-units"] = sec("Id=firewalld.service\nActiveState=inactive\nUnitFileState=\n\n"
@@ -106,14 +106,14 @@ def lab_vm(*, modules_loaded: bool = True, boot_list: bool = True, table: t.Opti
 TIMEOUT = "net.netfilter.nf_flowtable_tcp_timeout"
 
 
-def params(**changes: t.Any) -> t.Dict[str, t.Any]:
+def params(**changes: t.Any) -> dict[str, t.Any]:
     """offload_profile's params as the action gets them (argspec defaults filled)."""
     result = ArgumentSpecValidator(ARGUMENT_SPEC).validate(changes)
     assert not result.error_messages
     return dict(result.validated_parameters)
 
 
-def ft_files(**changes: t.Any) -> t.Dict[str, str]:
+def ft_files(**changes: t.Any) -> dict[str, str]:
     """The persistence files a first run writes for the profile's flowtable."""
     inputs = validate_inputs(params(**changes))
     ft_params = P.filled("flowtable", rules.flowtable_params(inputs, "nft", list(inputs.devices or ())))
@@ -121,7 +121,7 @@ def ft_files(**changes: t.Any) -> t.Dict[str, str]:
     return fh.written(plan.spec)
 
 
-def configured(sysctl: t.Optional[t.Mapping[str, int]] = None, **changes: t.Any) -> t.Dict[str, Section]:
+def configured(sysctl: t.Mapping[str, int] | None = None, **changes: t.Any) -> dict[str, Section]:
     """The lab VM after a run of the profile (modules, boot list, table, files, sysctl file)."""
     running = {TIMEOUT: 30, "net.netfilter.nf_flowtable_udp_timeout": 30, "net.ipv4.ip_forward": 1,
                "net.ipv6.conf.all.forwarding": 1}
@@ -129,7 +129,7 @@ def configured(sysctl: t.Optional[t.Mapping[str, int]] = None, **changes: t.Any)
     return lab_vm(ft_files=ft_files(**changes), sysctl_file=ps.render_file(dict(sysctl or {})), running=running)
 
 
-def readback(state: t.Mapping[str, Section], table: t.Optional[str] = ONE) -> t.Dict[str, Section]:
+def readback(state: t.Mapping[str, Section], table: str | None = ONE) -> dict[str, Section]:
     """What an apply script's read-back prints on a host in ``state``."""
     json_sec, text_sec = fh.listing(table)
     return dict(state, **{"ft:after-json": json_sec, "ft:after-text": text_sec})

@@ -13,7 +13,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import Flow
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile.inputs import validate_inputs
 
 READY = {"state": "loaded"}
-FACTS: t.Dict[str, t.Any] = {
+FACTS: dict[str, t.Any] = {
     "platform": {"os_family": "Debian", "distribution": "debian", "firewall": "nftables", "init": "systemd"},
     "kernel": {
         "modules": {"nf_flow_table": READY, "nf_flow_table_inet": READY, "nft_flow_offload": READY},
@@ -31,7 +31,7 @@ FACTS: t.Dict[str, t.Any] = {
 NETDEVS = {"lo", "eth0", "eth1"}
 
 
-def facts(**changes: t.Any) -> t.Dict[str, t.Any]:
+def facts(**changes: t.Any) -> dict[str, t.Any]:
     out = copy.deepcopy(FACTS)
     for path, value in changes.items():
         node = out
@@ -42,7 +42,7 @@ def facts(**changes: t.Any) -> t.Dict[str, t.Any]:
     return out
 
 
-def decide(params: t.Dict[str, t.Any], fct: t.Optional[t.Dict[str, t.Any]] = None, netdevs: t.Any = None) -> rules.Decision:
+def decide(params: dict[str, t.Any], fct: dict[str, t.Any] | None = None, netdevs: t.Any = None) -> rules.Decision:
     return rules.decide(validate_inputs(params), FACTS if fct is None else fct, NETDEVS if netdevs is None else netdevs)
 
 

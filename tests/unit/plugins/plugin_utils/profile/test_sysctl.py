@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import typing as t
 
 import pytest
 
@@ -23,7 +22,7 @@ V4, V6 = ps.FORWARDING
 RUNNING = f"{TCP}=30\n{UDP}=30\n{V4}=0\n{V6}=0\n"
 
 
-def snap(file: t.Optional[str], running: str = RUNNING) -> Snapshot:
+def snap(file: str | None, running: str = RUNNING) -> Snapshot:
     return Snapshot({ps.FILE_KEY: sec("absent\n" if file is None else "present\n" + file), ps.RUNNING_KEY: sec(running)})
 
 
@@ -98,7 +97,7 @@ def test_off_removes_the_file_whenever_it_exists() -> None:
     assert not ps.plan_sysctl(snap(None), {}, "systemd", remove=True).spec.changes()
 
 
-def _ok(running: str, file: t.Optional[str]) -> ApplyResult:
+def _ok(running: str, file: str | None) -> ApplyResult:
     return ApplyResult("ok", "-", snap(file, running), "", "", 0)
 
 
