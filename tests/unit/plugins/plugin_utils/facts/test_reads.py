@@ -38,7 +38,6 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
 )
 
 BUSYBOX = shutil.which("busybox")
-needs_busybox = pytest.mark.skipif(not BUSYBOX, reason="busybox not installed")
 VM = "1.0.6-bookworm-vm-facts-"
 
 
@@ -74,7 +73,6 @@ def test_unknown_subset_is_refused():
     assert err.value.msg.startswith("gather_subset: unknown subset 'nics'")
 
 
-@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
 @pytest.mark.parametrize("subsets", [["all"], ["interfaces"], ["conflicts"], ["flows"]])
 def test_read_script_passes_shellcheck(subsets):
     script, _nonce = read_script(fr.facts_reads(subsets))
@@ -99,7 +97,6 @@ def _f(name: str) -> str:
     return shlex.quote(os.path.join(FIXTURES, name))
 
 
-@needs_busybox
 @pytest.mark.parametrize("name", [VM + "nf-conntrack-offload.txt", VM + "conntrack-L-offload.txt",
                                   "1.0.6-bookworm-facts-netns-nf-conntrack-empty.txt",
                                   "1.0.6-bookworm-vm-capture-nf-conntrack.txt"])
@@ -111,7 +108,6 @@ def test_conntrack_counted_on_the_target_like_the_fake(name):
         assert fp.parse_flows_section(snap.out("count")) == {"total": 4, "offload": 2, "hw_offload": 0}
 
 
-@needs_busybox
 @pytest.mark.skipif(not os.access("/proc/net/nf_conntrack", os.R_OK), reason="no readable /proc/net/nf_conntrack")
 def test_flows_read_under_busybox():
     shadow = (f'cat() {{ if [ "${{1:-}}" = /proc/net/nf_conntrack ]; then command cat {_f(VM + "nf-conntrack-offload.txt")}; '
@@ -121,7 +117,6 @@ def test_flows_read_under_busybox():
     assert snap.out(fr.K_FLOWS).startswith("source=/proc/net/nf_conntrack\n")
 
 
-@needs_busybox
 def _bound_queue(tmp_path) -> str:
     """A copy of /proc/net/netfilter/nfnetlink_queue with one bound queue (Suricata on queue 3)."""
     path = tmp_path / "nfnetlink_queue"
@@ -129,7 +124,6 @@ def _bound_queue(tmp_path) -> str:
     return str(path)
 
 
-@needs_busybox
 def test_nfqueue_lists_the_ruleset_only_when_a_queue_is_bound(tmp_path):
     shadow = "nft() { echo \"nft $*\" >>\"$NFT_CALLS\"; echo 'table inet t {'; }\n"
     calls = tmp_path / "calls"
@@ -171,7 +165,6 @@ def test_conflict_filters_under_busybox_agree_with_the_fake(tmp_path):
     assert sorted(snap.with_prefix(fr.FILTER_PREFIX)) == ["dummy2"]  # a name the loop refuses is skipped
 
 
-@needs_busybox
 def test_no_second_tc_listing_when_the_json_shows_no_ingress_or_clsact(tmp_path):
     calls = tmp_path / "calls"
     qdiscs = '[{"kind":"noqueue","handle":"0:","dev":"lo","root":true},{"kind":"fq_codel","handle":"0:","dev":"eth0"}]'
@@ -185,7 +178,6 @@ def test_no_second_tc_listing_when_the_json_shows_no_ingress_or_clsact(tmp_path)
     assert snap.out(fr.K_QDISC) == qdiscs + "\n" and not snap.with_prefix(fr.FILTER_PREFIX)
 
 
-@needs_busybox
 def test_a_failed_json_qdisc_listing_keeps_its_rc_and_the_filters_come_from_the_text(tmp_path):
     shadow = ("tc() {\n"
               "  case $* in\n"
@@ -209,7 +201,6 @@ def test_links_and_addresses_from_one_ip_process():
     assert snap.out(fr.K_ADDR) == listing == snap.out(fr.K_IP_LINK)
 
 
-@needs_busybox
 def test_listing_failures_keep_their_rc_and_message(tmp_path):
     shadow = ("nft() { echo 'Error: cache initialization failed: Operation not permitted' >&2; return 1; }\n"
               "ip() { echo 'ip: invalid argument' >&2; return 1; }\n")
@@ -218,7 +209,6 @@ def test_listing_failures_keep_their_rc_and_message(tmp_path):
     assert snap.out(fr.K_XFRM) is None
 
 
-@needs_busybox
 def test_ethtool_read_under_busybox():
     k = _f("1.0.6-bookworm-vm-capture-ethtool-k-eth0.txt")
     devs = sorted(d for d in os.listdir("/sys/class/net") if d != "lo")
@@ -241,7 +231,6 @@ def test_ethtool_read_under_busybox():
     assert "driver" not in _ethtool.parse_ethtool_k(sections[other].out)
 
 
-@needs_busybox
 @pytest.mark.skipif(not os.path.exists("/proc/net/route"), reason="no /proc/net/route")
 def test_proc_routes_under_busybox_match_the_whole_files():
     """busybox ip has no -j, so the read prints the filtered /proc/net routes."""
@@ -253,7 +242,6 @@ def test_proc_routes_under_busybox_match_the_whole_files():
     assert len(snap.out(fr.K_PROC_ROUTES)) <= len(whole)
 
 
-@needs_busybox
 def test_sysctl_read_under_busybox():
     snap = _busybox([_read(fr.K_SYSCTL, ["kernel"])])
     pairs = fp.parse_pairs(snap.out(fr.K_SYSCTL))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -36,7 +35,6 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_help
 DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "nft"))
 EOPNOTSUPP = fixture("1.0.6-bookworm-vm-facts-probe-hardware-veth-eopnotsupp.stderr")
 ONE = "1.0.6-bookworm-handmade-ft-owned-one"
-BUSYBOX = pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 
 
 def _persisted(prefix=ONE, **p):
@@ -59,7 +57,6 @@ def test_reads_chain_mode_keys():
     assert {"ft:chain-json", "ft:ft-json", "ft:ft-text", "ft:flowtables"} <= keys and "ft:table-json" not in keys
 
 
-@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
 def test_scripts_pass_shellcheck(tmp_path):
     read, _n = read_script(R.flowtable_reads(params(offload="auto", devices=["lan0", "wan0"])))
     plan = R.plan_flowtable(snap(owned(f"{VM}-owned-two")), params(devices=["lan0"]), False)
@@ -321,7 +318,6 @@ def _spec_into(tmp_path, plan):
     return spec
 
 
-@BUSYBOX
 def test_apply_under_busybox_orders_check_apply_then_files(tmp_path):
     (tmp_path / "answers").mkdir()
     json_sec, text_sec = listing(ONE)
@@ -340,7 +336,6 @@ def test_apply_under_busybox_orders_check_apply_then_files(tmp_path):
     assert R.finish_flowtable(plan, res)["flowtable"]["devices"] == ["lan0", "wan0"]
 
 
-@BUSYBOX
 def test_apply_under_busybox_stale_changes_nothing(tmp_path):
     (tmp_path / "answers").mkdir()
     (tmp_path / "answers" / "list -j table inet flowoffload").write_text('{"nftables": []}\n')
@@ -354,7 +349,6 @@ def test_apply_under_busybox_stale_changes_nothing(tmp_path):
     assert "run again" in err.value.msg
 
 
-@BUSYBOX
 def test_apply_under_busybox_nft_check_failure_leaves_files_alone(tmp_path):
     answers = tmp_path / "answers"
     answers.mkdir()
@@ -370,7 +364,6 @@ def test_apply_under_busybox_nft_check_failure_leaves_files_alone(tmp_path):
     assert not list((tmp_path / "root" / "etc" / "flowoffload").glob("*.fo-new"))
 
 
-@BUSYBOX
 def test_unwritable_file_leaves_the_host_unchanged_and_names_the_path(tmp_path):
     """issue 9, defect 6: staging fails before nft runs; the message names the path."""
     (tmp_path / "answers").mkdir()

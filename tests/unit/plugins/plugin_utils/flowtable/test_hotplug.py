@@ -19,7 +19,6 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_help
 
 DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "nft"))
 BUSYBOX = shutil.which("busybox")
-needs_busybox = pytest.mark.skipif(not BUSYBOX, reason="busybox not installed")
 OWNED = "/etc/flowoffload/inet-flowoffload.nft"
 CHAIN = "/etc/flowoffload/inet-filter.nft"
 
@@ -99,7 +98,6 @@ def lan0_wan0(tmp: t.Any, **p: t.Any) -> Host:
 
 
 # --- boot / restart: load with the devices that exist --------------------------------------
-@needs_busybox
 def test_load_with_every_device_present_is_one_batch(tmp_path):
     host = lan0_wan0(tmp_path)
     proc = host.sh(str(host.root) + OWNED)
@@ -110,7 +108,6 @@ def test_load_with_every_device_present_is_one_batch(tmp_path):
                           'add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "wan0" }; counter; }\n')
 
 
-@needs_busybox
 def test_absent_device_is_left_out_with_a_warning_and_the_rest_loads(tmp_path):
     """issue 9, defect 1: a vanished wan0 no longer makes the whole load fail."""
     host = lan0_wan0(tmp_path)
@@ -123,7 +120,6 @@ def test_absent_device_is_left_out_with_a_warning_and_the_rest_loads(tmp_path):
     assert '"lan0"' in batch and '"wan0"' not in batch and "flowtable ft {" in batch
 
 
-@needs_busybox
 def test_no_device_at_all_still_loads_the_flowtable_and_rule(tmp_path):
     host = lan0_wan0(tmp_path)
     host.unplug("wan0")
@@ -135,7 +131,6 @@ def test_no_device_at_all_still_loads_the_flowtable_and_rule(tmp_path):
     assert "devices" not in batch and "flow add @ft" in batch
 
 
-@needs_busybox
 def test_device_gone_between_check_and_load_falls_back_to_each_device(tmp_path):
     host = lan0_wan0(tmp_path)
     netdevs = tmp_path / "kernel-netdevs"  # what the kernel (double) has: lan0 went after the check
@@ -150,7 +145,6 @@ def test_device_gone_between_check_and_load_falls_back_to_each_device(tmp_path):
     assert "devices" not in batches[1] and '"wan0"' in batches[3]
 
 
-@needs_busybox
 def test_file_that_cannot_load_fails_the_unit(tmp_path):
     host = lan0_wan0(tmp_path)
     (host.answers / "apply.rc").write_text("1")
@@ -159,7 +153,6 @@ def test_file_that_cannot_load_fails_the_unit(tmp_path):
     assert proc.returncode == 1 and "nothing of it is loaded" in proc.stderr
 
 
-@needs_busybox
 def test_chain_mode_loads_the_rule_once_and_the_devices_always(tmp_path):
     host = Host(tmp_path)
     host.write(rendered(table="filter", chain="forward"))
@@ -173,7 +166,6 @@ def test_chain_mode_loads_the_rule_once_and_the_devices_always(tmp_path):
 
 
 # --- hotplug: a device that appears joins the flowtables that list it ----------------------
-@needs_busybox
 def test_device_that_appears_joins_every_flowtable_listing_it(tmp_path):
     host = Host(tmp_path)
     host.write(rendered())
@@ -186,7 +178,6 @@ def test_device_that_appears_joins_every_flowtable_listing_it(tmp_path):
     assert "lan0 joined flowtable inet flowoffload ft" in proc.stderr
 
 
-@needs_busybox
 def test_unlisted_device_or_unloaded_flowtable_does_nothing(tmp_path):
     host = lan0_wan0(tmp_path)
     assert host.sh("--device", "eth9").returncode == 0 and host.batches() == []
@@ -194,7 +185,6 @@ def test_unlisted_device_or_unloaded_flowtable_does_nothing(tmp_path):
     assert host.sh("--device").returncode == 2
 
 
-@needs_busybox
 def test_present_adds_every_listed_device_that_exists(tmp_path):
     host = lan0_wan0(tmp_path)
     host.unplug("wan0")
@@ -203,7 +193,6 @@ def test_present_adds_every_listed_device_that_exists(tmp_path):
     assert [b.split("devices = ")[1][:10] for b in host.batches()] == ['{ "lan0" }']
 
 
-@needs_busybox
 @pytest.mark.parametrize("path,env,device", [(H.OPENWRT_NET_PATH, {"ACTION": "add", "INTERFACE": "lan0"}, "lan0"),
                                              (H.OPENWRT_NET_PATH, {"ACTION": "remove", "INTERFACE": "lan0"}, None),
                                              (H.OPENWRT_IFACE_PATH, {"ACTION": "ifup", "INTERFACE": "lan", "DEVICE": "br-lan"}, "all"),
@@ -246,7 +235,6 @@ def test_shared_files_stay_while_any_collection_file_remains():
     assert openwrt == [H.LOADER_PATH, H.OPENWRT_NET_PATH, H.OPENWRT_IFACE_PATH]
 
 
-@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
 @pytest.mark.parametrize("name", ["LOADER", "OPENWRT_NET", "OPENWRT_IFACE"])
 def test_shipped_scripts_pass_shellcheck(tmp_path, name):
     path = tmp_path / name

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -116,7 +115,6 @@ def test_reads_share_keys_for_the_flow_modules_and_suffix_others():
     assert any(r.key == "host:osrelease" for r in _kmod.module_reads())
 
 
-@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
 def test_read_script_passes_shellcheck():
     script, _nonce = read_script(_kmod.module_reads(["nf_flow_table", "br-netfilter"]) + _kmod.persistence_reads())
     proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input=script, capture_output=True, text=True, check=False)
@@ -150,7 +148,7 @@ def test_read_script_under_busybox_gives_the_states_of_the_captured_tree(tmp_pat
     got = _kmod.module_states_from(snapshot, NAMES + ["nf_conntrack"])
     assert got["nf_flow_table"]["state"] == "loaded"
     assert got["nf_conntrack"] == {"state": "loaded", "path": f"{folder}/kernel/net/netfilter/nf_conntrack.ko",
-                                   "evidence": got["nf_conntrack"]["evidence"]}
+                                   "evidence": "/proc/modules: Live, refcount 2, used by nft_flow_offload, nf_flow_table"}
     platform = dict(host_from(snapshot), init="sysv", os_family="Debian")
     assert _kmod.persistence_from(snapshot, platform) == {
         "file": str(tmp_path / "etc-modules"), "present": True, "modules": NAMES}
@@ -278,7 +276,6 @@ def test_config_gz_like_the_read_script_prints_it():
     assert "# CONFIG_MODULES is not set" in kept and len(kept) < 10
 
 
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 @pytest.mark.parametrize("config", ["boot", "gz", "none"])
 def test_one_awk_prints_what_a_grep_of_each_file_printed(tmp_path, config):
     release = open("/proc/sys/kernel/osrelease", encoding="ascii").read().strip()

@@ -124,8 +124,7 @@ def _run_db_code(tmp_path, files):
         script = script.replace(path, str(tmp_path / path.strip("/").replace("/", "_")))
         (tmp_path / path.strip("/").replace("/", "_")).write_text(content)
     assert code
-    proc = subprocess.run([shutil.which("busybox") or "sh", "sh", "-c", script] if shutil.which("busybox")
-                          else ["sh", "-c", script], capture_output=True, text=True, check=False)
+    proc = subprocess.run([shutil.which("busybox"), "sh", "-c", script], capture_output=True, text=True, check=False)
     return parse_sections(proc.stdout, nonce)[0]
 
 
@@ -133,7 +132,6 @@ def openwrt_snap(db_sections):
     return Snapshot({**host_sections("6.6.86", openwrt=True, tools=("opkg",)), **db_sections})
 
 
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 def test_opkg_status_read_for_real_keeps_only_our_stanzas(tmp_path):
     snapshot = _run_db_code(tmp_path, {_packages.OPKG_STATUS: OPKG_STATUS})
     text = snapshot.out("kmod:pkg-db")
@@ -145,7 +143,6 @@ def test_opkg_status_read_for_real_keeps_only_our_stanzas(tmp_path):
                    "dependencies": [{"name": "kmod-nf-flow", "installed": True, "version": "6.6.86-r1"}]}
 
 
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 def test_apk_db_read_for_real(tmp_path):
     snapshot = _run_db_code(tmp_path, {_packages.APK_INSTALLED: APK_DB})
     text = snapshot.out("kmod:pkg-db")
@@ -211,10 +208,9 @@ def test_rpm_and_apk_owners_and_a_file_not_owned():
 
 def test_package_read_on_this_host_and_shellcheck():
     script, nonce = read_script(_packages.package_reads())
-    if shutil.which("shellcheck"):
-        proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input=script, capture_output=True, text=True, check=False)
-        assert proc.returncode == 0, proc.stdout
-    shell = [shutil.which("busybox"), "sh"] if shutil.which("busybox") else ["sh"]
+    proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input=script, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
+    shell = [shutil.which("busybox"), "sh"]
     out = subprocess.run([*shell, "-c", script], capture_output=True, text=True, check=False).stdout
     snapshot = parse_sections(out, nonce)[0]
     assert isinstance(snapshot.get("kmod:pkg-owner"), Section)
@@ -274,7 +270,6 @@ dpkg() {
 """
 
 
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 def test_owner_on_merged_usr_is_found_under_usr():
     read = next(r for r in _packages.package_reads() if r.key == "kmod:pkg-owner")
     script, nonce = read_script([read])

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -306,7 +305,6 @@ def test_install_failure_messages_from_the_captures():
     assert msg == "installing x with apt failed (rc=100): E: boom"
 
 
-@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
 @pytest.mark.parametrize("manager", ["opkg", "apk", "apt", "dnf"])
 def test_apply_scripts_pass_shellcheck(manager):
     plan = plan_of(vm_sections(LOADED, modules_load=CONF), state="absent")
@@ -355,7 +353,6 @@ def _log(tmp_path):
     return path.read_text().splitlines() if path.exists() else []
 
 
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 def test_real_apply_under_busybox_stages_loads_moves_then_is_idempotent(host):
     target = ShellTarget(doubles=DOUBLES)
     check = _kmod_plan.run_kmod(target, params(), True)
@@ -398,7 +395,6 @@ def _openwrt_apply(host, monkeypatch, feed):
     return plan, parse_apply(rc, out, err, nonce)
 
 
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 def test_real_openwrt_install_without_feed_names_package_and_feed(host, monkeypatch):
     plan, res = _openwrt_apply(host, monkeypatch, "none")
     assert (res.status, res.key) == ("failed", "kmod:install")
@@ -410,7 +406,6 @@ def test_real_openwrt_install_without_feed_names_package_and_feed(host, monkeypa
     assert "https://downloads.openwrt.org/releases/24.10.2/targets/x86/64/packages/Packages.gz" in err.value.msg
 
 
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 def test_real_openwrt_install_updates_lists_then_installs_and_loads(host, monkeypatch):
     plan, res = _openwrt_apply(host, monkeypatch, "ok")
     assert res.status == "ok", res.stdout
@@ -419,7 +414,6 @@ def test_real_openwrt_install_updates_lists_then_installs_and_loads(host, monkey
     assert result["installed"] == ["kmod-nft-offload"] and result["modules"] == {n: "loaded" for n in NAMES}
 
 
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 def test_real_openwrt_kmodloader_without_module_support(host, monkeypatch):
     monkeypatch.setenv("FO_KMOD_KMODLOADER", "1")
     plan, res = _openwrt_apply(host, monkeypatch, "ok")
@@ -428,7 +422,6 @@ def test_real_openwrt_kmodloader_without_module_support(host, monkeypatch):
         _kmod_plan.finish_kmod(plan, res)
 
 
-@pytest.mark.skipif(not shutil.which("busybox"), reason="busybox not installed")
 def test_real_apk_without_feed(host, monkeypatch):
     sections = openwrt(proc="", tools=("modprobe", "rmmod", "apk"))
     plan = plan_of(sections)

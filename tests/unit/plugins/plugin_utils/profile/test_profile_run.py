@@ -10,7 +10,6 @@ helpers; test_offload_profile.py uses it too).
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 import typing as t
 
@@ -154,7 +153,6 @@ def test_one_read_script_holds_every_part() -> None:
     assert missing == []
 
 
-@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck missing")
 def test_read_and_apply_scripts_pass_shellcheck() -> None:
     target = FakeTarget(lab_vm(**PRISTINE), apply_sections=readback(configured(sysctl={TIMEOUT: 60}, **LAN_WAN)))
     P.run_profile(target, params(tcp_timeout=60, **LAN_WAN), False)

@@ -165,7 +165,6 @@ def test_apply_step_under_busybox_reaches_its_sysctl_applet() -> None:
     assert ps.FILE in parse_sections(out, nonce)[0].sections["step"].err
 
 
-@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck missing")
 def test_scripts_pass_shellcheck() -> None:
     script, _nonce = read_script(ps.sysctl_reads() + [Read("step", ps.apply_code("systemd"))])
     proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input=script, capture_output=True, text=True, check=False)
