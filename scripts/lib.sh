@@ -66,3 +66,14 @@ fo_sync_ansible_test_tree() {
     rm -rf "$tmp"
     return "$rc"
 }
+
+# fo_build_collection OUTDIR [ansible-galaxy collection build options...]: build the
+# collection tarball into OUTDIR, with the docs site's pages in it: docs/docsite/rst is
+# generated from docs/*.md first (`scripts/docs --rst`, git-ignored, standard-library Python).
+# Use it wherever the tarball is built, so the pages always match the guides.
+fo_build_collection() {
+    local out="$1"
+    shift
+    "$FO_ROOT/scripts/docs" --rst >/dev/null || return 1
+    ansible-galaxy collection build "$FO_ROOT" --output-path "$out" --force "$@"
+}
