@@ -133,26 +133,34 @@ def validate_identifier(value: t.Any, option: str) -> str:
     return text
 
 
-def validate_device(value: t.Any) -> str:
-    """A network device name nft and the kernel read the same way (no metacharacters)."""
+def device_problem(value: t.Any) -> str:
+    """What makes value no device name nft and the kernel read the same way ("" if none).
+
+    The one device rule of the collection: options, the probe and the facts all use it.
+    """
     text = value if isinstance(value, str) else ""
-    problem = ""
     if not text:
-        problem = "is empty"
-    elif not _DEVICE_RE.match(text):
+        return "is empty"
+    if not _DEVICE_RE.match(text):
         bad = sorted({ch for ch in text if not re.match(r"[A-Za-z0-9_.+-]", ch)})
-        problem = f"contains {' '.join(repr(ch) for ch in bad)}"
-    elif len(text.encode()) > _DEVICE_MAX:
-        problem = f"is {len(text.encode())} bytes long (the kernel allows at most {_DEVICE_MAX})"
-    elif text in (".", ".."):
-        problem = "is not a device name"
+        return f"contains {' '.join(repr(ch) for ch in bad)}"
+    if len(text.encode()) > _DEVICE_MAX:
+        return f"is {len(text.encode())} bytes long (the kernel allows at most {_DEVICE_MAX})"
+    if text in (".", ".."):
+        return "is not a device name"
+    return ""
+
+
+def validate_device(value: t.Any) -> str:
+    """value as a device name, or FlowOffloadError naming the problem and the fix."""
+    problem = device_problem(value)
     if problem:
         raise FlowOffloadError(
             f"devices: {value!r} {problem}; a device name is 1-15 characters of letters, "
             "digits, '_', '-', '+' and '.' (no whitespace, '/', ':', quotes, ';', braces, "
             "'$', '@' or other nft metacharacters); fix the devices list"
         )
-    return text
+    return value
 
 
 # --- JSON -----------------------------------------------------------------------------

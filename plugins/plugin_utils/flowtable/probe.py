@@ -42,6 +42,9 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model im
     FlowtableModel,
     render_flowtable,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import (
+    device_problem,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Read,
     Section,
@@ -54,16 +57,14 @@ ProbeResult = tuple[bool | None, str]
 SW_KEY = "probe:sw"
 HW_PREFIX = "probe:hw:"
 PROBE_TABLE_PREFIX = "flowoffload_probe_"
-# Interface names the probe is willing to put into an nft batch: the kernel allows
-# 1-15 bytes without '/', ':' or whitespace; nft needs no shell or nft metacharacter.
-_SAFE_DEVICE = re.compile(r"^[A-Za-z0-9_.@+-]{1,15}$")
 _TABLE_MARK = "\x01T"
 _DEVICE_MARK = "\x01D"
 DEVICE_WORD = '"$fo_pd"'
 
 
 def valid_probe_device(device: str) -> bool:
-    return bool(_SAFE_DEVICE.match(device or "")) and device not in (".", "..")
+    """Whether the probe may put device into an nft batch: the collection's one device rule."""
+    return not device_problem(device)
 
 
 def probe_batch(device: str | None, table: str) -> str:

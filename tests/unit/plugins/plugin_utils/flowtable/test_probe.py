@@ -138,3 +138,5 @@ def test_valid_probe_device():
     assert not _probe.valid_probe_device("a" * 16)
     assert not _probe.valid_probe_device("..")
     assert not _probe.valid_probe_device("eth0; flush ruleset")
+    # the one device rule: what the devices option refuses, the probe refuses too
+    assert not _probe.valid_probe_device("wan@ppp")
