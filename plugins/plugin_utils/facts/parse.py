@@ -188,7 +188,7 @@ _VIRTUAL_DRIVERS = {
 def parse_dev_section(text: str) -> dict[str, t.Any]:
     """One ``facts:dev:<name>`` section (``key=value`` lines the read prints from sysfs)."""
     dev: dict[str, t.Any] = {"type": "", "operstate": "", "devtype": "", "device": False,
-                               "driver": None, "master": None, "lower": []}
+                             "driver": None, "master": None, "lower": []}
     for line in (text or "").splitlines():
         key, sep, value = line.partition("=")
         value = value.strip()

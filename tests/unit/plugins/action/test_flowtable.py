@@ -61,5 +61,3 @@ def test_bad_input_fails_with_no_round_trip():
     target = FakeTarget(owned(None))
     result = action({"devices": ["lan0"], "name": "fwd"}, target).run(task_vars={})
     assert result["failed"] is True and result["msg"].startswith("name:") and result["round_trips"] == 0
-
-

@@ -87,5 +87,3 @@ def test_documentation_matches_the_argument_spec():
     assert doc["attributes"]["action"]["support"] == "full"
     assert set(yaml.safe_load(offload_kmod.RETURN)) == {"modules", "loaded", "unloaded", "installed",
                                                         "persist_file", "diff"}
-
-
