@@ -18,12 +18,10 @@ failure, printing ``@fo4`` blocks that ``finish_fw4`` reads.
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError, nft_hint
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import parse_flowtables
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
     ApplySpec,
@@ -36,15 +34,25 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     read_host,
     when_tool,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.fw4_state import (
+    FAMILY,
+    NAME,
+    OPTIONS,
+    PREFIX,
+    SECTION,
+    TABLE,
+    fw4_flowtable,
+    is_on,
+    parse_blocks,
+    predicted_devices,
+    uci_value,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import path_of
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import render as render_sh
 
-PREFIX = "fw4:"
-OPTIONS = ("flow_offloading", "flow_offloading_hw")
-SECTION = "firewall.@defaults[0]"
 CONFIG_FILE = "/etc/config/firewall"
-FAMILY, TABLE, NAME = "inet", "fw4", "ft"
 FALLBACK_MARK = "Hardware flow offloading unavailable"
 STEP = "fw4"
-_ON = ("1", "yes", "on", "true", "enabled")
 OPENWRT_WARNING = (
     "OpenWrt's kernel (generic patch 701) accepts 'flags offload' even where the NIC cannot "
     "offload, so acceptance proves nothing; the proof of hardware offload is conntrack "
@@ -118,74 +126,6 @@ def flowtable_reads() -> list[Read]:
     ]
 
 
-def uci_value(snapshot: Snapshot, option: str) -> str | None:
-    """The option's value, None when unset (``uci -q get``: rc 1, no output)."""
-    sec = snapshot.get(PREFIX + option)
-    if sec is None or sec.rc != 0:
-        return None
-    return sec.out.rstrip("\n")
-
-
-def is_on(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in _ON
-
-
-def fw4_flowtable(snapshot: Snapshot) -> dict[str, t.Any]:
-    """Flowtable ft of table inet fw4 as listed, normalized ({} when there is none)."""
-    json_text = snapshot.out(PREFIX + "ft-json")
-    text = snapshot.out(PREFIX + "ft-text") or ""
-    if json_text is None:
-        return {}
-    for ft in parse_flowtables(json_text, text):
-        if (ft["family"], ft["table"], ft["name"]) == (FAMILY, TABLE, NAME):
-            return ft
-    return {}
-
-
-def zone_networks(uci_show: str) -> list[str]:
-    """The networks of the firewall zones in ``uci show firewall`` output."""
-    types: dict[str, str] = {}
-    networks: dict[str, list[str]] = {}
-    for line in (uci_show or "").splitlines():
-        path, sep, value = line.partition("=")
-        if not sep:
-            continue
-        parts = path.split(".")
-        if len(parts) == 2:
-            types[parts[1]] = value.strip()
-        elif len(parts) == 3 and parts[2] == "network":
-            words = [w.strip("'\"") for w in value.replace("' '", "'\n'").split("\n")]
-            networks.setdefault(parts[1], []).extend(n for w in words for n in w.split())
-    out: list[str] = []
-    for section, nets in networks.items():
-        if types.get(section) == "zone":
-            out += [n for n in nets if n not in out]
-    return out
-
-
-def interface_devices(dump: str) -> dict[str, str]:
-    """netifd interface -> its device, from ``ubus call network.interface dump``."""
-    try:
-        data = json.loads(dump or "{}")
-    except ValueError:
-        return {}
-    out = {}
-    for item in data.get("interface", []) if isinstance(data, dict) else []:
-        if isinstance(item, dict) and item.get("interface"):
-            device = item.get("device") or item.get("l3_device")
-            if device:
-                out[str(item["interface"])] = str(device)
-    return out
-
-
-def predicted_devices(snapshot: Snapshot) -> list[str]:
-    """The devices fw4 puts in its flowtable: each zone network's netifd device, when it exists."""
-    devices = interface_devices(snapshot.out(PREFIX + "interfaces") or "")
-    present = _host.netdevs(snapshot)
-    found = {devices[n] for n in zone_networks(snapshot.out(PREFIX + "config") or "") if n in devices}
-    return sorted(d for d in found if not present or d in present)
-
-
 # --- plan ----------------------------------------------------------------------------------
 def _check_host(snapshot: Snapshot) -> None:
     host = _host.host_from(snapshot)
@@ -219,17 +159,6 @@ def _uci_commands(changes: t.Mapping[str, str | None]) -> list[str]:
             out.append(argv("uci", "-q", "delete", f"{SECTION}.{option}"))
         else:
             out.append(argv("uci", "set", f"{SECTION}.{option}={value}"))
-    return out
-
-
-def _restore_commands(before: t.Mapping[str, str | None], changes: t.Mapping[str, str | None]) -> list[str]:
-    out = []
-    for option in sorted(changes):
-        old = before.get(option)
-        if old is None:
-            out.append(argv("uci", "-q", "delete", f"{SECTION}.{option}") + " || :")
-        else:
-            out.append(argv("uci", "set", f"{SECTION}.{option}={old}"))
     return out
 
 
@@ -314,67 +243,28 @@ def _diff_text(values: t.Mapping[str, str | None], flowtable: t.Mapping[str, t.A
 
 
 # --- apply ---------------------------------------------------------------------------------
-_APPLY_HEAD = """\
-fo4_run() {
-  fo4_l=$1; shift
-  printf '@fo4 begin %s\\n' "$fo4_l"
-  "$@" >"$fo_t/fo4.o" 2>"$fo_t/fo4.e"; fo4_rc=$?
-  sed 's/^/o|/' "$fo_t/fo4.o"; sed 's/^/e|/' "$fo_t/fo4.e"
-  printf '@fo4 end %s %s\\n' "$fo4_l" "$fo4_rc"
-  return "$fo4_rc"
-}
-fo4_fail() {
-  printf '@fo4 result failed %s\\n' "$1"
-  exit 1
-}
-"""
+APPLY_SH = path_of(__file__, "fw4_apply.sh")
+
+
+def _action(value: str | None) -> str:
+    """A UCI value as fw4_apply.sh's fo4_put takes it: set:VALUE, or delete for None."""
+    return "delete" if value is None else f"set:{value}"
 
 
 def apply_code(changes: t.Mapping[str, str | None], before: t.Mapping[str, str | None],
                want_ft: bool, need_hw: bool) -> str:
     """sh: set + commit, fw4 check, fw4 reload, verify; on failure put the old values back."""
-    lines = [_APPLY_HEAD]
-    lines.append("# shellcheck disable=SC2317  # called through fo4_run")
-    lines.append("fo4_set() {\n  " + " &&\n  ".join(_uci_commands(changes) or [":"]) + "\n}")
-    lines.append("# shellcheck disable=SC2317  # called through fo4_run")
-    lines.append("fo4_restore() {\n  " + "\n  ".join(_restore_commands(before, changes) + ["uci commit firewall"]) + "\n}")
-    lines.append("fo4_back() {\n  fo4_run restore fo4_restore\n  fo4_run reload-restore fw4 reload\n  fo4_fail \"$1\"\n}")
-    if changes:
-        lines.append("fo4_run uci-set fo4_set || { uci revert firewall >/dev/null 2>&1; fo4_fail uci-set; }")
-        lines.append("fo4_run uci-commit uci commit firewall || { uci revert firewall >/dev/null 2>&1; fo4_fail uci-commit; }")
-    undo = "{ fo4_run restore fo4_restore; fo4_fail %s; }" if changes else "fo4_fail %s"
-    lines.append("fo4_run check fw4 check || " + undo % "check")
-    # fw4 reload exits 0 even when the kernel refuses the ruleset: judge from the listing
-    lines.append("fo4_run reload fw4 reload || " + ("fo4_back reload" if changes else "fo4_fail reload"))
-    back = "fo4_back %s" if changes else "fo4_fail %s"
-    if want_ft:
-        lines.append("fo4_run verify nft list flowtable inet fw4 ft || " + back % "verify")
-        if need_hw:
-            lines.append("grep -q 'flags offload' \"$fo_t/fo4.o\" || " + back % "hardware")
-    else:
-        lines.append("if fo4_run verify nft list flowtable inet fw4 ft; then " + back % "verify" + "; fi")
-    lines.append("printf '@fo4 result ok -\\n'")
-    return "\n".join(lines) + "\n"
-
-
-def parse_blocks(text: str) -> tuple[dict[str, dict[str, t.Any]], str]:
-    """(label -> {rc, out, err}, result) from the apply step's ``@fo4`` stdout."""
-    blocks: dict[str, dict[str, t.Any]] = {}
-    result = ""
-    current: dict[str, t.Any] | None = None
-    for line in (text or "").splitlines():
-        if line.startswith("@fo4 begin "):
-            current = {"rc": None, "out": [], "err": []}
-            blocks[line[len("@fo4 begin "):]] = current
-        elif line.startswith("@fo4 end ") and current is not None:
-            current["rc"] = int(line.rsplit(" ", 1)[1]) if line.rsplit(" ", 1)[1].lstrip("-").isdigit() else -1
-            current = None
-        elif line.startswith("@fo4 result "):
-            result = line[len("@fo4 result "):]
-        elif current is not None and line[:2] in ("o|", "e|"):
-            current["out" if line[0] == "o" else "err"].append(line[2:])
-    return {k: {"rc": v["rc"], "out": "\n".join(v["out"]), "err": "\n".join(v["err"])}
-            for k, v in blocks.items()}, result
+    def old(option: str) -> str:
+        return "none" if before.get(option) is None else f"set:{before[option]}"
+    return render_sh(APPLY_SH, {
+        "fo4_section": SECTION,
+        "fo4_sw": _action(changes["flow_offloading"]) if "flow_offloading" in changes else "",
+        "fo4_hw": _action(changes["flow_offloading_hw"]) if "flow_offloading_hw" in changes else "",
+        "fo4_sw_old": old("flow_offloading"),
+        "fo4_hw_old": old("flow_offloading_hw"),
+        "fo4_want_ft": int(want_ft),
+        "fo4_need_hw": int(need_hw),
+    })
 
 
 # --- finish --------------------------------------------------------------------------------

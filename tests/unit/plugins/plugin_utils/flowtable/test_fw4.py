@@ -13,6 +13,7 @@ import typing as t
 import pytest
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4 as _fw4
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4_state
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Snapshot, apply_script, read_script
@@ -161,8 +162,8 @@ def test_bad_input_refused_before_any_script(bad: dict[str, t.Any], match: str) 
 
 
 def test_zone_networks_and_interface_devices_from_captures() -> None:
-    assert _fw4.zone_networks(cap("01-uci-show-firewall-default").out) == ["lan", "wan", "wan6"]
-    devices = _fw4.interface_devices(cap("04-ubus-network-interface-dump").out)
+    assert fw4_state.zone_networks(cap("01-uci-show-firewall-default").out) == ["lan", "wan", "wan6"]
+    devices = fw4_state.interface_devices(cap("04-ubus-network-interface-dump").out)
     assert devices["lan"] == "br-lan" and devices["wan6"] == "wan0"
 
 
@@ -203,7 +204,7 @@ def test_failed_check_names_the_kernels_answer_from_the_step() -> None:
 
 
 def test_parse_blocks() -> None:
-    blocks, result = _fw4.parse_blocks("@fo4 begin reload\no|x\ne|[!] y\n@fo4 end reload 0\n@fo4 result ok -\n")
+    blocks, result = fw4_state.parse_blocks("@fo4 begin reload\no|x\ne|[!] y\n@fo4 end reload 0\n@fo4 result ok -\n")
     assert blocks == {"reload": {"rc": 0, "out": "x", "err": "[!] y"}} and result == "ok -"
 
 
