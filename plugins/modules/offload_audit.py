@@ -173,4 +173,4 @@ audit:
 # The module runs as an action plugin of the same name (plugins/action/offload_audit.py) on the
 # controller; this file holds its documentation and argument spec only.
 
-ARGUMENT_SPEC: dict[str, dict[str, object]] = {}
+ARGUMENT_SPEC = {}  # no options
