@@ -261,44 +261,32 @@ def parse_flowtables(json_text: str, text: str) -> list[dict[str, t.Any]]:
     return sorted(result, key=lambda ft: (ft["family"], ft["table"], ft["name"]))
 
 
+def _objects(json_text: str, kind: str, fields: t.Mapping[str, tuple[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """The ``kind`` objects of a JSON listing in listing order, as {key: obj[json_key] or default}
+    (a callable default, such as ``list``, gives each object a value of its own)."""
+    out = []
+    for item in load_json(json_text):
+        obj = item.get(kind)
+        if isinstance(obj, dict):
+            out.append({key: obj[name] if name in obj else (default() if callable(default) else default)
+                        for key, (name, default) in fields.items()})
+    return out
+
+
+_CHAIN_FIELDS = {"family": ("family", ""), "table": ("table", ""), "name": ("name", ""), "handle": ("handle", None),
+                 "type": ("type", None), "hook": ("hook", None), "priority": ("prio", None), "policy": ("policy", None)}
+_RULE_FIELDS = {"family": ("family", ""), "table": ("table", ""), "chain": ("chain", ""), "handle": ("handle", None),
+                "comment": ("comment", ""), "expr": ("expr", list)}
+
+
 def parse_chains(json_text: str) -> list[dict[str, t.Any]]:
     """Chains: family, table, name, handle, and for base chains type, hook, priority, policy."""
-    chains = []
-    for item in load_json(json_text):
-        chain = item.get("chain")
-        if isinstance(chain, dict):
-            chains.append(
-                {
-                    "family": chain.get("family", ""),
-                    "table": chain.get("table", ""),
-                    "name": chain.get("name", ""),
-                    "handle": chain.get("handle"),
-                    "type": chain.get("type"),
-                    "hook": chain.get("hook"),
-                    "priority": chain.get("prio"),
-                    "policy": chain.get("policy"),
-                }
-            )
-    return chains
+    return _objects(json_text, "chain", _CHAIN_FIELDS)
 
 
 def parse_rules(json_text: str) -> list[dict[str, t.Any]]:
     """Rules in listing order: family, table, chain, handle, comment, expr."""
-    rules = []
-    for item in load_json(json_text):
-        rule = item.get("rule")
-        if isinstance(rule, dict):
-            rules.append(
-                {
-                    "family": rule.get("family", ""),
-                    "table": rule.get("table", ""),
-                    "chain": rule.get("chain", ""),
-                    "handle": rule.get("handle"),
-                    "comment": rule.get("comment", ""),
-                    "expr": rule.get("expr", []),
-                }
-            )
-    return rules
+    return _objects(json_text, "rule", _RULE_FIELDS)
 
 
 def rule_offload_target(rule: t.Mapping[str, t.Any]) -> tuple[str | None, list[str]]:
