@@ -89,8 +89,6 @@ def predicted_devices(snapshot: Snapshot) -> list[str]:
     return sorted(d for d in found if not present or d in present)
 
 
-
-
 def parse_blocks(text: str) -> tuple[dict[str, dict[str, t.Any]], str]:
     """(label -> {rc, out, err}, result) from the apply step's ``@fo4`` stdout."""
     blocks: dict[str, dict[str, t.Any]] = {}
