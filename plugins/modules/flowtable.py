@@ -106,9 +106,12 @@ options:
     default: [tcp, udp]
   missing_devices:
     description:
-      - What to do with listed devices that do not exist. V(fail) stops with an error;
-        V(skip) leaves them out with a warning (see RV(skipped_devices)); with O(persist)
-        they stay configured and join the flowtable when they appear (udev, OpenWrt hotplug).
+      - What to do with listed devices that do not exist when the task runs.
+      - V(fail) stops with an error naming them, before anything changes.
+      - V(skip) leaves them out of the flowtable now, with a warning (see RV(skipped_devices)).
+        With O(persist=true), a skipped device stays in the persisted configuration and joins
+        the flowtable when it appears (udev rule, OpenWrt hotplug); this is part of V(skip),
+        not a third choice.
     type: str
     choices: [fail, skip]
     default: fail
