@@ -4,10 +4,12 @@ set -euo pipefail
 export LANG=C LC_ALL=C
 
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2034 # false positive: read by the scripts that source this file (lab/capture, lab/bench)
 REPO_DIR="$(dirname "$LAB_DIR")"
 # LAB_IMAGES may point elsewhere (lab/bench builds a cold image in a scratch folder).
 LAB_IMAGES="${LAB_IMAGES:-$LAB_DIR/.images}"
 LAB_STATE="${LAB_STATE:-$LAB_DIR/.state}"
+# shellcheck disable=SC2034 # false positive: the default suite, read by lab/build and lab/distro.sh
 LAB_SUITE=bookworm
 
 die() {
