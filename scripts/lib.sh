@@ -77,3 +77,46 @@ fo_build_collection() {
     "$FO_ROOT/scripts/docs" --rst >/dev/null || return 1
     ansible-galaxy collection build "$FO_ROOT" --output-path "$out" --force "$@"
 }
+
+# fo_get_pip_standin VERSION WRITER: print the offline stand-in for ansible-test's pip
+# bootstrap script ~/.ansible/test/cache/get_pip_X_Y.py (normally downloaded from
+# ci-files.testing.ansible.com, unreachable here). It installs pip VERSION from the wheel
+# beside it (pip-VERSION-py3-none-any.whl, fetched from PyPI by the caller). WRITER is the
+# script that writes it (scripts/setup, scripts/matrix), named in the file and in its
+# message when the wheel is missing.
+fo_get_pip_standin() {
+    local version="$1" writer="$2"
+    cat <<PY
+"""Offline stand-in for get-pip.py, written by flowoffload.nft $writer.
+
+ansible-test runs this to put pip $version into the virtual environments it creates.
+It installs pip from the wheel next to this file instead of downloading anything.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WHEEL = os.path.join(HERE, "pip-$version-py3-none-any.whl")
+
+
+def main() -> int:
+    if not os.path.isfile(WHEEL):
+        sys.stderr.write(f"{WHEEL} is missing: run $writer again\n")
+        return 1
+    argv = sys.argv[1:]
+    options = [a for a in argv if a.startswith("-") and a not in ("--no-setuptools", "--no-wheel")]
+    packages = [a for a in argv if not a.startswith("-")] or ["pip==$version"]
+    extra = [name for flag, name in (("--no-setuptools", "setuptools"), ("--no-wheel", "wheel")) if flag not in argv]
+    sys.path.insert(0, WHEEL)
+    from pip._internal.cli.main import main as pip_main
+
+    index = [] if extra else ["--no-index"]
+    return pip_main(["install", *index, "--find-links", HERE, *options, *packages, *extra])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+PY
+}
