@@ -52,6 +52,33 @@ def argv(*words: t.Any) -> str:
     return " ".join(shq(word) for word in words)
 
 
+_SENTENCE_END = re.compile(r"[.;:!?](?=\s)")
+
+
+def clip(text: str, limit: int = 800, where: str = "the result's stdout and stderr") -> str:
+    """text for an error message: its start (which names the cause), cut at a boundary.
+
+    Whole lines while they fit in limit characters; when the first line alone is longer, its
+    whole sentences (else its whole words). What was left out is counted and ``where`` says
+    where the full text is (callers put it into a result key)."""
+    text = (text or "").strip()
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for line in text.splitlines():
+        candidate = f"{kept}\n{line}" if kept else line
+        if len(candidate) > limit:
+            break
+        kept = candidate
+    if not kept:
+        head = text[:limit]
+        ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+        cut = ends[-1] if ends else head.rfind(" ")
+        kept = head[:cut] if cut > 0 else head
+    kept = kept.rstrip()
+    return f"{kept} [... {len(text) - len(kept)} more characters in {where}]"
+
+
 @dataclasses.dataclass(frozen=True)
 class Read:
     """One section of the read script: ``code`` is sh; stdout, stderr and rc are kept.
@@ -314,33 +341,92 @@ def _printf_to(content: str, dest: str) -> str:
     return "\n".join([first] + [f"printf '%s' {shq(chunk)} >>{dest}" for chunk in chunks[1:]])
 
 
-_LOCK_CODE = f"""\
-fo_lockdir=/run; [ -d /run ] && [ -w /run ] || fo_lockdir=/tmp
+# Where the lock lives: the first of these that is a writable directory (tests point it elsewhere).
+LOCK_DIRS = ("/run", "/tmp")
+
+
+def lock_code() -> str:
+    """sh taking the host lock for the apply script (``fo_stop failed lock ...`` when it cannot).
+
+    The lock exists only while a run holds it: no run leaves a file behind (where /run is
+    missing it lives in /tmp, where a lock file left by every run would pile up in the
+    operator's view). Two schemes, both safe to remove while others wait:
+
+    - ``flock`` (util-linux): open LOCK, ``flock -w`` it, then check that LOCK still names
+      the file this run locked (``[ LOCK -ef /proc/$$/fd/9 ]``). A holder removes LOCK
+      *before* it releases the lock (the EXIT trap runs ``rm``; the descriptor closes when
+      the shell exits). A run that opened the file before that ``rm`` and gets the lock after
+      it holds a file no path names any more: it sees the mismatch, closes it and opens LOCK
+      again (a new file). So at any time at most one run holds the lock on the file LOCK
+      names, only that run removes it, and a waiter never proceeds on a removed file.
+    - without ``flock`` (OpenWrt's busybox): ``mkdir LOCK.d``, atomic on every filesystem.
+      The directory exists only while held (the EXIT trap removes it) and holds the holder's
+      pid. A holder that was killed (kill -9) leaves it behind: a waiter that finds a dead pid
+      takes the lock over only under a second ``mkdir`` (``LOCK.t``), re-reading the pid
+      there, so two waiters that both saw the dead pid never remove each other's fresh lock;
+      a directory without a pid yet is being created, not stale. (OpenWrt's ``lock`` applet
+      is not used: its file stays, holding the pid of a helper process that keeps the lock.)
+
+    HUP, INT and TERM end the script through ``exit``, so the EXIT trap releases the lock when
+    the connection drops too.
+    """
+    dirs = " ".join(shq(d) for d in LOCK_DIRS)
+    timeout = LOCK_TIMEOUT
+    held = f"another flowoffload.nft run holds $fo_lock for more than {timeout}s"
+    return f"""\
+fo_lockdir=''
+for fo_x in {dirs}; do
+  if [ -d "$fo_x" ] && [ -w "$fo_x" ]; then fo_lockdir=$fo_x; break; fi
+done
+[ -n "$fo_lockdir" ] || fo_stop failed lock "no writable directory for the lock ({' '.join(LOCK_DIRS)}; run with become: true)"
 fo_lock="$fo_lockdir/{LOCK_FILE}"
-fo_unlock=:
+fo_held=''
+fo_i=0
 if command -v flock >/dev/null 2>&1; then
-  exec 9>>"$fo_lock" || fo_stop failed lock "cannot open $fo_lock (run with become: true)"
-  flock -w {LOCK_TIMEOUT} 9 || fo_stop failed lock "another flowoffload.nft run holds $fo_lock for more than {LOCK_TIMEOUT}s"
-elif command -v lock >/dev/null 2>&1; then
-  fo_i=0
-  while ! lock -n "$fo_lock" >/dev/null 2>&1; do
-    fo_i=$((fo_i + 1)); [ "$fo_i" -lt {LOCK_TIMEOUT} ] || fo_stop failed lock "another flowoffload.nft run holds $fo_lock for more than {LOCK_TIMEOUT}s"
-    sleep 1
+  while :; do
+    exec 9>>"$fo_lock" || fo_stop failed lock "cannot open $fo_lock (run with become: true)"
+    flock -w {timeout} 9 || fo_stop failed lock "{held}"
+    # without /proc no run can check, so none removes the file (it is kept, as before)
+    if [ ! -e "/proc/$$/fd/9" ]; then break; fi
+    # the run before us removed the file it held (and we then locked): open the new one;
+    # -ef is not POSIX, but busybox ash's and dash's test have it
+    # shellcheck disable=SC3013
+    if [ "$fo_lock" -ef "/proc/$$/fd/9" ]; then fo_held=flock; break; fi
+    exec 9>&-
+    fo_i=$((fo_i + 1)); [ "$fo_i" -lt {timeout} ] || fo_stop failed lock "{held}"
   done
-  fo_unlock="lock -u $fo_lock"
 else
-  fo_i=0
-  while ! mkdir "$fo_lock.d" 2>/dev/null; do
-    fo_p=$(cat "$fo_lock.d/pid" 2>/dev/null)
-    if [ -n "$fo_p" ] && ! kill -0 "$fo_p" 2>/dev/null; then rm -rf "$fo_lock.d"; continue; fi
-    [ -w "$fo_lockdir" ] || fo_stop failed lock "cannot create $fo_lock.d (run with become: true)"
-    fo_i=$((fo_i + 1)); [ "$fo_i" -lt {LOCK_TIMEOUT} ] || fo_stop failed lock "another flowoffload.nft run holds $fo_lock.d for more than {LOCK_TIMEOUT}s"
+  # a pid is alive while /proc/PID exists (kill -0 alone would call another user's run dead)
+  fo_alive() {{ [ -d "/proc/$1" ] || kill -0 "$1" 2>/dev/null; }}
+  fo_lock="$fo_lock.d"
+  while ! mkdir "$fo_lock" 2>/dev/null; do
+    [ -w "$fo_lockdir" ] || fo_stop failed lock "cannot create $fo_lock (run with become: true)"
+    fo_p=''
+    [ ! -r "$fo_lock/pid" ] || read -r fo_p <"$fo_lock/pid" || :
+    if [ -n "$fo_p" ] && ! fo_alive "$fo_p" && mkdir "$fo_lockdir/{LOCK_FILE}.t" 2>/dev/null; then
+      fo_q=''
+      [ ! -r "$fo_lock/pid" ] || read -r fo_q <"$fo_lock/pid" || :
+      if [ "$fo_q" = "$fo_p" ]; then rm -rf "$fo_lock"; fi
+      rmdir "$fo_lockdir/{LOCK_FILE}.t"
+      continue
+    fi
+    fo_i=$((fo_i + 1))
+    [ "$fo_i" -lt {timeout} ] || fo_stop failed lock "{held} (if no run is active, a killed one left it: remove it)"
     sleep 1
   done
-  echo $$ >"$fo_lock.d/pid"
-  fo_unlock="rm -rf $fo_lock.d"
+  echo $$ >"$fo_lock/pid"
+  fo_held=dir
 fi
-trap 'rm -rf "$fo_t"; $fo_unlock' EXIT
+fo_release() {{
+  case $fo_held in
+    flock) rm -f "$fo_lock" ;;
+    dir) rm -rf "$fo_lock" ;;
+  esac
+}}
+trap 'rm -rf "$fo_t"; fo_release' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 """
 
 
@@ -364,7 +450,7 @@ def apply_script(spec: ApplySpec, nonce: str | None = None) -> tuple[str, str]:
         "  exit 3\n"
         "}\n"
     )
-    out.append(_LOCK_CODE)
+    out.append(lock_code())
     # 1. the state we planned from must be the state we change
     for index, exp in enumerate(spec.expect):
         want = f'"$fo_t/x{index}"'

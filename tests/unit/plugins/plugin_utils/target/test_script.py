@@ -7,6 +7,7 @@ import inspect
 import os
 import shutil
 import subprocess
+import time
 import typing as t
 
 import pytest
@@ -184,6 +185,69 @@ def test_the_lock_serializes_two_runs(tmp_path: t.Any) -> None:
     assert (tmp_path / "log").read_text().split() == ["start", "end", "start", "end"]
 
 
+def _serialized_runs(tmp_path: t.Any, shell: t.Sequence[str], runs: int = 3, flock: bool = True) -> list[str]:
+    spec = T.ApplySpec(post=[T.Step("s", f"echo start >>{tmp_path}/log; sleep 1; echo end >>{tmp_path}/log")])
+    script, _nonce = T.apply_script(spec)
+    if not flock:  # a host without flock (OpenWrt's busybox): the apply script adds the sbin dirs to PATH
+        assert script.count("command -v flock") == 1
+        script = script.replace("command -v flock", "false")
+    procs = [subprocess.Popen([*shell, "-c", script], stdout=subprocess.DEVNULL) for _run in range(runs)]
+    for proc in procs:
+        proc.wait(timeout=60)
+    return (tmp_path / "log").read_text().split()
+
+
+def test_the_lock_is_gone_after_the_run_and_falls_back_to_the_second_directory(
+        tmp_path: t.Any, monkeypatch: t.Any) -> None:
+    # issue 16: where /run is missing the lock lived in /tmp/flowoffload.lock and stayed there
+    lockdir = tmp_path / "tmp"
+    lockdir.mkdir()
+    monkeypatch.setattr(T, "LOCK_DIRS", (str(tmp_path / "no-run"), str(lockdir)))
+    assert _serialized_runs(tmp_path, ShellTarget().shell) == ["start", "end"] * 3
+    assert not list(lockdir.iterdir())
+    res = apply(ShellTarget(), T.ApplySpec(post=[T.Step("s", 'echo "$fo_lock"')]))
+    assert res.snapshot.out("s") == f"{lockdir}/flowoffload.lock\n" and not list(lockdir.iterdir())
+
+
+def test_a_failed_apply_removes_the_lock_too(tmp_path: t.Any, monkeypatch: t.Any) -> None:
+    monkeypatch.setattr(T, "LOCK_DIRS", (str(tmp_path),))
+    res = apply(ShellTarget(), T.ApplySpec(pre=[T.Step("p", "exit 3")]))
+    assert (res.status, res.key) == ("failed", "p") and not list(tmp_path.iterdir())
+
+
+def test_a_waiter_on_a_removed_lock_file_locks_the_new_one(tmp_path: t.Any, monkeypatch: t.Any) -> None:
+    """The holder removes the file before it releases it; a run that opened that file meanwhile
+    must not go on holding a file no path names (a third run could lock the new one)."""
+    monkeypatch.setattr(T, "LOCK_DIRS", (str(tmp_path),))
+    lock = tmp_path / "flowoffload.lock"
+    # the holder: flock the path, let the apply open the same file and wait, then remove the
+    # file and release it, as a finished run does; a third process then takes the new file
+    holder = subprocess.Popen(["flock", str(lock), "sh", "-c", f"sleep 1; rm -f {lock}; sleep 0.2"])
+    time.sleep(0.3)
+    res = apply(ShellTarget(), T.ApplySpec(post=[T.Step("s", 'echo "$fo_held $fo_i"')]))
+    holder.wait(timeout=10)
+    # one retry: the file it first locked was removed by the holder
+    assert res.ok and res.snapshot.out("s") == "flock 1\n"
+    assert not lock.exists()
+
+
+def test_without_flock_the_lock_is_a_directory_taken_over_when_its_holder_died(
+        tmp_path: t.Any, monkeypatch: t.Any) -> None:
+    """OpenWrt's busybox has no flock: mkdir LOCK.d, present only while held; a directory
+    left by a killed run (its pid gone) is taken over."""
+    monkeypatch.setattr(T, "LOCK_DIRS", (str(tmp_path / "run"),))
+    (tmp_path / "run").mkdir()
+    stale = tmp_path / "run" / "flowoffload.lock.d"
+    stale.mkdir()
+    with subprocess.Popen(["true"]) as dead:
+        dead.wait()
+    (stale / "pid").write_text(f"{dead.pid}\n")
+    for shell in (ShellTarget().shell, ["/usr/bin/dash"] if os.path.exists("/usr/bin/dash") else ["/bin/sh"]):
+        assert _serialized_runs(tmp_path, shell, flock=False) == ["start", "end"] * 3
+        assert not list((tmp_path / "run").iterdir())
+        (tmp_path / "log").unlink()
+
+
 def test_a_garbled_output_is_an_error() -> None:
     with pytest.raises(T.FlowOffloadError, match="cut short"):
         T.parse_sections("@@N k@@\nhalf a section", "N")
@@ -249,3 +313,16 @@ def test_proc_sys_values_are_read_whole() -> None:
     assert snap.get("v") == T.Section(0, f"kernel.pid_max={want}\n", "")
     code = T.proc_sys_code(["kernel/pid_max"], dotted=False)
     assert read(ShellTarget(), [T.Read("v", code)]).out("v") == f"kernel/pid_max={want}\n"
+
+
+def test_clip_keeps_the_start_and_cuts_at_a_boundary() -> None:
+    # issue 16: the install error kept the last 800 characters and began mid-word
+    lines = [f"line {n}: " + "x" * 60 for n in range(30)]
+    text = "\n".join(lines)
+    clipped = T.clip(text, 200)
+    assert clipped.startswith("line 0: ") and clipped.split(" [... ")[0] == "\n".join(lines[:2])
+    assert clipped.endswith(f"{len(text) - len(chr(10).join(lines[:2]))} more characters in the result's stdout and stderr]")
+    one = "First sentence names the cause. Second sentence; third part " + "y " * 200
+    assert T.clip(one, 100).startswith("First sentence names the cause. Second sentence; [... ")
+    assert T.clip("short", 100) == "short" and T.clip("", 10) == ""
+    assert T.clip("z" * 50, 10).startswith("z" * 10 + " [... 40 more")
