@@ -11,10 +11,18 @@ rendered by the one renderer (``render_flowtable``; flags and counter repeated, 
 kernel drops them). nft reads those lines as comments. The loader (``LOADER_PATH``, POSIX
 sh) reads them:
 
-- ``flowoffload-load [--chain F T C] FILE`` (the systemd unit, at boot and with every
-  nftables.service start/restart/reload): FILE plus the statements of the devices that
-  exist (``/sys/class/net/DEV``) in one ``nft -f``; the absent ones are named in a warning
+- ``flowoffload-load --table F T FILE`` / ``--chain F T C FILE`` (the systemd unit's start
+  and reload: at boot, with every nftables.service start/restart/reload, and right after a
+  changing apply): FILE plus the statements of the devices that exist
+  (``/sys/class/net/DEV``) in one ``nft -f``; the absent ones are named in a warning
   (journal). Should that batch fail (a device went meanwhile), FILE alone, then each device.
+  FILE is loaded only where it is missing: ``--table`` skips it while table F T exists with
+  the collection's mark (a table of that name without the mark is not touched: the load
+  fails), ``--chain`` while a rule tagged ``flowoffload.nft:`` is in chain C; the present
+  devices join in any case (a device already in its flowtable is a no-op). So a start on a
+  host where the apply has just loaded the same objects changes nothing (same handles, the
+  offloaded flows stay), and a start or reload after nftables.service flushed the ruleset
+  loads FILE again. ``FILE`` alone (units written by older versions) loads it unconditionally.
 - ``flowoffload-load --device DEV`` (udev on ACTION add/move of a net device,
   ``/etc/hotplug.d/net`` on OpenWrt): adds DEV to every loaded flowtable whose file lists it.
 - ``flowoffload-load --present`` (``/etc/hotplug.d/iface`` on OpenWrt, after fw4 reloaded):
@@ -34,7 +42,10 @@ import typing as t
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, file_code
 
 DEVICE_TAG = "# flowoffload.nft:device="
-LOADER_PATH = "/etc/flowoffload/flowoffload-load"
+# The one folder that is the collection's own (created by its first file, removed with the
+# last one when nothing else is in it). The others it writes into are the system's.
+COLLECTION_DIR = "/etc/flowoffload"
+LOADER_PATH = f"{COLLECTION_DIR}/flowoffload-load"
 UDEV_RULE_PATH = "/etc/udev/rules.d/90-flowoffload.rules"
 OPENWRT_NET_PATH = "/etc/hotplug.d/net/30-flowoffload"
 OPENWRT_IFACE_PATH = "/etc/hotplug.d/iface/30-flowoffload"
@@ -43,13 +54,17 @@ PREFIX = "ft:hp:"
 HEADER = "# Managed by flowoffload.nft (Ansible); changes are overwritten.\n"
 
 LOADER = HEADER + r"""# flowoffload-load: the collection's persisted flowtables with the devices that exist.
-#   flowoffload-load [--chain FAMILY TABLE CHAIN] FILE   load FILE (boot, nftables restart/reload)
-#   flowoffload-load --device DEV                        DEV appeared (udev, OpenWrt hotplug.d/net)
-#   flowoffload-load --present                           add every listed device that exists
+#   flowoffload-load --table FAMILY TABLE FILE         load FILE unless the table is loaded
+#   flowoffload-load --chain FAMILY TABLE CHAIN FILE   load FILE unless our rule is in CHAIN
+#   flowoffload-load FILE                              load FILE (units of older versions)
+#   flowoffload-load --device DEV                      DEV appeared (udev, OpenWrt hotplug.d/net)
+#   flowoffload-load --present                         add every listed device that exists
 # FILE defines the flowtables without devices; each configured device is a comment line
 # "# flowoffload.nft:device=DEV STATEMENT" (STATEMENT adds DEV to its flowtable), so an
-# absent device never makes the load fail. --chain: FILE is loaded only when no rule tagged
-# flowoffload.nft: is in that chain yet (the devices are added in any case).
+# absent device never makes the load fail. --table: FILE is loaded only when the table is
+# not there (one of that name without the collection's mark is left alone: error);
+# --chain: only when no rule tagged flowoffload.nft: is in that chain yet. The present
+# devices are added in any case, so a start right after an apply changes nothing.
 # FLOWOFFLOAD_ROOT prefixes /sys/class/net and the file folders (unit tests only).
 set -u
 PATH="${PATH:-/usr/bin:/bin}:/usr/sbin:/sbin:/usr/bin:/bin"
@@ -100,12 +115,24 @@ add() {
 }
 
 load() {
-  file=$1 guard=$2
+  file=$1 guard=$2 owned=$3
   [ -r "$file" ] || { say "error: cannot read $file"; return 1; }
   skip=0
   if [ -n "$guard" ]; then
     # shellcheck disable=SC2086 # three words
     nft list chain $guard 2>/dev/null </dev/null | grep -qF 'flowoffload.nft:' && skip=1
+  elif [ -n "$owned" ]; then
+    # shellcheck disable=SC2086 # two words
+    if nft list table $owned >"$tmp/table" 2>/dev/null </dev/null; then
+      if ! grep -qF 'comment "managed by flowoffload.nft"' "$tmp/table"; then
+        say "error: table $owned exists and is not managed by flowoffload.nft: $file is not loaded"
+        return 1
+      fi
+      skip=1
+    fi
+  fi
+  if [ "$skip" = 1 ]; then
+    say "$file is loaded already (${guard:+our rule in chain $guard}${owned:+table $owned}): kept as it is; present devices join"
   fi
   devices "$file" >"$tmp/list"
   : >"$tmp/add"; : >"$tmp/absent"
@@ -155,16 +182,17 @@ each() {
 }
 
 usage() {
-  echo "usage: flowoffload-load [--chain FAMILY TABLE CHAIN] FILE | --device DEV | --present" >&2
+  echo "usage: flowoffload-load [--table FAMILY TABLE | --chain FAMILY TABLE CHAIN] FILE | --device DEV | --present" >&2
   exit 2
 }
 
 case ${1:-} in
   --device) [ $# -eq 2 ] || usage; hotplug=1; each "$2" ;;
   --present) [ $# -eq 1 ] || usage; hotplug=1; each '' ;;
-  --chain) [ $# -eq 5 ] || usage; load "$5" "$2 $3 $4" ;;
+  --table) [ $# -eq 4 ] || usage; load "$4" '' "$2 $3" ;;
+  --chain) [ $# -eq 5 ] || usage; load "$5" "$2 $3 $4" '' ;;
   -* | '') usage ;;
-  *) [ $# -eq 1 ] || usage; load "$1" '' ;;
+  *) [ $# -eq 1 ] || usage; load "$1" '' '' ;;
 esac
 """
 
@@ -196,7 +224,35 @@ def hotplug_reads() -> list[Read]:
     for key, path in (("loader", LOADER_PATH), ("udev", UDEV_RULE_PATH), ("net", OPENWRT_NET_PATH),
                       ("iface", OPENWRT_IFACE_PATH)):
         reads.append(Read(PREFIX + key, file_code(path)))
+    reads.append(Read(PREFIX + "dir", dir_code()))
     return reads
+
+
+def dir_code(folder: str = COLLECTION_DIR) -> str:
+    """sh listing the collection's folder without a process: ``FOLDER/`` first when it
+    exists, then one path per entry (hidden names too); nothing when it does not exist."""
+    return f"""\
+if [ -d {folder} ]; then
+  echo {folder}/
+  for fo_x in {folder}/* {folder}/.[!.]* {folder}/..?*; do
+    if [ -e "$fo_x" ] || [ -L "$fo_x" ]; then echo "$fo_x"; fi
+  done
+fi"""
+
+
+def remove_dir(listing: str | None, entries: t.Iterable[t.Mapping[str, t.Any]]) -> bool:
+    """Whether this run removes the collection's folder: it exists (``listing``, the ``dir``
+    read; None when not read) and every entry in it is a file this run removes ('' after),
+    none is written. ``rmdir`` removes only an empty folder, so whatever someone else put
+    there keeps it (and the next read lists it: no change planned again)."""
+    lines = (listing or "").splitlines()
+    if not lines or lines[0] != COLLECTION_DIR + "/":
+        return False
+    inside = [e for e in entries if str(e["path"]).startswith(COLLECTION_DIR + "/")]
+    if any(e["after"] for e in inside):
+        return False
+    removed = {e["path"] for e in inside}
+    return all(line in removed for line in lines[1:])
 
 
 def wanted_files(openwrt: bool, udev: bool) -> dict[str, tuple[str, str]]:

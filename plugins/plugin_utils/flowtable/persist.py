@@ -16,9 +16,18 @@ hotplug scripts run when the device exists (``_hotplug``), so an absent device n
 makes a load fail (issue 9, defect 1).
 
 Owned table files are idempotent on their own (``table F T {}``, ``delete table F T``,
-full definition).  Chain mode files hold one section per flowtable; on systemd the loader
-loads the file only when no rule tagged ``flowoffload.nft:`` is in the chain yet, so a
-re-run (unit restart without a firewall reload) never duplicates the rule.
+full definition).  Chain mode files hold one section per flowtable.  The unit's start and
+reload run the loader with a guard (``--table F T`` / ``--chain F T C``): it loads the file
+only where its objects are missing (the table, or our rule in the chain), so the start the
+apply runs right after loading the same objects is a no-op on the ruleset, a start or
+reload after nftables.service flushed the ruleset loads the file again, and a re-run never
+duplicates the rule in chain mode.
+
+The unit belongs active whenever nftables.service is (``ReloadPropagatedFrom`` reaches
+active units only: an inactive one lets ``systemctl reload nftables`` wipe the flowtables
+until the next restart; issue 19); where nftables.service is installed but not running it
+stays inactive, so that a later start of nftables.service (which flushes the ruleset)
+starts it after the ruleset through its ``.wants`` link (``should_be_active``).
 """
 from __future__ import annotations
 
@@ -115,11 +124,27 @@ def merge_sections(existing: str | None, name: str, section: str | None) -> str:
     return "".join(parts)
 
 
+def loader_command(desired: Desired, path: str) -> str:
+    """The loader's command line for the file at path: guarded, so it loads the file only
+    where its objects are missing (``_hotplug``)."""
+    guard = (f"--chain {desired.family} {desired.table} {desired.chain}" if desired.chain
+             else f"--table {desired.family} {desired.table}")
+    # Identifiers and paths are validated (letters, digits, _ - . /): no quoting needed.
+    return f"/bin/sh {LOADER_PATH} {guard} {path}"
+
+
+def should_be_active(units: t.Mapping[str, str]) -> bool:
+    """Whether the collection's units belong active, from nftables.service's state
+    (``target.host.parse_units``): yes while it is active or where it is not installed;
+    no where it is installed but not running (its next start flushes the ruleset and
+    starts ours after it, through the ``nftables.service.wants`` link)."""
+    installed = bool(units.get("nftables.service.enabled"))
+    return units.get("nftables.service") == "active" or not installed
+
+
 def unit_text(desired: Desired, path: str) -> str:
     """The oneshot unit: the loader loads the file with the devices that exist."""
-    guard = f"--chain {desired.family} {desired.table} {desired.chain} " if desired.chain else ""
-    # Identifiers and paths are validated (letters, digits, _ - . /): no quoting needed.
-    load = f"/bin/sh {LOADER_PATH} {guard}{path}"
+    load = loader_command(desired, path)
     return (
         "# Managed by flowoffload.nft (Ansible)\n"
         "[Unit]\n"

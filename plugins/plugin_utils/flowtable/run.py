@@ -38,7 +38,9 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model im
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import (
     WANTED_BY,
     file_plan,
+    loader_command,
     nft_path,
+    should_be_active,
     unit_name,
     unit_path,
 )
@@ -88,11 +90,28 @@ def _listing(what: str, desired: Desired, json_out: bool) -> str:
     return argv("nft", *(["-j"] if json_out else []), "list", what, *spec)
 
 
-def _enabled_code(unit: str) -> str:
-    """``systemctl is-enabled`` of the collection's unit without a process: what enable
-    does to it is the links in the .wants folders of its [Install] section."""
+def _unit_state_code(unit: str) -> str:
+    """``systemctl is-enabled`` and ``is-active`` of the collection's unit without a
+    process: enabled is the links ``enable`` makes in the .wants folders of its [Install]
+    section; active is systemd's ``/run/systemd/units/invocation:UNIT`` link, which PID 1
+    keeps while the unit is active (removed when it stops or fails). Prints ``enabled
+    active``, ``disabled inactive``, ...; the second word only where /run/systemd/units
+    exists (systemd 233 and later). rc 1 when not enabled, as is-enabled."""
     links = " && ".join(f"[ -L {shq(f'/etc/systemd/system/{w}.wants/{unit}')} ]" for w in WANTED_BY)
-    return f"if {links}; then echo enabled; else echo disabled; fo_rc 1; fi"
+    invocation = shq(f"/run/systemd/units/invocation:{unit}")
+    return (f"if {links}; then fo_ue=enabled; else fo_ue=disabled; fi\n"
+            "if [ ! -d /run/systemd/units ]; then echo \"$fo_ue\"\n"
+            f"elif [ -L {invocation} ]; then echo \"$fo_ue active\"\n"
+            "else echo \"$fo_ue inactive\"; fi\n"
+            "[ \"$fo_ue\" = enabled ] || fo_rc 1")
+
+
+def unit_state(snapshot: Snapshot) -> tuple[bool, bool | None]:
+    """(enabled, active) of the unit from the ``unit-enabled`` read; active None when the
+    read could not tell (no /run/systemd/units, or a snapshot without the word)."""
+    words = snapshot.text(PREFIX + "unit-enabled").split()
+    active = {"active": True, "inactive": False}.get(words[1]) if len(words) > 1 else None
+    return bool(words) and words[0] == "enabled", active
 
 
 def _reads_for(desired: Desired) -> list[Read]:
@@ -109,7 +128,7 @@ def _reads_for(desired: Desired) -> list[Read]:
         Read(PREFIX + "file", file_code(nft_path(desired, False))),
         Read(PREFIX + "file-openwrt", file_code(nft_path(desired, True))),
         Read(PREFIX + "unit", file_code(unit_path(desired))),
-        Read(PREFIX + "unit-enabled", _enabled_code(unit_name(desired))),
+        Read(PREFIX + "unit-enabled", _unit_state_code(unit_name(desired))),
     ] + _hotplug.hotplug_reads()
     if desired.state == "present":
         reads.append(_probe.probe_read())
@@ -194,7 +213,8 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     if desired.backend == "fw4":
         fw4_plan = _fw4.plan_fw4(snapshot, params, check_mode)
         return FtPlan(fw4_plan.result, fw4_plan.spec, desired, snapshot, fw4=fw4_plan)
-    del check_mode  # the nft plan is the same; run_flowtable decides whether to apply
+    # the plan is the same in check mode (run_flowtable decides whether to apply); only the
+    # words of a warning differ
     host = _host.host_from(snapshot)
     openwrt = bool(host["openwrt"])
     # systemd must run, not merely be installed (containers, chroots, routers that ship
@@ -229,22 +249,16 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
         warnings.append(f"systemd does not run here (init: {host.get('init') or 'unknown'}"
                         f"{'' if 'systemctl' in host['tools'] else ', no systemctl'}): the persistence file "
                         "is written but no systemd unit can load "
-                        f"it at boot; run '/bin/sh {_hotplug.LOADER_PATH} {nft_path(desired, False)}' from your "
+                        f"it at boot; run '{loader_command(desired, nft_path(desired, False))}' from your "
                         "init system after the firewall")
     unit_after = next((e["after"] for e in entries if e["path"] == unit_path(desired)), None)
-    unit_wanted = bool(unit_after) if unit_after is not None else bool(_file(snapshot, "unit"))
-    enabled = (snapshot.out(PREFIX + "unit-enabled") or "").strip() == "enabled"
-    post: list[Step] = []
-    unit = unit_name(desired)
-    if systemd and unit_wanted and (unit_after is not None or not enabled):
-        post += [Step(PREFIX + "daemon-reload", "systemctl daemon-reload"),
-                 Step(PREFIX + "enable", argv("systemctl", "enable", unit))]
-    elif unit_after == "" and systemd:
-        wants = [f"/etc/systemd/system/{target}.wants/{unit}" for target in ("multi-user.target", "nftables.service")]
-        post.append(Step(PREFIX + "disable", f"{argv('systemctl', 'disable', unit)} >/dev/null 2>&1\n"
-                         f"rm -f {argv(*wants)}\nsystemctl daemon-reload"))
+    post, unit_diff = _unit_plan(desired, snapshot, systemd, unit_after, check_mode, warnings)
     if any(e["path"] == _hotplug.UDEV_RULE_PATH for e in shared) and "udevadm" in host["tools"]:
         post.append(Step(PREFIX + "udev-reload", "udevadm control --reload", check=False))
+    # the collection's own folder goes with its last file (rmdir: only when empty)
+    folder = _hotplug.remove_dir(snapshot.out(_hotplug.PREFIX + "dir"), entries)
+    if folder:
+        post.append(Step(PREFIX + "rmdir", argv("rmdir", _hotplug.COLLECTION_DIR), check=False))
     spec = ApplySpec(nft=list(plan.commands), post=post,
                      files=[FileChange(e["path"], e["after"] or None, e["mode"]) for e in entries])
     if spec.changes():
@@ -262,6 +276,11 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
              "before": plan.before, "after": plan.after}]
     diff += [{"before_header": e["path"], "after_header": e["path"], "before": e["before"], "after": e["after"]}
              for e in entries]
+    if unit_diff:
+        diff.append(unit_diff)
+    if folder:
+        diff.append({"before_header": f"{_hotplug.COLLECTION_DIR}/ (folder)",
+                     "after_header": f"{_hotplug.COLLECTION_DIR}/ (folder)", "before": "empty folder\n", "after": ""})
     result = {
         "changed": spec.changes(),
         "commands": list(plan.commands),
@@ -269,11 +288,68 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
         "hardware_offload": bool(new and new.offload),
         "fallback_reason": fallback,
         "skipped_devices": skipped,
-        "persist_files": [e["path"] for e in entries],
+        "persist_files": [e["path"] for e in entries] + ([_hotplug.COLLECTION_DIR] if folder else []),
         "diff": diff,
         "warnings": warnings,
     }
     return FtPlan(result, spec, desired, snapshot, devices)
+
+
+def _state_words(installed: bool, enabled: bool, active: bool | None) -> str:
+    return (f"{('enabled' if enabled else 'disabled') if installed else 'not installed'}, "
+            f"{'active' if active else 'inactive' if active is False else 'active state unknown'}")
+
+
+def _unit_plan(desired: Desired, snapshot: Snapshot, systemd: bool, unit_after: str | None, check_mode: bool,
+               warnings: list[str]) -> tuple[list[Step], dict[str, str] | None]:
+    """The systemd steps for the table's unit and the diff of its state (None: unchanged).
+
+    A wanted unit is enabled and, where nftables.service runs (or is not installed),
+    started: ``ReloadPropagatedFrom=nftables.service`` reaches active units only, so an
+    inactive one lets ``systemctl reload nftables`` drop the flowtables until the next
+    restart (issue 19). The start runs the guarded loader, which finds the objects this
+    apply has just loaded and leaves them as they are. A unit that goes is stopped (no
+    ExecStop: the ruleset is the batch's business), disabled and its links removed; so is
+    one whose file is gone but which is still active or linked.
+    """
+    if not systemd:
+        return [], None
+    unit = unit_name(desired)
+    before_file = _file(snapshot, "unit")
+    wanted = bool(unit_after) if unit_after is not None else bool(before_file)
+    enabled, active = unit_state(snapshot)
+    run_it = should_be_active(_host.parse_units(snapshot.text(_host.PREFIX + "systemd-units")))
+    steps: list[Step] = []
+    after = (bool(before_file), enabled, active)
+    if wanted:
+        if unit_after is not None or not enabled:
+            steps += [Step(PREFIX + "daemon-reload", "systemctl daemon-reload"),
+                      Step(PREFIX + "enable", argv("systemctl", "enable", unit))]
+        start = run_it and (active is False or (active is None and bool(unit_after)))
+        if start:
+            steps.append(Step(PREFIX + "start", argv("systemctl", "start", unit)))
+        after = (True, True, True if start else active)
+        if start and before_file and unit_after is None:
+            # nothing else about the unit changes: the host drifted (or an older version of
+            # the collection never started it); say why the run reports a change
+            warnings.append(
+                f"unit {unit} was {'enabled' if enabled else 'disabled'} but inactive (stopped by hand, failed, or "
+                "never started by an older version of flowoffload.nft): 'systemctl reload nftables' reaches only "
+                f"active units, so a reload would drop the flowtables of {desired.family} {desired.table} until the "
+                "next restart or reboot; " + ("check mode: the run would start it" if check_mode else "started it")
+                + " (its start finds the loaded flowtables and changes nothing in the ruleset)")
+    elif unit_after == "" or active or enabled:
+        wants = [f"/etc/systemd/system/{target}.wants/{unit}" for target in WANTED_BY]
+        steps.append(Step(PREFIX + "disable", f"{argv('systemctl', 'stop', unit)} >/dev/null 2>&1\n"
+                          f"{argv('systemctl', 'disable', unit)} >/dev/null 2>&1\n"
+                          f"rm -f {argv(*wants)}\nsystemctl daemon-reload"))
+        after = (False, False, False)
+    before_words, after_words = _state_words(bool(before_file), enabled, active), _state_words(*after)
+    if not steps or before_words == after_words:
+        return steps, None
+    header = f"systemd: {unit}"
+    return steps, {"before_header": header, "after_header": header, "before": before_words + "\n",
+                   "after": after_words + "\n"}
 
 
 # --- finish ------------------------------------------------------------------------------

@@ -82,7 +82,8 @@ def written(spec: ApplySpec, before: t.Mapping[str, str] | None = None) -> dict[
 
 def file_sections(files: t.Mapping[str, str] | None = None) -> dict[str, Section]:
     """The ft:* file sections of a read: file, file-openwrt, unit, hp:loader, hp:udev,
-    hp:net, hp:iface (absent unless given) and hp:persisted (from the nft files given)."""
+    hp:net, hp:iface (absent unless given), hp:persisted (from the nft files given) and
+    hp:dir (the collection's folder holding the given files that live there)."""
     files = dict(files or {})
     out = {f"ft:{key}": sec(files[key]) if key in files else ABSENT
            for key in ("file", "file-openwrt", "unit", "hp:loader", "hp:udev", "hp:net", "hp:iface")}
@@ -90,18 +91,29 @@ def file_sections(files: t.Mapping[str, str] | None = None) -> dict[str, Section
                        "/usr/share/nftables.d/ruleset-post/flowoffload-flowoffload.nft")
              for key in ("file", "file-openwrt") if key in files]
     out["ft:hp:persisted"] = sec("".join(f"{path}\n" for path in paths))
+    # the collection's folder as the hp:dir read lists it (nothing when no file is in it)
+    inside = sorted([path for path in paths if path.startswith(_hotplug.COLLECTION_DIR + "/")]
+                    + ([_hotplug.LOADER_PATH] if "hp:loader" in files else []))
+    out["ft:hp:dir"] = sec(f"{_hotplug.COLLECTION_DIR}/\n" + "".join(f"{path}\n" for path in inside) if inside else "")
     return out
 
 
+def unit_section(enabled: bool = True, active: bool | None = None) -> Section:
+    """The ft:unit-enabled read: ``enabled``/``disabled`` and, unless active is None (a
+    host without /run/systemd/units), ``active``/``inactive``."""
+    words = ("enabled" if enabled else "disabled") + ("" if active is None else " active" if active else " inactive")
+    return sec(words + "\n", 0 if enabled else 1)
+
+
 def owned(prefix: str | None = None, files: t.Mapping[str, str] | None = None, enabled: bool = True,
-          **extra: Section) -> dict[str, Section]:
+          active: bool | None = None, **extra: Section) -> dict[str, Section]:
     """Sections of a read in owned mode: host, table listing, files, unit state, probes."""
     json_sec, text_sec = listing(prefix)
     out = dict(host())
     out.update({"ft:table-json": json_sec, "ft:table-text": text_sec})
     out.update(file_sections(files))
     out.update({
-        "ft:unit-enabled": sec("enabled\n") if enabled else sec("disabled\n", 1),
+        "ft:unit-enabled": unit_section(enabled, active),
         "probe:sw": sec(""),
     })
     out.update(extra)

@@ -165,6 +165,86 @@ def test_chain_mode_loads_the_rule_once_and_the_devices_always(tmp_path):
     assert "insert rule" not in second and second.count("add flowtable inet filter ft") == 2
 
 
+# --- issue 19: the unit's start and reload load only what is missing ------------------------
+TABLE_ARGS = ("--table", "inet", "flowoffload")
+MARKED = 'table inet flowoffload {\n\tcomment "managed by flowoffload.nft"\n\tflowtable ft {\n\t}\n}\n'
+
+
+def test_table_guard_loads_the_file_when_the_table_is_missing(tmp_path):
+    """At boot, or after nftables.service flushed the ruleset (restart, reload)."""
+    host = lan0_wan0(tmp_path)
+    proc = host.sh(*TABLE_ARGS, str(host.root) + OWNED)
+    assert proc.returncode == 0 and proc.stderr == ""
+    [batch] = host.batches()
+    assert batch.startswith("table inet flowoffload {") and batch.count("devices = {") == 2
+    assert host.log().splitlines()[0] == "nft list table inet flowoffload"
+
+
+def test_table_guard_keeps_a_loaded_table_and_only_adds_devices(tmp_path):
+    """The start right after an apply: the table is there, so nothing is deleted and
+    re-created (same handles, offloaded flows kept); adding a device already in the
+    flowtable is a no-op for the kernel."""
+    host = lan0_wan0(tmp_path)
+    (host.answers / "list table inet flowoffload").write_text(MARKED)
+    host.loaded("inet flowoffload ft")
+    proc = host.sh(*TABLE_ARGS, str(host.root) + OWNED)
+    assert proc.returncode == 0, proc.stderr
+    assert "is loaded already (table inet flowoffload): kept as it is" in proc.stderr
+    [batch] = host.batches()
+    assert "delete table" not in batch and "flow add" not in batch
+    assert batch == ('add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "lan0" }; counter; }\n'
+                     'add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "wan0" }; counter; }\n')
+
+
+def test_table_guard_leaves_a_table_it_does_not_own_alone(tmp_path):
+    host = lan0_wan0(tmp_path)
+    (host.answers / "list table inet flowoffload").write_text("table inet flowoffload {\n\tchain c {\n\t}\n}\n")
+    proc = host.sh(*TABLE_ARGS, str(host.root) + OWNED)
+    assert proc.returncode == 1 and "exists and is not managed by flowoffload.nft" in proc.stderr
+    assert host.batches() == []
+
+
+def test_the_loader_looks_for_the_modules_mark():
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import OWNER_COMMENT
+    assert f"'comment \"{OWNER_COMMENT}\"'" in H.LOADER
+
+
+@pytest.mark.parametrize("args", [("--table", "inet", "x"), ("--table", "inet", "x", "f", "extra"), ("--chain", "a", "b")])
+def test_loader_refuses_a_wrong_argument_count(tmp_path, args):
+    assert Host(tmp_path).sh(*args).returncode == 2
+
+
+# --- the collection's folder ----------------------------------------------------------------
+def test_dir_read_lists_the_folder_and_every_entry_without_a_process(tmp_path):
+    folder = tmp_path / "flowoffload"
+    code = H.dir_code(str(folder))
+    assert "$(" not in code and "ls" not in code.split()
+
+    def run() -> str:
+        return subprocess.run([BUSYBOX, "sh", "-c", code], capture_output=True, text=True, check=True).stdout
+
+    assert run() == ""
+    folder.mkdir()
+    assert run() == f"{folder}/\n"
+    (folder / "a.nft").write_text("x")
+    (folder / ".hidden").write_text("x")
+    (folder / "dangling").symlink_to(tmp_path / "nowhere")
+    assert sorted(run().splitlines()[1:]) == sorted(f"{folder}/{n}" for n in ("a.nft", ".hidden", "dangling"))
+    assert run().splitlines()[0] == f"{folder}/"
+
+
+def test_the_folder_goes_only_when_this_run_empties_it():
+    own, loader = "/etc/flowoffload/inet-flowoffload.nft", H.LOADER_PATH
+    listing = f"/etc/flowoffload/\n{own}\n{loader}\n"
+    gone = [{"path": own, "after": ""}, {"path": loader, "after": ""}]
+    assert H.remove_dir(listing, gone) is True
+    assert H.remove_dir(listing, gone[:1]) is False                       # the loader stays
+    assert H.remove_dir(listing + "/etc/flowoffload/mine.txt\n", gone) is False  # not ours: kept
+    assert H.remove_dir("/etc/flowoffload/\n", []) is True                 # left empty earlier
+    assert H.remove_dir("/etc/flowoffload/\n", [{"path": own, "after": "x"}]) is False  # written now
+    assert H.remove_dir("", gone) is False and H.remove_dir(None, gone) is False
+
+
 # --- hotplug: a device that appears joins the flowtables that list it ----------------------
 def test_device_that_appears_joins_every_flowtable_listing_it(tmp_path):
     host = Host(tmp_path)

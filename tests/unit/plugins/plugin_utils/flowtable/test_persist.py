@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typing as t
 
+import pytest
+
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import model as F
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import persist as P
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import params
@@ -55,11 +57,29 @@ def test_device_lines_repeat_flags_and_counter():
 def test_unit_owned_mode_runs_the_loader():
     d = want()
     unit = P.unit_text(d, P.nft_path(d, False))
+    # issue 19: the start right after an apply and a reload when the table survived leave
+    # the loaded table alone (--table): the same command for both
     for line in ("Type=oneshot", "RemainAfterExit=yes", "After=nftables.service", "PartOf=nftables.service",
                  "ReloadPropagatedFrom=nftables.service", "WantedBy=multi-user.target nftables.service",
-                 "ExecStart=/bin/sh /etc/flowoffload/flowoffload-load /etc/flowoffload/inet-flowoffload.nft",
-                 "ExecReload=/bin/sh /etc/flowoffload/flowoffload-load /etc/flowoffload/inet-flowoffload.nft"):
+                 "ExecStart=/bin/sh /etc/flowoffload/flowoffload-load --table inet flowoffload "
+                 "/etc/flowoffload/inet-flowoffload.nft",
+                 "ExecReload=/bin/sh /etc/flowoffload/flowoffload-load --table inet flowoffload "
+                 "/etc/flowoffload/inet-flowoffload.nft"):
         assert line in unit.splitlines()
+
+
+@pytest.mark.parametrize("units, active", [
+    ({"nftables.service": "active", "nftables.service.enabled": "enabled"}, True),
+    ({"nftables.service": "active", "nftables.service.enabled": "disabled"}, True),  # started by hand
+    ({"nftables.service": "inactive", "nftables.service.enabled": ""}, True),       # not installed
+    ({}, True),                                                                     # not read
+    ({"nftables.service": "inactive", "nftables.service.enabled": "disabled"}, False),
+    ({"nftables.service": "inactive", "nftables.service.enabled": "enabled"}, False),  # stopped
+])
+def test_the_unit_belongs_active_unless_nftables_is_installed_and_not_running(units, active):
+    """Started while nftables.service is inactive, the unit would stay active through a later
+    'systemctl start nftables' (which flushes the ruleset): left to that start instead."""
+    assert P.should_be_active(units) is active
 
 
 def test_unit_chain_mode_guards_against_duplicate_rule():
