@@ -9,12 +9,15 @@
   flowtables they define and one ``# flowoffload.nft:device=DEV`` loader line per
   configured device (``_flowtable_persist``, ``_hotplug``);
 - the boot loader ``/etc/flowoffload/flowoffload-load`` and, on systemd, whether each
-  file's unit ``flowoffload-<family>-<table>.service`` is enabled;
+  file's unit ``flowoffload-<family>-<table>.service`` is enabled and active, and whether
+  it belongs active (nftables.service running, or not installed: ``should_be_active``);
 - on OpenWrt, the UCI firewall defaults ``flow_offloading`` / ``flow_offloading_hw``, from
   which firewall4 builds flowtable ``ft`` in ``table inet fw4`` (``_fw4``).
 
-Every read only prints files and settings (``cat``, ``systemctl is-enabled``, ``uci -q
-get``); its keys start with ``audit:``.
+Every read only prints files and settings (``cat``, ``uci -q get``); the units' states come
+from systemd's own files, as the flowtable module reads them (the ``[Install]`` links in
+``/etc/systemd/system/*.wants``, ``/run/systemd/units/invocation:UNIT`` while active),
+without a ``systemctl`` process. Its keys start with ``audit:``.
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug 
     PERSISTED_GLOBS,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import resolve_priority
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import WANTED_BY, should_be_active
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Snapshot, argv, file_code, when_tool
 
 PREFIX = "audit:"
@@ -48,15 +53,28 @@ for fo_af in {' '.join(PERSISTED_GLOBS)}; do
 done
 """
 
-_UNITS_CODE = """\
-if command -v systemctl >/dev/null 2>&1; then
-  for fo_af in /etc/flowoffload/*.nft; do
-    [ -f "$fo_af" ] || continue
-    fo_au="flowoffload-${fo_af##*/}"
-    fo_au="${fo_au%.nft}.service"
-    printf '%s=%s\\n' "$fo_au" "$(systemctl is-enabled "$fo_au" 2>/dev/null)"
-  done
-fi
+# Per collection file: ``UNIT=enabled|disabled|`` (every link of its [Install] section, as
+# the module enables it; empty: no unit file) and, where /run/systemd/units exists,
+# ``UNIT.active=active|inactive``.
+_UNITS_CODE = f"""\
+for fo_af in /etc/flowoffload/*.nft; do
+  [ -f "$fo_af" ] || continue
+  fo_au="flowoffload-${{fo_af##*/}}"
+  fo_au="${{fo_au%.nft}}.service"
+  fo_ae=''
+  if [ -e "/etc/systemd/system/$fo_au" ]; then
+    fo_ae=enabled
+    for fo_aw in {' '.join(WANTED_BY)}; do
+      [ -L "/etc/systemd/system/$fo_aw.wants/$fo_au" ] || fo_ae=disabled
+    done
+  fi
+  printf '%s=%s\\n' "$fo_au" "$fo_ae"
+  if [ -d /run/systemd/units ]; then
+    fo_aa=inactive
+    if [ -L "/run/systemd/units/invocation:$fo_au" ]; then fo_aa=active; fi
+    printf '%s.active=%s\\n' "$fo_au" "$fo_aa"
+  fi
+done
 fo_rc 0"""
 
 # Without uci (every host but OpenWrt): rc 127 without a process.
@@ -162,7 +180,10 @@ def parse_file(path: str, text: str) -> list[dict[str, t.Any]]:
 def configured_from(snapshot: Snapshot) -> dict[str, t.Any]:
     """The configured state: ``files`` (path -> configured flowtables), ``flowtables``
     (all of them, ``source`` naming the file or UCI), ``loader`` (present, current),
-    ``units`` (unit -> is-enabled answer), ``uci`` (option -> value, {} without uci)."""
+    ``units`` (unit -> ``enabled``/``disabled``/'' for no unit file), ``active`` (unit ->
+    ``active``/``inactive``; absent where the read could not tell), ``units_run`` (whether
+    the units belong active: nftables.service is running or not installed; from the host
+    read's ``host:systemd-units``), ``uci`` (option -> value, {} without uci)."""
     files: dict[str, list[dict[str, t.Any]]] = {}
     for path, section in sorted(snapshot.with_prefix(FILE_PREFIX).items()):
         if path and section.ok:
@@ -174,6 +195,7 @@ def configured_from(snapshot: Snapshot) -> dict[str, t.Any]:
         flowtables.append({"family": _fw4.FAMILY, "table": _fw4.TABLE, "name": _fw4.NAME, "hook": "ingress",
                            "priority": 0, "devices": None, "offload": _fw4.is_on(uci.get("flow_offloading_hw")),
                            "counter": None, "source": f"uci {_fw4.SECTION}"})
+    pairs = parse_pairs(snapshot.text(K_UNITS))
     loader_sec = snapshot.get(K_LOADER)
     loader_text = loader_sec.out if loader_sec is not None and loader_sec.ok else None
     return {
@@ -181,6 +203,8 @@ def configured_from(snapshot: Snapshot) -> dict[str, t.Any]:
         "flowtables": flowtables,
         "loader": {"path": LOADER_PATH, "present": loader_text is not None,
                    "current": loader_text is not None and loader_text.rstrip("\n") == LOADER.rstrip("\n")},
-        "units": parse_pairs(snapshot.text(K_UNITS)),
+        "units": {unit: state for unit, state in pairs.items() if not unit.endswith(".active")},
+        "active": {unit[:-len(".active")]: state for unit, state in pairs.items() if unit.endswith(".active")},
+        "units_run": should_be_active(_host.parse_units(snapshot.text(_host.PREFIX + "systemd-units"))),
         "uci": uci,
     }

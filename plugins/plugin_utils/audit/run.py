@@ -104,6 +104,11 @@ def _persistence_drift(config: t.Mapping[str, t.Any], init: str) -> list[str]:
             answer = config["units"].get(unit, "")
             if answer not in ("enabled", "static", "enabled-runtime"):
                 drift.append(f"unit {unit} is {answer or 'not installed'}: {path} is not loaded at boot")
+            elif config.get("active", {}).get(unit) == "inactive" and config.get("units_run", True):
+                # issue 19: ReloadPropagatedFrom=nftables.service reaches active units only
+                drift.append(f"unit {unit} is enabled but inactive: the next 'systemctl reload nftables' drops "
+                             f"the flowtables of {path} until a restart or reboot (the next run of the collection "
+                             "starts it)")
     return drift
 
 

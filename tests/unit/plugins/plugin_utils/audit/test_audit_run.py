@@ -163,6 +163,24 @@ def test_persistence_drift_loader_and_unit(vm):
         "unit flowoffload-inet-factsft.service is not installed: /etc/flowoffload/inet-factsft.nft is not loaded at boot"]
 
 
+def test_an_enabled_but_inactive_unit_is_drift_where_nftables_runs(vm):
+    """issue 19: a reload of nftables.service reaches active units only."""
+    unit = "flowoffload-inet-factsft.service"
+    inactive = configured(units=f"{unit}=enabled\n{unit}.active=inactive\n")
+    audit = row(vm, inactive)
+    assert audit["drift"] == [
+        f"unit {unit} is enabled but inactive: the next 'systemctl reload nftables' drops the flowtables of "
+        "/etc/flowoffload/inet-factsft.nft until a restart or reboot (the next run of the collection starts it)"]
+    assert audit["state"] == "drifted" and "enabled but inactive" in audit["reason"]
+    assert row(vm, configured(units=f"{unit}=enabled\n{unit}.active=active\n"))["drift"] == []
+    # nftables.service installed but stopped: the unit starts with it, nothing to report
+    assert row(vm, dict(inactive, units_run=False))["drift"] == []
+    # a host without systemd as init has no unit to check
+    facts = copy.deepcopy(vm)
+    facts["platform"]["init"] = "sysvinit"
+    assert row(facts, inactive)["drift"] == []
+
+
 def test_openwrt_uci_is_compared_without_devices():
     facts = facts_of(openwrt_sections())
     facts["kernel"]["software_offload"] = {"supported": True, "message": "ok"}

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The audit's configured state: files the collection persists, read back (round trips
 through the real renderers), the loader, the units, OpenWrt's UCI options, and the read
-script run for real under busybox with doubles for uci and systemctl."""
+script run for real under busybox with a double for uci (the units' states come from
+systemd's files, read without a process)."""
 from __future__ import annotations
 
 import os
@@ -20,7 +21,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist 
     owned_file,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import LOADER
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Section, Snapshot, read_host
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Section, Snapshot, read_host
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import ShellTarget
 
 
@@ -85,6 +86,49 @@ def test_configured_from_files_loader_and_units():
     assert list(config["files"]) == [path] and [ft["devices"] for ft in config["flowtables"]] == [["eth0"]]
     assert config["loader"] == {"path": "/etc/flowoffload/flowoffload-load", "present": True, "current": True}
     assert config["units"] == {"flowoffload-inet-flowoffload.service": "enabled"} and config["uci"] == {}
+
+
+def test_units_enabled_and_active_states_and_whether_they_belong_active():
+    path, text = owned(["eth0"], False)
+    unit = "flowoffload-inet-flowoffload.service"
+    snap = snapshot({path: text}, units=f"{unit}=enabled\n{unit}.active=inactive\n")
+    config = ac.configured_from(snap)
+    assert config["units"] == {unit: "enabled"} and config["active"] == {unit: "inactive"}
+    assert config["units_run"] is True  # no host read of nftables.service: as where it is not installed
+    snap.sections["host:systemd-units"] = Section(0, "Id=nftables.service\nActiveState=inactive\nUnitFileState=disabled\n")
+    assert ac.configured_from(snap)["units_run"] is False
+    snap.sections["host:systemd-units"] = Section(0, "Id=nftables.service\nActiveState=active\nUnitFileState=enabled\n")
+    assert ac.configured_from(snap)["units_run"] is True
+
+
+@pytest.mark.parametrize("links, unit_file, invocation, expected", [
+    (2, True, True, ["x=enabled", "x.active=active"]),
+    (2, True, False, ["x=enabled", "x.active=inactive"]),
+    (1, True, True, ["x=disabled", "x.active=active"]),   # a link of its [Install] section is missing
+    (0, True, False, ["x=disabled", "x.active=inactive"]),
+    (0, False, False, ["x=", "x.active=inactive"]),       # no unit file: not installed
+    (2, True, None, ["x=enabled"]),                       # no /run/systemd/units: not told
+])
+def test_the_units_read_runs_under_busybox_without_systemctl(tmp_path, links, unit_file, invocation, expected):
+    code = next(r.code for r in ac.config_reads() if r.key == ac.K_UNITS)
+    assert "systemctl" not in code and "$(" not in code
+    unit = "flowoffload-inet-flowoffload.service"
+    (tmp_path / "etc/flowoffload").mkdir(parents=True)
+    (tmp_path / "etc/flowoffload/inet-flowoffload.nft").write_text("x")
+    system = tmp_path / "etc/systemd/system"
+    system.mkdir(parents=True)
+    if unit_file:
+        (system / unit).write_text("[Unit]\n")
+    for wanted in ("multi-user.target", "nftables.service")[:links]:
+        (system / f"{wanted}.wants").mkdir()
+        (system / f"{wanted}.wants" / unit).symlink_to(system / unit)
+    if invocation is not None:
+        (tmp_path / "run/systemd/units").mkdir(parents=True)
+        if invocation:
+            (tmp_path / f"run/systemd/units/invocation:{unit}").symlink_to("0123456789abcdef")
+    code = code.replace("/etc/", f"{tmp_path}/etc/").replace("/run/", f"{tmp_path}/run/")
+    snap = read_host(ShellTarget(str(tmp_path)), [Read(ac.K_UNITS, code)])
+    assert snap.text(ac.K_UNITS).splitlines() == [line.replace("x", unit, 1) for line in expected]
 
 
 def test_an_old_loader_is_present_but_not_current_and_an_absent_one_neither():
