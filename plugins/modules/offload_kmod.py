@@ -25,10 +25,15 @@ description:
     enough) and the tools it calls (C(modprobe), C(rmmod), and C(opkg) or C(apk) on OpenWrt, the
     package manager elsewhere), never Python. One read script gathers the module states and the
     boot-time list; only when something must change (and not in check mode) one apply script runs.
-  - The apply script takes the collection's host lock (C(flock), or OpenWrt's C(lock), on
-    C(/run/flowoffload.lock)), re-checks that the boot-time list is still as read (else it fails and
-    changes nothing), stages the list file next to its place, installs the package and loads the
-    modules, moves the file into place, unloads with C(rmmod) and reads the modules back.
+  - The apply script takes the collection's host lock (C(flock) on C(/run/flowoffload.lock), or where
+    there is no C(flock), as on OpenWrt, the directory C(/run/flowoffload.lock.d); in C(/tmp) where
+    C(/run) is missing), which exists only while a run holds it, re-checks that the boot-time list is
+    still as read (else it fails and changes nothing), stages the list file next to its place,
+    installs the package and loads the modules, moves the file into place, unloads with C(rmmod) and
+    reads the modules back.
+  - A failed install names the package, the feeds configured on the host and the package manager's
+    own words (the start of its output, cut at a line; the whole output is in the failed result's
+    C(stdout) and C(stderr)).
 extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
@@ -101,9 +106,15 @@ EXAMPLES = r"""
 - name: Load the flow offload modules now and at boot
   flowoffload.nft.offload_kmod:
 
+# The targets have no Python, so no setup facts: the kernel release comes from offload_facts,
+# which reads it with sh only.
+- name: Read the platform facts (kernel release, package manager)
+  flowoffload.nft.offload_facts:
+    gather_subset: [platform]
+
 - name: Install the Debian kernel package that ships the modules when they are missing
   flowoffload.nft.offload_kmod:
-    package: "linux-image-{{ ansible_facts['kernel'] }}"
+    package: "linux-image-{{ ansible_facts.flowoffload.platform.kernel }}"
 
 - name: Load them for this boot only
   flowoffload.nft.offload_kmod:
@@ -145,6 +156,44 @@ installed:
   type: list
   elements: str
   sample: [kmod-nft-offload]
+packages:
+  description:
+    - The packages this run installs (would install, in check mode), with their size where the
+      package manager tells it - on opkg C(Installed-Size) and C(Size) of C(opkg info) (from the package
+      lists, so before the install only when the lists are on the host), on apk the installed size
+      (C(I:)) its database records after the install. V(null) where it is not known; C(note) says why
+      or where it came from.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: kmod-nft-offload, manager: opkg, installed_size: 20480, download_size: 8473,
+            note: opkg info after the install}]
+  contains:
+    name:
+      description: Package name.
+      type: str
+      returned: always
+      sample: kmod-nft-offload
+    manager:
+      description: Package manager (V(opkg), V(apk), V(apt), V(dnf), V(yum)).
+      type: str
+      returned: always
+      sample: opkg
+    installed_size:
+      description: Bytes on the target's filesystem, or V(null) when unknown.
+      type: int
+      returned: always
+      sample: 20480
+    download_size:
+      description: Bytes of the package file (opkg's C(Size)), or V(null) when unknown.
+      type: int
+      returned: always
+      sample: 8473
+    note:
+      description: Where the sizes came from, or why they are not known.
+      type: str
+      returned: always
+      sample: opkg info after the install
 persist_file:
   description:
     - The boot-time load list holding the modules after the run, or V("") when there is none

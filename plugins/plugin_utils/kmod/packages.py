@@ -15,7 +15,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Snapshot, argv, shq
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Snapshot, argv, clip, shq
 
 OPENWRT_RELEASE = "/etc/openwrt_release"
 OPKG_STATUS = "/usr/lib/opkg/status"
@@ -171,6 +171,28 @@ def provider_candidates(platform: t.Mapping[str, t.Any]) -> list[str]:
     return []
 
 
+def install_candidates(platform: t.Mapping[str, t.Any]) -> list[str]:
+    """The packages to install where the running kernel's modules are missing: those the facts
+    name, where they are the running kernel's own package (pinned to its release). OpenWrt:
+    kmod-nft-offload. Alpine's linux-<flavour> is not pinned to a release (it would install
+    another kernel, not the running one's modules): none."""
+    family = str(platform.get("os_family") or "")
+    distro = str(platform.get("distribution") or "").lower()
+    release = str(platform.get("kernel") or "")
+    if family == "OpenWrt":
+        return [OPENWRT_PACKAGE]
+    if not release:
+        return []
+    if distro == "ubuntu":
+        return [f"linux-modules-{release}", f"linux-modules-extra-{release}"]
+    if family == "Debian":
+        return [f"linux-image-{release}"]
+    if family == "RedHat":
+        # kernel-modules-REL pulls kernel-modules-core-REL where the split exists (RHEL 9.2+)
+        return [f"kernel-modules-{release}"]
+    return []
+
+
 # --- the read script (snapshot) --------------------------------------------------------
 PREFIX = "kmod:pkg-"
 _RELEASE = "fo_r=$(cat /proc/sys/kernel/osrelease 2>/dev/null || uname -r)"
@@ -239,6 +261,88 @@ elif command -v apk >/dev/null 2>&1; then
   printf '%s\\n' "$fo_o" | sed 's/^/> /'
 fi
 exit 0"""
+
+
+SIZE_KEY = PREFIX + "size"
+# What the package manager says about the size of kmod-nft-offload before it is installed:
+# only read on OpenWrt where the modules are missing (else no process runs). opkg answers
+# from the package lists of its last ``opkg update`` (none after a reboot: /var/opkg-lists
+# is in RAM); apk prints its sizes in a form no capture of this collection shows, so it is
+# not asked (its database tells the installed size after the install, see install_code).
+_SIZE_CODE = f"""\
+{_OPENWRT_ONLY}
+if fo_val /proc/sys/kernel/osrelease; then fo_r=$fo_v; else fo_r=$(uname -r); fi
+for fo_x in "/lib/modules/$fo_r"/nft_flow_offload.ko*; do [ -e "$fo_x" ] && exit 0; done
+if command -v opkg >/dev/null 2>&1; then
+  echo '@ opkg'
+  opkg info {OPENWRT_PACKAGE} 2>/dev/null | grep -E '^(Package|Version|Size|Installed-Size):'
+elif command -v apk >/dev/null 2>&1; then
+  echo '@ apk'
+fi
+exit 0"""
+
+
+def size_read() -> Read:
+    """``kmod:pkg-size``: see ``_SIZE_CODE``; ``size_from`` reads it."""
+    return Read(SIZE_KEY, _SIZE_CODE)
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def parse_opkg_info(text: str, package: str = OPENWRT_PACKAGE) -> dict[str, str]:
+    """The fields of package's stanza in ``opkg info PACKAGE`` (the control format of
+    /usr/lib/opkg/status: ``Field: value`` lines); {} when opkg knows no such package."""
+    for stanza in parse_stanzas(text):
+        if stanza.get("Package") == package:
+            return stanza
+    return {}
+
+
+def size_from(snapshot: Snapshot, manager: str, package: str = OPENWRT_PACKAGE) -> dict[str, t.Any]:
+    """{installed_size, download_size (bytes or None), note} before an install.
+
+    opkg's ``Installed-Size`` and ``Size`` are bytes (opkg compares ``(installed_size + 1023) /
+    1024`` with the free kilobytes of the overlay before it installs)."""
+    text = snapshot.text(SIZE_KEY)
+    head, _sep, body = text.partition("\n")
+    if manager == "opkg" or head == "@ opkg":
+        info = parse_opkg_info(body, package)
+        if info:
+            return {"installed_size": _int(info.get("Installed-Size")), "download_size": _int(info.get("Size")),
+                    "note": f"opkg info {package} (package lists on the router)"}
+        return {"installed_size": None, "download_size": None,
+                "note": (f"unknown before the install: opkg has no package list naming {package} on the router "
+                         f"(the lists are in RAM until 'opkg update'; 'opkg update; opkg info {package}' tells "
+                         "Size and Installed-Size)")}
+    if manager == "apk":
+        return {"installed_size": None, "download_size": None,
+                "note": (f"unknown before the install: this collection does not ask apk ('apk info -s {package}' "
+                         "prints it); the installed size is read from apk's database after the install")}
+    return {"installed_size": None, "download_size": None, "note": f"{manager or 'the package manager'} was not asked"}
+
+
+def parse_install_sizes(out: str) -> dict[str, dict[str, t.Any]]:
+    """package -> {installed_size, download_size, note} from the install step's ``fo: size``
+    lines (see install_code)."""
+    result: dict[str, dict[str, t.Any]] = {}
+    for line in (out or "").splitlines():
+        if not line.startswith("fo: size "):
+            continue
+        parts = line.split(" ", 4)
+        if len(parts) < 5:
+            continue
+        _fo, _size, package, field, value = parts
+        entry = result.setdefault(package, {"installed_size": None, "download_size": None, "note": ""})
+        if field in ("Installed-Size", "I"):
+            entry["installed_size"] = _int(value)
+        elif field == "Size":
+            entry["download_size"] = _int(value)
+        entry["note"] = ("opkg info after the install" if field in ("Installed-Size", "Size")
+                         else f"{APK_INSTALLED} (I:) after the install")
+    return result
 
 
 def package_reads() -> list[Read]:
@@ -407,15 +511,16 @@ def install_code(manager: str, packages: t.Sequence[str]) -> str:
             "for fo_x in \"$fo_ld\"/*; do [ -e \"$fo_x\" ] && fo_have=1; done",
             "if [ -z \"$fo_have\" ]; then fo_update; fo_u=1; fi",
         ]
+    code.append(_sizes_code(manager, packages))
     code += [
         f"fo_o=$({cmd} 2>&1); fo_c=$?",
         "printf '%s\\n' \"$fo_o\"",
-        "[ \"$fo_c\" -eq 0 ] && exit 0",
+        "[ \"$fo_c\" -eq 0 ] && fo_sizes",
         f"if [ \"$fo_u\" -eq 0 ] && printf '%s\\n' \"$fo_o\" | grep -qiE {shq(MISSING_LISTS_ERE)}; then",
         "  fo_update",
         f"  fo_o=$({cmd} 2>&1); fo_c=$?",
         "  printf '%s\\n' \"$fo_o\"",
-        "  [ \"$fo_c\" -eq 0 ] && exit 0",
+        "  [ \"$fo_c\" -eq 0 ] && fo_sizes",
         "fi",
         "echo \"fo: install-failed $fo_c\"",
         "fo_feeds",
@@ -424,27 +529,47 @@ def install_code(manager: str, packages: t.Sequence[str]) -> str:
     return "\n".join(code)
 
 
+def _sizes_code(manager: str, packages: t.Sequence[str]) -> str:
+    """sh function ``fo_sizes``: after a successful install, the sizes the package manager
+    records (``fo: size PKG FIELD VALUE`` lines), then exit 0. opkg: ``Installed-Size`` and
+    ``Size`` of ``opkg info``; apk: the ``I:`` (installed size) line of its database."""
+    body = []
+    for package in packages:
+        if manager == "opkg":
+            body.append(f"  opkg info {shq(package)} 2>/dev/null | awk -v p={shq(package)} "
+                        "'$1 == \"Package:\" { k = ($2 == p) } k && ($1 == \"Size:\" || $1 == \"Installed-Size:\") "
+                        "{ sub(/:$/, \"\", $1); print \"fo: size \" p \" \" $1 \" \" $2 }'")
+        else:
+            body.append(f"  awk -v p={shq(package)} '$0 == \"P:\" p {{ k = 1; next }} /^P:/ {{ k = 0 }} "
+                        f"k && /^I:/ {{ print \"fo: size \" p \" I \" substr($0, 3) }}' {shq(APK_INSTALLED)} 2>/dev/null")
+    return "fo_sizes() {\n" + "\n".join(body) + "\n  exit 0\n}"
+
+
 _URL = re.compile(r"(?:https?|ftp)://[^\s,'\"]+")
 
 
 def install_failure_message(manager: str, packages: t.Sequence[str], out: str, err: str, rc: int) -> str:
-    """The error of a failed install step (output of ``install_code``), naming the package,
-    the feed and the fix."""
+    """The error of a failed install step (output of ``install_code``): the cause first (the
+    package, that no feed is reachable or offers it), the feeds tried, the package manager's
+    own words (cut at a line boundary; the whole output stays in the result's stdout and
+    stderr), then the fix."""
     pkgs = ", ".join(packages)
     lines = (out or "").splitlines()
     feeds = [line[len("fo: feed "):] for line in lines if line.startswith("fo: feed ")]
-    said = [line for line in lines + (err or "").splitlines()
+    said = [line.strip() for line in lines + (err or "").splitlines()
             if line.strip() and not line.startswith("fo: ") and not line.startswith("Downloading ")]
-    text = "; ".join(dict.fromkeys(x.strip() for x in said))[-800:] or "no message"
+    words = clip("\n".join(dict.fromkeys(said)), 600).replace("\n", " / ") or "no message"
+    stop = "" if words.endswith((".", "]")) else "."
     urls = list(dict.fromkeys(_URL.findall(out + "\n" + err)))
     feed_text = "; ".join(feeds) or ", ".join(urls) or "no feed configured"
     update = " ".join(update_command(manager) or [])
     if any(line.startswith("fo: update-failed") for line in lines):
         return (f"installing {pkgs} with {manager} failed: '{update}' could not fetch the package lists "
-                f"(rc={rc}), so no feed is reachable (feeds: {feed_text}): {text}; give the host access to "
-                f"that feed (network, DNS, proxy) or point {manager} at a reachable or local feed, or build "
-                f"{pkgs} into the image")
+                f"(rc={rc}), so no feed is reachable (feeds: {feed_text}). {manager} said: {words}{stop} Give the "
+                f"host access to that feed (network, DNS, proxy) or point {manager} at a reachable or local "
+                f"feed, or build {pkgs} into the image")
     if _MISSING_LISTS.search(out + "\n" + err):
-        return (f"installing {pkgs} with {manager} failed: no feed offers {pkgs} (rc={rc}, feeds: {feed_text}): "
-                f"{text}; add a feed that carries {pkgs} for this release and target, or build it into the image")
-    return f"installing {pkgs} with {manager} failed (rc={rc}): {text}"
+        return (f"installing {pkgs} with {manager} failed: no feed offers {pkgs} (rc={rc}, feeds: {feed_text}). "
+                f"{manager} said: {words}{stop} Add a feed that carries {pkgs} for this release and target, or "
+                "build it into the image")
+    return f"installing {pkgs} with {manager} failed (rc={rc}): {words}"

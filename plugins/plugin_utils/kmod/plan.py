@@ -34,6 +34,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     Step,
     Target,
     argv,
+    clip,
     shq,
     read_host,
     apply_host,
@@ -74,7 +75,7 @@ def desired_from(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
 def kmod_reads(params: t.Mapping[str, t.Any]) -> list[Read]:
     """The read script's sections for offload_kmod (validates params first)."""
     desired = desired_from(params)
-    return _kmod.module_reads(desired["modules"]) + _kmod.persistence_reads()
+    return _kmod.module_reads(desired["modules"]) + _kmod.persistence_reads() + [_packages.size_read()]
 
 
 # --- planning (pure) -------------------------------------------------------------------
@@ -169,6 +170,8 @@ def plan(current_states: t.Mapping[str, _kmod.ModState], desired: t.Mapping[str,
                     f"modules {missing} are missing and neither opkg nor apk was found to install "
                     f"{_packages.OPENWRT_PACKAGE}; add that package to the image")
             packages = [_packages.OPENWRT_PACKAGE]
+        elif desired.get("packages"):
+            packages = [str(p) for p in desired["packages"]]
         elif desired.get("package"):
             packages = [str(desired["package"])]
         else:
@@ -278,22 +281,37 @@ def build_spec(actions: t.Sequence[t.Mapping[str, t.Any]], names: t.Sequence[str
 
 
 def plan_kmod(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool,
-              released: bool = False) -> KmodPlan:
+              released: bool = False, install: bool = True,
+              packages: t.Sequence[str] | None = None) -> KmodPlan:
     """The plan from one read snapshot: ``result`` (predicted) and ``spec``.
 
-    ``released``: see ``plan()``; only the gateway action sets it.
+    ``released``: see ``plan()``; only the gateway action sets it. ``install=False`` (the
+    gateway's ``gateway_install_packages: false``): a plan that would install a package fails
+    instead, naming it. ``packages``: what to install where the modules are missing off OpenWrt
+    (the gateway passes the running kernel's packages; offload_kmod has its ``package`` option).
     """
     del check_mode  # the prediction is the same; run_kmod skips the apply in check mode
     desired = desired_from(params)
+    if packages:
+        desired["packages"] = [validate_package(p) for p in packages]
     names = desired["modules"]
     platform = dict(host_from(snapshot))
     platform["module_support"] = _kmod.module_support_from(snapshot)
     states = _kmod.inspect_from(snapshot, names)
     persistence = _kmod.persistence_state_from(snapshot, platform)
     actions = plan(states, desired, persistence, platform, released)
+    sizes: list[dict[str, t.Any]] = []
     for action in actions:
         if action["action"] == "install":
             action["missing"] = [n for n in names if states[n]["state"] == "missing"]
+            if not install:
+                raise FlowOffloadError(
+                    f"modules {action['missing']} are missing and {', '.join(action['packages'])} would provide "
+                    f"them, but installing packages is turned off; install it with {action['manager']}, or allow "
+                    "the install. Nothing was changed")
+            for name in action["packages"]:
+                sizes.append({"name": name, "manager": action["manager"],
+                              **_packages.size_from(snapshot, action["manager"], name)})
     spec = build_spec(actions, names, platform, persistence)
     files = [a for a in actions if a["action"] in ("write", "remove")]
     final_content = files[-1]["after"] if files else persistence["content"]
@@ -303,6 +321,7 @@ def plan_kmod(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: boo
         "loaded": [a["module"] for a in actions if a["action"] == "load"],
         "unloaded": [a["module"] for a in actions if a["action"] == "unload"],
         "installed": [p for a in actions if a["action"] == "install" for p in a["packages"]],
+        "packages": sizes,
         "persist_file": _persist_file(persistence, final_content),
         "warnings": [a["reason"] for a in actions if a["action"] == "keep"],
         "diff": {
@@ -326,7 +345,7 @@ def _said(section: t.Any) -> str:
     if section is None:
         return "no output"
     text = "\n".join(x for x in (section.err.strip(), section.out.strip()) if x)
-    return text[-1500:] if text else "no message"
+    return clip(text, 1500) if text else "no message"
 
 
 def _failure(plan: KmodPlan, res: ApplyResult) -> FlowOffloadError:
@@ -340,7 +359,7 @@ def _failure(plan: KmodPlan, res: ApplyResult) -> FlowOffloadError:
             "nothing was changed; run again", **details)
     if res.status == "lost":
         return FlowOffloadError(
-            f"the apply script ended without a result (rc={res.rc}): {res.stderr.strip()[-500:] or 'no message'}; "
+            f"the apply script ended without a result (rc={res.rc}): {clip(res.stderr, 500) or 'no message'}; "
             "the connection may have dropped: check the host and run again", **details)
     if key == "lock":
         return FlowOffloadError(f"could not take the host lock: {_said(sec)}", **details)
@@ -396,6 +415,11 @@ def finish_kmod(plan: KmodPlan, res: ApplyResult) -> dict[str, t.Any]:
             + "; ".join(f"{n}: {after[n]['evidence']}" for n in not_loaded),
             modules=result["modules"])
     result["unloaded"] = [n for n in plan.result["unloaded"] if after[n]["state"] != "loaded"]
+    installed = res.snapshot.get("kmod:install")
+    if installed is not None and plan.result.get("packages"):
+        sizes = _packages.parse_install_sizes(installed.out)
+        result["packages"] = [{**p, **sizes[p["name"]]} if p["name"] in sizes else dict(p)
+                              for p in plan.result["packages"]]
     result["warnings"] = list(result.get("warnings", [])) + [
         f"{a['module']} stays loaded: rmmod refused it after the collection's objects were removed "
         f"({_said(res.snapshot.get('kmod:unload:' + a['module']))}); something else still uses it"

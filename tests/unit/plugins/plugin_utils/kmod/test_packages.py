@@ -257,6 +257,61 @@ def test_install_failure_message_from_the_apk_capture():
     assert OPKG_UNKNOWN
 
 
+def test_install_failure_message_from_the_opkg_captures_keeps_the_start():
+    """Captures 22 (install, no feed: rc 255) and 23 (update, no network: rc 3), as the install
+    step prints them: the message starts with the cause, names the feeds and opkg's own words,
+    cut at a line (issue 16: the last 800 characters began mid-word)."""
+    update_out = capture("opkg", "23-opkg-update-no-network")
+    update_err = capture("opkg", "23-opkg-update-no-network", "err")
+    feed = "src/gz openwrt_core https://downloads.openwrt.org/releases/24.10.2/targets/x86/64/packages"
+    out = f"fo: opkg update\n{update_out}fo: update-failed 3\nfo: feed {feed}\n"
+    msg = _packages.install_failure_message("opkg", ["kmod-nft-offload"], out, update_err, 3)
+    assert msg.startswith("installing kmod-nft-offload with opkg failed: 'opkg update' could not fetch the "
+                          f"package lists (rc=3), so no feed is reachable (feeds: {feed}). opkg said: *** Failed")
+    assert "wget: bad address 'downloads.openwrt.org'" in msg and "more characters in the result's stdout" in msg
+    said = msg.split("opkg said: ", 1)[1].split(" [... ", 1)[0]
+    assert all(part.strip() in (update_out + update_err) for part in said.split(" / "))  # whole lines only
+    assert msg.endswith("or build kmod-nft-offload into the image")
+    install_out = capture("opkg", "22-opkg-install-kmod-nft-offload-no-feed")
+    install_err = capture("opkg", "22-opkg-install-kmod-nft-offload-no-feed", "err")
+    msg = _packages.install_failure_message("opkg", ["kmod-nft-offload"], install_out + "fo: install-failed 255\n",
+                                            install_err, 255)
+    assert msg == ("installing kmod-nft-offload with opkg failed: no feed offers kmod-nft-offload (rc=255, feeds: no "
+                   "feed configured). opkg said: Unknown package 'kmod-nft-offload'. / Collected errors: / * "
+                   "opkg_install_cmd: Cannot install package kmod-nft-offload. Add a feed that carries "
+                   "kmod-nft-offload for this release and target, or build it into the image")
+
+
+def test_sizes_before_and_after_the_install():
+    info = ("Package: kmod-nft-offload\nVersion: 6.6.86-r1\nDepends: kmod-nf-flow, kmod-nft-nat\n"
+            "Status: unknown ok not-installed\nInstalled-Size: 20480\nSize: 8473\n")
+    snap = Snapshot({_packages.SIZE_KEY: sec("@ opkg\n" + info)})
+    assert _packages.size_from(snap, "opkg") == {"installed_size": 20480, "download_size": 8473,
+                                                 "note": "opkg info kmod-nft-offload (package lists on the router)"}
+    unknown = _packages.size_from(Snapshot({_packages.SIZE_KEY: sec("@ opkg\n")}), "opkg")
+    assert unknown["installed_size"] is None and "opkg update" in unknown["note"]
+    assert "apk info -s" in _packages.size_from(Snapshot({}), "apk")["note"]
+    out = ("Installing kmod-nft-offload (6.6.86-r1) to root...\nfo: size kmod-nft-offload Installed-Size 20480\n"
+           "fo: size kmod-nft-offload Size 8473\nfo: size kmod-nf-flow I 16384\n")
+    assert _packages.parse_install_sizes(out) == {
+        "kmod-nft-offload": {"installed_size": 20480, "download_size": 8473, "note": "opkg info after the install"},
+        "kmod-nf-flow": {"installed_size": 16384, "download_size": None,
+                         "note": "/lib/apk/db/installed (I:) after the install"}}
+
+
+@pytest.mark.parametrize("platform,expected", [
+    (OPENWRT, ["kmod-nft-offload"]),
+    (DEBIAN, ["linux-image-6.1.0-56-amd64"]),
+    ({"os_family": "Debian", "distribution": "ubuntu", "kernel": "6.8.0-45-generic"},
+     ["linux-modules-6.8.0-45-generic", "linux-modules-extra-6.8.0-45-generic"]),
+    ({"os_family": "RedHat", "kernel": "5.14.0-427.el9.x86_64"}, ["kernel-modules-5.14.0-427.el9.x86_64"]),
+    ({"os_family": "Alpine", "kernel": "6.6.58-0-lts"}, []),
+    ({"os_family": "Debian", "kernel": ""}, []),
+])
+def test_install_candidates_are_the_running_kernels_packages(platform, expected):
+    assert _packages.install_candidates(platform) == expected
+
+
 # dpkg 1.22 on the trixie lab VM (merged /usr): the kernel package recorded /usr/lib/modules/...,
 # and dpkg -S of the /lib/modules/... path modinfo prints finds nothing (rc 1).
 _TRIXIE_DPKG = """\

@@ -409,9 +409,16 @@ def test_real_openwrt_install_without_feed_names_package_and_feed(host, monkeypa
 def test_real_openwrt_install_updates_lists_then_installs_and_loads(host, monkeypatch):
     plan, res = _openwrt_apply(host, monkeypatch, "ok")
     assert res.status == "ok", res.stdout
-    assert _log(host) == ["opkg update", "opkg install kmod-nft-offload"] + [f"modprobe {n}" for n in NAMES]
+    assert _log(host) == ["opkg update", "opkg install kmod-nft-offload", "opkg info kmod-nft-offload"] + [
+        f"modprobe {n}" for n in NAMES]
     result = _kmod_plan.finish_kmod(plan, res)
     assert result["installed"] == ["kmod-nft-offload"] and result["modules"] == {n: "loaded" for n in NAMES}
+    # the sizes opkg info tells once the lists are there (before the install it had none)
+    assert plan.result["packages"] == [{"name": "kmod-nft-offload", "manager": "opkg", "installed_size": None,
+                                        "download_size": None, "note": plan.result["packages"][0]["note"]}]
+    assert plan.result["packages"][0]["note"].startswith("unknown before the install: opkg has no package list")
+    assert result["packages"] == [{"name": "kmod-nft-offload", "manager": "opkg", "installed_size": 20480,
+                                   "download_size": 8473, "note": "opkg info after the install"}]
 
 
 def test_real_openwrt_kmodloader_without_module_support(host, monkeypatch):
