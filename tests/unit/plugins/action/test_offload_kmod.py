@@ -85,5 +85,5 @@ def test_documentation_matches_the_argument_spec():
         assert doc["options"][name].get("default") == spec.get("default"), name
         assert doc["options"][name]["type"] == spec["type"]
     assert doc["attributes"]["action"]["support"] == "full"
-    assert set(yaml.safe_load(offload_kmod.RETURN)) == {"modules", "loaded", "unloaded", "installed",
+    assert set(yaml.safe_load(offload_kmod.RETURN)) == {"modules", "loaded", "unloaded", "installed", "packages",
                                                         "persist_file", "diff"}
