@@ -26,6 +26,11 @@ description:
     the state planned from, stages the files, loads modules, validates and applies one
     C(nft -f) batch, moves the files into place, applies the sysctl file and reads back the
     result. An idempotent run costs one round trip, a changing run two.
+  - Where the kernel refuses flowtables because the modules are missing and a package provides them
+    (C(kmod-nft-offload) on OpenWrt), the package is installed as the apply's first step
+    (O(install_packages)), then the modules are loaded and the software probe runs again before the
+    flowtable is configured. Check mode reports what it would install. The host lock exists only while
+    an apply holds it; O(profile=off) also removes lock files an earlier version left.
   - The modules P(flowoffload.nft.offload_facts#module), P(flowoffload.nft.offload_kmod#module)
     and P(flowoffload.nft.flowtable#module) stay for playbooks that compose their own tasks.
 requirements:
@@ -127,6 +132,17 @@ options:
     type: list
     elements: str
     default: []
+  install_packages:
+    description:
+      - C(gateway_install_packages). Where the kernel lacks the flow offload modules and a package
+        provides them (C(kmod-nft-offload) on OpenWrt, the running kernel's package elsewhere), the
+        apply installs it first, loads the modules and runs the software probe again before it
+        configures the flowtable; it stops there, with the kernel's answer, if the kernel still
+        refuses flowtables.
+      - V(false) never installs; such a kernel is then treated as one without flowtables and the
+        message names the package.
+    type: bool
+    default: true
   check_role_vars:
     description:
       - Refuse every C(gateway_*) variable of the play that is not a variable of the role
@@ -207,8 +223,29 @@ flows:
       type: int
       returned: with O(verify)
       sample: 0
+installed:
+  description:
+    - Packages this run installed (C(kmod-nft-offload) on OpenWrt) because the kernel lacked the flow
+      offload modules; C([]) when nothing was installed (and always in check mode, see RV(packages)).
+  returned: always
+  type: list
+  elements: str
+  sample: [kmod-nft-offload]
+packages:
+  description:
+    - The packages this run installs or would install (check mode), with their size where the package
+      manager tells it, as M(flowoffload.nft.offload_kmod) returns them (C(name), C(manager),
+      C(installed_size) and C(download_size) in bytes or V(null), C(note)). C([]) when nothing is
+      installed.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: kmod-nft-offload, manager: opkg, installed_size: 20480, download_size: 8473,
+            note: opkg info after the install}]
 report:
-  description: Lines the role prints (the unsupported-kernel report, the verified flow counts).
+  description:
+    - Lines the role prints (the unsupported-kernel report, what is or would be installed, the
+      verified flow counts).
   returned: always
   type: list
   elements: str
@@ -236,6 +273,20 @@ parts:
       type: dict
       returned: when the kernel has flowtables
       sample: {changed: true, commands: ["add table inet flowoffload { ... }"], hardware_offload: false}
+    recheck:
+      description:
+        - After an install, the software probe that ran again inside the apply (before the flowtable
+          was configured) - C({changed, supported}).
+      type: dict
+      returned: when the profile installs the modules' package
+      sample: {changed: true, supported: true}
+    lock:
+      description:
+        - With V(off), the lock files an earlier version of the collection left behind - C(removed)
+          (paths). The apply's own lock exists only while it runs.
+      type: dict
+      returned: with O(profile=off)
+      sample: {changed: true, removed: [/tmp/flowoffload.lock]}
     sysctl:
       description:
         - The flowtable timeouts and forwarding sysctls - C(file) (the sysctl file the profile
@@ -273,5 +324,6 @@ ARGUMENT_SPEC = {
     "chain": {"type": "str"},
     "priority": {"type": "raw", "default": "filter"},
     "allowed_extra_vars": {"type": "list", "elements": "str", "default": []},
+    "install_packages": {"type": "bool", "default": True},
     "check_role_vars": {"type": "bool", "default": False},
 }

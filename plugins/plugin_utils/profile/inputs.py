@@ -25,7 +25,7 @@ ROLE_PREFIX = "gateway_"
 ROLE_OPTIONS = (
     "profile", "devices", "protocols", "counter", "tcp_timeout", "udp_timeout", "forwarding",
     "conflicts", "backend", "bootstrap_python", "fail_unsupported", "verify", "table",
-    "flowtable", "chain", "priority", "allowed_extra_vars",
+    "flowtable", "chain", "priority", "allowed_extra_vars", "install_packages",
 )
 # gateway_* variables that are not inputs of the role but belong to it: its output, and
 # the host pattern of playbooks/gateway.yml.
@@ -65,6 +65,7 @@ class Inputs:
     flowtable: str = "ft"
     chain: str | None = None
     priority: t.Any = "filter"
+    install_packages: bool = True
     warnings: tuple[str, ...] = ()
 
     @property
@@ -227,6 +228,7 @@ def validate_inputs(params: t.Mapping[str, t.Any]) -> Inputs:
         flowtable=_identifier(params, "flowtable", "ft") or "ft",
         chain=_identifier(params, "chain", None),
         priority=parse_priority(params.get("priority")),
+        install_packages=_bool(params, "install_packages", True),
         warnings=tuple(warnings),
     )
 

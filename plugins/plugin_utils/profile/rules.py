@@ -14,6 +14,7 @@ import dataclasses
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import packages as _packages
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile.inputs import Inputs
 
 # Facts subsets each profile needs: nothing more is read.
@@ -50,6 +51,8 @@ PLATFORM_DATA = {
                  "nf_flow_table_inet, nft_flow_offload) and reboot into it"),
     },
 }
+DEFAULT_HINT = ("boot a kernel built with CONFIG_NF_FLOW_TABLE, CONFIG_NF_FLOW_TABLE_INET and "
+                "CONFIG_NFT_FLOW_OFFLOAD (y or m)")
 OPENWRT_HW_WARNING = (
     "OpenWrt's kernel accepts 'flags offload' on every NIC (patch 701 ignores EOPNOTSUPP), so a "
     "successful run proves nothing; only conntrack entries marked [HW_OFFLOAD] prove hardware "
@@ -145,6 +148,51 @@ def software_support(facts: t.Mapping[str, t.Any]) -> tuple[bool | None, str]:
     return sw.get("supported"), sw.get("message") or ""
 
 
+# The kernel config symbols of the flow offload modules: "is not set" means no package helps.
+FLOW_SYMBOLS = ("CONFIG_NF_FLOW_TABLE", "CONFIG_NF_FLOW_TABLE_INET", "CONFIG_NFT_FLOW_OFFLOAD")
+# Package managers that can install what install_candidates names, per platform family.
+INSTALLERS = {"OpenWrt": ("opkg", "apk"), "Debian": ("apt",), "RedHat": ("dnf", "yum")}
+
+
+@dataclasses.dataclass(frozen=True)
+class Install:
+    """The kernel lacks the flow offload modules and these packages provide them."""
+
+    manager: str
+    packages: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def names(self) -> str:
+        return ", ".join(self.packages)
+
+
+def installable(facts: t.Mapping[str, t.Any], module_support: bool | None) -> tuple[Install | None, str]:
+    """(Install, "") where missing modules would come with a package of the running kernel's
+    platform; else (None, why no package can help, or "" when no module is missing)."""
+    missing = [name for name, info in _modules(facts).items() if (info or {}).get("state") == "missing"]
+    if not missing:
+        return None, ""
+    if module_support is False:
+        return None, ("this kernel was built without loadable module support (CONFIG_MODULES is not set), "
+                      "so no package can add the flow offload modules")
+    config = (facts.get("kernel") or {}).get("config") or {}
+    unset = [symbol for symbol in FLOW_SYMBOLS if config.get(symbol) == "n"]
+    if unset:
+        return None, (f"this kernel was built without {', '.join(unset)} ({config.get('file') or 'kernel config'}), "
+                      "so no package can add the flow offload modules")
+    platform = facts.get("platform") or {}
+    manager = str(platform.get("package_manager") or "")
+    family = str(platform.get("os_family") or "")
+    packages = _packages.install_candidates(platform)
+    if not packages:
+        return None, f"no package of {platform.get('distribution') or family or 'this platform'} is known to provide them"
+    if manager not in INSTALLERS.get(family, ()):
+        return None, (f"{' or '.join(INSTALLERS.get(family, ())) or 'a package manager'} was not found to install "
+                      f"{', '.join(packages)}")
+    return Install(manager, tuple(packages), tuple(missing)), ""
+
+
 @dataclasses.dataclass
 class Decision:
     """What the run does: parts and their params (None: the part does not run)."""
@@ -157,6 +205,7 @@ class Decision:
     remove_sysctl: bool = False
     loading_modules: bool = False
     unsupported: str = ""  # the reason when auto reports and changes nothing
+    install: Install | None = None  # packages installed first, then the probe runs again in the apply
     warnings: list[str] = dataclasses.field(default_factory=list)
     report: list[str] = dataclasses.field(default_factory=list)
 
@@ -179,8 +228,26 @@ def flowtable_params(inputs: Inputs, backend: str, devices: t.Sequence[str], sta
     return params
 
 
-def decide(inputs: Inputs, facts: t.Mapping[str, t.Any], netdevs: t.Collection[str]) -> Decision:
-    """The plan of the profile, or FlowOffloadError before anything changes."""
+def unsupported_hint(inputs: Inputs, data: t.Mapping[str, t.Any], install: Install | None, why: str) -> str:
+    """What to do where the kernel has no flowtables and the role will not install them."""
+    if install is not None:  # gateway_install_packages: false
+        return (f"install {install.names} ({install.manager}), or set gateway_install_packages: true to let the "
+                "role install it")
+    if why.startswith("this kernel was built without"):
+        return f"{why}: {DEFAULT_HINT}"
+    if why:
+        return f"{data['hint']} ({why})"
+    return str(data["hint"])
+
+
+def decide(inputs: Inputs, facts: t.Mapping[str, t.Any], netdevs: t.Collection[str],
+           module_support: bool | None = None) -> Decision:
+    """The plan of the profile, or FlowOffloadError before anything changes.
+
+    Where the kernel refuses flowtables because modules are missing that a package of the
+    platform provides (``installable``) and ``gateway_install_packages`` allows it, the run
+    goes on as on a capable kernel: the apply installs the package first, loads the modules
+    and probes again before it configures anything (``Decision.install``)."""
     backend = effective_backend(inputs.backend, facts)
     platform = facts.get("platform") or {}
     data = platform_data(platform)
@@ -204,16 +271,20 @@ def decide(inputs: Inputs, facts: t.Mapping[str, t.Any], netdevs: t.Collection[s
                 f"this host (devices found: {', '.join(sorted(netdevs)) or 'none'}); fix gateway_devices, "
                 "or set it to auto to use the forwarding devices the facts find. Nothing was changed")
     supported, message = software_support(facts)
-    if supported is False:
+    install, why = installable(facts, module_support) if supported is False else (None, "")
+    if supported is False and install is not None and inputs.install_packages:
+        decision.install = install
+    elif supported is False:
+        hint = unsupported_hint(inputs, data, install, why)
         if inputs.profile != "auto" or inputs.fail_unsupported:
             auto_hint = "; or leave gateway_fail_unsupported false to only report it" if inputs.profile == "auto" else ""
             raise FlowOffloadError(
                 f"gateway_profile={inputs.profile} needs flowtables, but this kernel has none: {message}. "
-                f"To fix: {data['hint']}{auto_hint}. Nothing was changed")
+                f"To fix: {hint}{auto_hint}. Nothing was changed")
         decision.unsupported = message
         decision.sysctl = False
         decision.devices = []
-        decision.report.append(f"no flow offload: {message}. Nothing was changed. To enable it: {data['hint']}.")
+        decision.report.append(f"no flow offload: {message}. Nothing was changed. To enable it: {hint}.")
         return decision
     lines = conflict_lines(facts)
     if lines and inputs.conflicts == "fail":
@@ -231,10 +302,13 @@ def decide(inputs: Inputs, facts: t.Mapping[str, t.Any], netdevs: t.Collection[s
     if inputs.profile == "hardware":
         refused = hw_refused(devices, facts)
         if refused:
+            first = (f" The kernel has no flowtables until {decision.install.names} is installed, so no device "
+                     "can be judged yet: run gateway_profile=auto (or software) once to install it, then "
+                     "hardware." if decision.install is not None else "")
             raise FlowOffloadError(
                 "gateway_profile=hardware needs hardware offload on every device, but the facts say these "
                 f"cannot: {'; '.join(refused)}. Use gateway_profile=auto (hardware where possible, software "
-                "elsewhere) or list only capable devices in gateway_devices. Nothing was changed")
+                f"elsewhere) or list only capable devices in gateway_devices.{first} Nothing was changed")
         if platform.get("distribution") == "OpenWrt" or platform.get("os_family") == "OpenWrt":
             decision.warnings.append(OPENWRT_HW_WARNING)
     not_ready = modules_not_ready(facts)
@@ -244,6 +318,28 @@ def decide(inputs: Inputs, facts: t.Mapping[str, t.Any], netdevs: t.Collection[s
         decision.loading_modules = bool(not_ready)
     decision.flowtable = flowtable_params(inputs, backend, devices)
     return decision
+
+
+def install_line(install: Install, packages: t.Sequence[t.Mapping[str, t.Any]], done: bool) -> str:
+    """The report line of a run that installs the modules' package (``done``: it ran; else
+    check mode's "would")."""
+    sizes = []
+    for package in packages:
+        parts = []
+        if package.get("installed_size") is not None:
+            parts.append(f"installed size {package['installed_size']} bytes")
+        if package.get("download_size") is not None:
+            parts.append(f"download {package['download_size']} bytes")
+        said = ", ".join(parts) or "size unknown"
+        sizes.append(f"{package.get('name')}: {said} ({package.get('note') or 'not reported'})")
+    size_text = "; ".join(sizes) or "size unknown"
+    if done:
+        return (f"installed {install.names} with {install.manager} (modules {', '.join(install.missing)} were "
+                f"missing), loaded the modules and checked that the kernel accepts a flowtable before configuring "
+                f"offloading; {size_text}.")
+    return (f"would install {install.names} with {install.manager} (modules {', '.join(install.missing)} are "
+            "missing, so the kernel has no flowtables), load the modules, check that the kernel then accepts a "
+            f"flowtable and configure offloading; {size_text}. gateway_install_packages: false turns the install off.")
 
 
 def flows_line(flows: t.Mapping[str, t.Any] | None) -> str:

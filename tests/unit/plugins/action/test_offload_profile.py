@@ -119,7 +119,7 @@ def test_the_role_is_one_task_with_every_input() -> None:
     for option in pin.ROLE_OPTIONS:
         assert pin.var(option) in args[option], option
     assert set(tasks[1]["ansible.builtin.set_fact"]["gateway_result"]) == {
-        "profile", "backend", "devices", "hardware_offload", "fallback_reason", "changed", "flows"}
+        "profile", "backend", "devices", "hardware_offload", "fallback_reason", "changed", "flows", "installed"}
     assert sorted(os.listdir(os.path.join(ROLE, "tasks"))) == ["main.yml"]
     assert not os.path.exists(os.path.join(ROLE, "vars")) and not os.path.exists(os.path.join(ROLE, "templates"))
 

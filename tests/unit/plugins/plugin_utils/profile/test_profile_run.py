@@ -10,6 +10,7 @@ helpers; test_offload_profile.py uses it too).
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import typing as t
 
@@ -62,7 +63,8 @@ def lab_vm(*, modules_loaded: bool = True, boot_list: bool = True, table: str | 
         listing=["build", "kernel", "modules.dep", "modules.builtin", "modules.alias"], modinfo={},
         etc_modules=fixture(KV + "etc-modules.txt"),
         modules_load=_kmod.render_file(list(_kmod.DEFAULT_MODULES)) if boot_list else None))
-    out.update({"kmod:pkg-db": sec(""), "kmod:pkg-files": sec(""), "kmod:pkg-owner": sec("")})
+    out.update({"kmod:pkg-db": sec(""), "kmod:pkg-files": sec(""), "kmod:pkg-owner": sec(""),
+                "kmod:pkg-size": sec("")})
     out.update(ff.dev_sections(link, drivers={"eth0": "virtio_net"}))
     out.update({
         fr.ETH_PREFIX + "eth0": ff.eth_section("virtio_net", fixture(VMC + "ethtool-k-eth0.txt")),
@@ -169,7 +171,7 @@ def test_idempotent_run_is_one_round_trip_and_no_apply() -> None:
     assert target.round_trips == 1 and not target.applies
     assert {k: out[k] for k in P.RESULT_KEYS} == {
         "profile": "auto", "backend": "nft", "devices": ["lan0", "wan0"], "hardware_offload": False,
-        "fallback_reason": out["fallback_reason"], "changed": False, "flows": {}}
+        "fallback_reason": out["fallback_reason"], "changed": False, "flows": {}, "installed": []}
     # veth cannot offload to hardware: auto falls back to software and says why
     assert out["fallback_reason"].startswith("the kernel did not accept 'flags offload' on lan0, wan0")
     assert set(out["parts"]) == {"flowtable", "sysctl"} and "diff" not in out
@@ -255,6 +257,41 @@ def test_off_removes_a_sysctl_file_left_alone() -> None:
     assert out["changed"] and target.round_trips == 2 and "rm -f /etc/sysctl.d/90-flowoffload.conf" in target.applies[0]
 
 
+def test_off_removes_the_lock_file_an_earlier_version_left() -> None:
+    """Issue 16 point 5: the lock stayed in /tmp where /run is missing. The apply's own lock is
+    gone after every apply now; off also removes what an earlier version left behind."""
+    state = dict(lab_vm(**PRISTINE), **{P.LEFTOVERS_KEY: sec("/tmp/flowoffload.lock\n")})
+    target = FakeTarget(state, apply_sections={}, after_apply=dict(lab_vm(**PRISTINE), **{P.LEFTOVERS_KEY: sec("")}))
+    check = P.run_profile(FakeTarget(state), params(profile="off"), True)
+    assert check["changed"] is True and check["parts"]["lock"] == {"changed": True, "removed": ["/tmp/flowoffload.lock"]}
+    out = P.run_profile(target, params(profile="off"), False)
+    assert out["changed"] is True and target.round_trips == 2
+    assert "for fo_x in /tmp/flowoffload.lock; do" in target.applies[0]
+    again = P.run_profile(target, params(profile="off"), False)
+    assert again["changed"] is False and target.round_trips == 3
+    # the read asks for every path a lock can have had (flock files and mkdir directories)
+    script = target.scripts[0]
+    assert "for fo_x in /run/flowoffload.lock /run/flowoffload.lock.d /tmp/flowoffload.lock /tmp/flowoffload.lock.d" in script
+
+
+def test_off_leftover_removal_under_busybox_keeps_a_live_holders_directory(tmp_path: t.Any, monkeypatch: t.Any) -> None:
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import script as T
+    from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import ShellTarget
+    run_dir, tmp_dir = tmp_path / "run", tmp_path / "tmp"
+    run_dir.mkdir()
+    tmp_dir.mkdir()
+    monkeypatch.setattr(T, "LOCK_DIRS", (str(run_dir), str(tmp_dir)))
+    (tmp_dir / "flowoffload.lock").write_text("")          # flock file of an earlier version
+    (tmp_dir / "flowoffload.lock.d").mkdir()                # a mkdir lock whose holder lives (this test)
+    (tmp_dir / "flowoffload.lock.d" / "pid").write_text(f"{os.getpid()}\n")
+    found = "\n".join(str(p) for p in (tmp_dir / "flowoffload.lock", tmp_dir / "flowoffload.lock.d")) + "\n"
+    plan = P.plan_leftovers(Snapshot({P.LEFTOVERS_KEY: sec(found)}))
+    script, nonce = T.apply_script(plan.spec)
+    res = T.parse_apply(*ShellTarget().run_script(script), nonce)
+    assert res.ok, res.stdout
+    assert sorted(p.name for p in tmp_dir.iterdir()) == ["flowoffload.lock.d"] and not list(run_dir.iterdir())
+
+
 # --- issue 9 point 4: nothing changes before every input is checked ----------------------------------
 @pytest.mark.parametrize("changes, needle", [
     ({"priority": "sometimes"}, "gateway_priority: 'sometimes'"),
@@ -314,11 +351,138 @@ def test_required_offload_on_a_kernel_without_flowtables_fails_before_any_change
     assert target.round_trips == 1
 
 
-def test_openwrt_router_without_kmod_nft_offload_reports_the_package() -> None:
-    target = FakeTarget(ff.openwrt_sections("apk"))
+# --- a router whose image lacks kmod-nft-offload (issue 16) ------------------------------------------
+FW4_FT_JSON = ('{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"flowtable": {"family": "inet", "name": "ft", '
+               '"table": "fw4", "handle": 1, "hook": "ingress", "prio": 0, "dev": ["br-lan", "wan0"]}}]}\n')
+# ../shared/openwrt/captures/real-kernel/40: fw4's flowtable as nft lists it
+FW4_FT_TEXT = "table inet fw4 {\n\tflowtable ft {\n\t\thook ingress priority filter\n\t\tdevices = { br-lan, wan0 }\n\t\tcounter\n\t}\n}\n"
+
+
+def capture(manager: str, case: str) -> Section:
+    """A case of the OpenWrt captures as a section (stdout, rc, stderr)."""
+    parts = [fixture(f"openwrt/{manager}/{case}.{ext}") for ext in ("out", "rc", "err")]
+    return Section(int(parts[1]), parts[0], parts[2])
+
+
+def openwrt_router(manager: str = "opkg", *, module_support: bool = True, **over: Section) -> dict[str, Section]:
+    """The captured router (fw4 started, offloading unset, no kmod-nft-offload, the kernel
+    without flowtables), with fw4's reads. ``module_support``: the kernel could load the
+    package's modules (a stock OpenWrt kernel; the captures' own kernel could not)."""
+    out = dict(ff.openwrt_sections(manager))
+    out.update({
+        "fw4:flow_offloading": capture(manager, "02-uci-get-flow_offloading-unset"),
+        "fw4:flow_offloading_hw": capture(manager, "02-uci-get-flow_offloading-unset"),
+        "fw4:defaults": capture(manager, "03-uci-get-defaults-name"), "fw4:changes": sec(""),
+        "fw4:config": capture(manager, "01-uci-show-firewall-default"),
+        "fw4:interfaces": capture(manager, "04-ubus-network-interface-dump"),
+        "fw4:ft-json": sec('{"nftables": [{"metainfo": {"version": "1.0.6"}}]}\n'),
+        "fw4:ft-text": capture(manager, "13-nft-list-flowtables-after-failed-reload"),
+        "kmod:pkg-size": sec("@ " + manager + "\n"),
+        "ft:table-json": Section(1, "", "Error: No such file or directory\n"), "ft:table-text": Section(1, "", ""),
+    })
+    if not module_support:
+        out["kmod:config"] = sec("# source: /proc/config.gz\n# CONFIG_MODULES is not set\n")
+    out.update(over)
+    return out
+
+
+def test_openwrt_without_loadable_modules_reports_that_no_package_helps() -> None:
+    target = FakeTarget(openwrt_router("apk", module_support=False))
     out = P.run_profile(target, params(), False)
     assert out["backend"] == "fw4" and out["changed"] is False and target.round_trips == 1
-    assert "install kmod-nft-offload" in out["report"][0]
+    assert "without loadable module support" in out["report"][0] and out["installed"] == []
+
+
+@pytest.mark.parametrize("manager", ["opkg", "apk"])
+def test_openwrt_without_kmod_nft_offload_installs_loads_rechecks_then_configures(manager: str) -> None:
+    """Issue 16: the probe says unsupported because the package is missing; the role installs it
+    as the apply's first step, loads the modules, probes again, then turns fw4's option on."""
+    size_line = "Installed-Size 20480" if manager == "opkg" else "I 20480"
+    readback = {"fw4:flow_offloading": sec("1\n"), "fw4:flow_offloading_hw": sec("1\n"),
+                "fw4:ft-json": sec(FW4_FT_JSON), "fw4:ft-text": sec(FW4_FT_TEXT)}
+    target = FakeTarget(openwrt_router(manager), apply_sections={
+        "kmod:install": sec(f"fo: size kmod-nft-offload {size_line}\n"),
+        "kmod:ls": sec("nf_flow_table.ko\nnf_flow_table_inet.ko\nnft_flow_offload.ko\n"),
+        "kmod:sys": sec("".join(f"{m} live 0 -\n" for m in rules.MODULES)),
+        "fw4:apply": sec("@fo4 result ok -\n"), **readback})
+    check = P.run_profile(target, params(profile="software"), True)
+    assert check["changed"] is True and target.round_trips == 1 and not target.applies
+    assert check["report"][-1].startswith(f"would install kmod-nft-offload with {manager} (modules ")
+    assert check["packages"][0]["name"] == "kmod-nft-offload" and check["packages"][0]["installed_size"] is None
+    assert "unknown before the install" in check["report"][-1]
+    assert check["parts"]["flowtable"]["commands"][0] == "uci set 'firewall.@defaults[0].flow_offloading=1'"
+    out = P.run_profile(target, params(profile="software"), False)
+    assert target.round_trips == 3 and len(target.applies) == 1
+    assert out["changed"] is True and out["installed"] == ["kmod-nft-offload"]
+    assert out["packages"][0]["installed_size"] == 20480
+    assert out["report"][-1].startswith(f"installed kmod-nft-offload with {manager}")
+    script = target.applies[0]
+    # install first, then the loads, then the probe again, then fw4
+    order = ["fo_emit kmod:install ", "fo_emit kmod:install-check "]
+    order += [f"fo_emit kmod:load:{m} " for m in rules.MODULES]
+    order += [f"fo_emit {P.RECHECK_KEY} ", "fo_emit fw4 "]
+    assert [script.index(o) for o in order] == sorted(script.index(o) for o in order)
+    assert f"{manager} {'install' if manager == 'opkg' else 'add'} kmod-nft-offload" in script
+
+
+def test_openwrt_install_turned_off_reports_the_package_and_the_variable() -> None:
+    target = FakeTarget(openwrt_router("opkg"))
+    out = P.run_profile(target, params(install_packages=False), False)
+    assert out["changed"] is False and target.round_trips == 1
+    assert "install kmod-nft-offload (opkg), or set gateway_install_packages: true" in out["report"][0]
+    with pytest.raises(FlowOffloadError, match="gateway_install_packages: true"):
+        P.run_profile(FakeTarget(openwrt_router("opkg")), params(profile="software", install_packages=False), False)
+
+
+@pytest.mark.parametrize("manager,update,install", [
+    ("opkg", "23-opkg-update-no-network", "22-opkg-install-kmod-nft-offload-no-feed"),
+    ("apk", None, "25-apk-add-kmod-nft-offload-no-feed"),
+])
+def test_no_reachable_feed_fails_naming_package_feeds_and_the_managers_words(
+        manager: str, update: str | None, install: str) -> None:
+    """The install step's output as install_code prints it from the captured tools (opkg: no
+    lists, so update first, rc 3; apk: add refused, rc 1, then update, not captured)."""
+    if update:
+        run = capture(manager, update)
+        out = f"fo: opkg update\n{run.out}fo: update-failed {run.rc}\n"
+        err = run.err
+        rc = run.rc
+    else:
+        run = capture(manager, install)
+        out = f"{run.out}{run.err}fo: opkg update\n"
+        out = f"{run.out}{run.err}fo: apk update\nfo: update-failed 1\n"
+        err = "WARNING: fetching https://downloads.openwrt.org/releases/25.12.0/targets/x86/64/packages/packages.adb: DNS lookup error\n"
+        rc = 1
+    feeds = ("src/gz openwrt_core https://downloads.openwrt.org/releases/24.10.2/targets/x86/64/packages\n"
+             if manager == "opkg" else "https://downloads.openwrt.org/releases/25.12.0/targets/x86/64/packages/packages.adb\n")
+    out += "".join(f"fo: feed {line}\n" for line in feeds.splitlines())
+    target = FakeTarget(openwrt_router(manager), apply_sections={"kmod:install": sec(out, rc, err)},
+                        result="failed kmod:install")
+    with pytest.raises(FlowOffloadError) as exc:
+        P.run_profile(target, params(), False)
+    msg = exc.value.msg
+    assert msg.startswith(f"installing kmod-nft-offload with {manager} failed: '{manager} update' could not fetch")
+    assert f"feeds: {feeds.strip()}" in msg
+    said = capture(manager, update or install)
+    words = [line.strip() for line in (said.out + said.err).splitlines() if line.strip()
+             and not line.startswith("Downloading")]
+    # the package manager's words from the start, cut at a line (the rest is in stdout/stderr)
+    assert f"{manager} said: {words[0]}" in msg
+    assert all(word in msg for word in words[:3]) and ("more characters in" in msg) == (len(" ".join(words)) > 700)
+    assert "Nothing was changed" in msg and "gateway_install_packages: false" in msg
+    # the whole output stays in the result
+    assert exc.value.details["stdout"] == out and exc.value.details["stderr"] == err
+
+
+def test_still_refused_after_the_install_stops_before_the_flowtable() -> None:
+    target = FakeTarget(openwrt_router("opkg"), apply_sections={
+        "kmod:install": sec(""), P.RECHECK_KEY: Section(1, "", SW_ENOENT)}, result=f"failed {P.RECHECK_KEY}")
+    with pytest.raises(FlowOffloadError) as exc:
+        P.run_profile(target, params(), False)
+    assert exc.value.msg.startswith("installed kmod-nft-offload and loaded the modules, but the kernel still refuses")
+    assert "ENOENT" in exc.value.msg and "The flowtable was not configured" in exc.value.msg
+    script = target.applies[0]
+    assert script.index("fo_emit kmod:install ") < script.index(f"fo_emit {P.RECHECK_KEY} ") < script.index("fo_emit fw4 ")
 
 
 # --- gateway_verify -------------------------------------------------------------------------------------

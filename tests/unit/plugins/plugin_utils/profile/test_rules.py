@@ -238,3 +238,78 @@ def test_hardware_on_openwrt_warns_that_acceptance_proves_nothing() -> None:
     fct = facts(platform={"distribution": "OpenWrt", "os_family": "OpenWrt", "firewall": "fw4"})
     dec = decide({"profile": "hardware", "devices": ["eth1"]}, fct)
     assert rules.OPENWRT_HW_WARNING in dec.warnings
+
+
+# --- a kernel that lacks the modules a package provides (issue 16) ----------------------------------
+MISSING = {"state": "missing"}
+NO_FT = {"supported": False, "message": "the kernel rejected a flowtable with ENOENT"}
+
+
+def lacking(platform: dict[str, t.Any], config: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    return facts(platform=platform, kernel__software_offload=NO_FT, kernel__config=config or {"file": None},
+                 kernel__modules={"nf_flow_table": MISSING, "nf_flow_table_inet": MISSING, "nft_flow_offload": MISSING})
+
+
+OPENWRT = {"os_family": "OpenWrt", "distribution": "OpenWrt", "package_manager": "opkg", "firewall": "fw4",
+           "kernel": "6.6.86"}
+
+
+@pytest.mark.parametrize("platform, support, config, want", [
+    (OPENWRT, None, None, ("opkg", ("kmod-nft-offload",))),
+    (dict(OPENWRT, package_manager="apk"), True, None, ("apk", ("kmod-nft-offload",))),
+    ({"os_family": "Debian", "distribution": "ubuntu", "package_manager": "apt", "kernel": "6.8.0-45-generic"}, True,
+     {"CONFIG_NF_FLOW_TABLE": "m"},
+     ("apt", ("linux-modules-6.8.0-45-generic", "linux-modules-extra-6.8.0-45-generic"))),
+    ({"os_family": "RedHat", "package_manager": "dnf", "kernel": "5.14.0-427.el9.x86_64"}, None, None,
+     ("dnf", ("kernel-modules-5.14.0-427.el9.x86_64",))),
+])
+def test_installable_names_the_manager_and_the_running_kernels_packages(platform, support, config, want) -> None:
+    install, why = rules.installable(lacking(platform, config), support)
+    assert install is not None and (install.manager, install.packages) == want and why == ""
+    assert install.missing == ("nf_flow_table", "nf_flow_table_inet", "nft_flow_offload")
+
+
+@pytest.mark.parametrize("platform, support, config, why", [
+    (OPENWRT, False, None, "without loadable module support"),
+    (OPENWRT, None, {"file": "/proc/config.gz", "CONFIG_NF_FLOW_TABLE": "n"}, "built without CONFIG_NF_FLOW_TABLE"),
+    (dict(OPENWRT, package_manager="none"), None, None, "opkg or apk was not found"),
+    ({"os_family": "Alpine", "package_manager": "apk", "kernel": "6.6.58-0-lts"}, True, None, "no package of"),
+])
+def test_no_package_can_help(platform, support, config, why) -> None:
+    install, reason = rules.installable(lacking(platform, config), support)
+    assert install is None and why in reason
+
+
+def test_a_missing_package_turns_into_the_install_with_the_flowtable_planned() -> None:
+    decision = rules.decide(validate_inputs({"profile": "software"}), lacking(OPENWRT), NETDEVS, None)
+    assert decision.install is not None and not decision.unsupported
+    assert decision.kmod is not None and decision.loading_modules and decision.flowtable is not None
+
+
+def test_install_turned_off_reports_and_fails_naming_the_variable() -> None:
+    decision = rules.decide(validate_inputs({"install_packages": False}), lacking(OPENWRT), NETDEVS, None)
+    assert decision.install is None and decision.unsupported
+    assert "install kmod-nft-offload (opkg), or set gateway_install_packages: true" in decision.report[0]
+    with pytest.raises(FlowOffloadError, match="To fix: install kmod-nft-offload .opkg., or set gateway_install"):
+        rules.decide(validate_inputs({"profile": "software", "install_packages": "false"}), lacking(OPENWRT), NETDEVS)
+
+
+def test_without_module_support_the_hint_says_no_package_helps() -> None:
+    decision = rules.decide(validate_inputs({}), lacking(OPENWRT), NETDEVS, False)
+    assert decision.install is None and "no package can add the flow offload modules: boot a kernel" in decision.report[0]
+
+
+def test_hardware_cannot_be_judged_before_the_install() -> None:
+    fct = lacking(OPENWRT)
+    fct["interfaces"] = {"eth0": {"hardware_offload": "unknown", "hardware_offload_reason": "kernel without flowtables"}}
+    with pytest.raises(FlowOffloadError, match="no device can be judged yet: run gateway_profile=auto"):
+        rules.decide(validate_inputs({"profile": "hardware", "devices": "eth0", "backend": "nft"}), fct, NETDEVS, None)
+
+
+def test_install_line_says_would_or_did_with_the_size() -> None:
+    install = rules.Install("opkg", ("kmod-nft-offload",), ("nft_flow_offload",))
+    sized = [{"name": "kmod-nft-offload", "installed_size": 20480, "download_size": None, "note": "opkg info"}]
+    assert rules.install_line(install, sized, done=False).startswith(
+        "would install kmod-nft-offload with opkg (modules nft_flow_offload are missing")
+    assert "kmod-nft-offload: installed size 20480 bytes (opkg info)" in rules.install_line(install, sized, done=True)
+    assert "size unknown" in rules.install_line(install, [], done=True)
