@@ -30,7 +30,8 @@ requirements:
   - C(/bin/sh) on the target (busybox ash is enough); no Python.
   - C(nft) for the C(nft), C(flowtables) facts and the probes; C(ethtool) for
     C(hw_tc_offload); iproute2 C(ip) with C(-j) (else C(/sys) and C(/proc/net) routes are
-    read) and C(tc) for C(conflicts).
+    read) and C(tc) for the qdisc C(conflicts) (without it, C(shaping) says whether anything
+    else could shape).
   - On the controller, ansible-core (tested with 2.19, 2.20 and 2.21); the module is an action plugin.
 attributes:
   action:
@@ -448,6 +449,39 @@ ansible_facts:
               type: str
               returned: always
               sample: "htb qdisc (root, handle 1:) shapes wan0: offloaded packets bypass it"
+        shaping:
+          description:
+            - How far shaping could be checked. Where C(tc) is missing (a stock OpenWrt image) and
+              nothing else can shape - no SQM (sqm-scripts) queue or qosify interface enabled in UCI
+              (C(/etc/config/sqm), C(/etc/config/qosify)), no BPF object pinned under C(/sys/fs/bpf) -
+              the message is V(no qdisc tool; no shaping configured) and there is no warning. Where UCI
+              enables SQM or qosify (or BPF objects are pinned) but C(tc) is missing, C(configured) names
+              them and the module warns that the qdiscs could not be checked.
+          returned: when conflicts is gathered
+          type: dict
+          sample: {tool: null, checked: false, configured: [], message: "no qdisc tool; no shaping configured"}
+          contains:
+            tool:
+              description: V(tc) where it is installed, else V(null).
+              type: str
+              returned: always
+              sample: tc
+            checked:
+              description: Whether the qdiscs were listed (C(tc -j qdisc show)).
+              type: bool
+              returned: always
+              sample: true
+            configured:
+              description: What could shape without C(tc) showing it (SQM, qosify, pinned BPF objects).
+              type: list
+              elements: str
+              returned: always
+              sample: ["SQM (sqm-scripts) shapes eth1 (sqm.eth1: qdisc cake, script piece_of_cake.qos)"]
+            message:
+              description: One line saying which of the cases above applies.
+              type: str
+              returned: always
+              sample: qdiscs checked with tc
 """
 
 # The module runs as an action plugin of the same name (plugins/action/offload_facts.py) on the

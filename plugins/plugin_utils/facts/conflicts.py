@@ -8,6 +8,7 @@ redirects on the forwarding devices, IPsec policies and NFQUEUE rules (private).
 from __future__ import annotations
 
 import re
+import shlex
 import typing as t
 
 Link = dict[str, t.Any]
@@ -111,3 +112,89 @@ def nfqueue_conflicts(ruleset: str) -> list[dict[str, str]]:
                 "this rule and are no longer queued to userspace"
             )})
     return result
+
+
+# --- shaping without tc -----------------------------------------------------------------------
+NO_SHAPING = "no qdisc tool; no shaping configured"
+_TRUE = ("1", "yes", "on", "true", "enabled")
+
+
+def parse_uci(text: str) -> list[dict[str, t.Any]]:
+    """Sections of a UCI config file: [{type, name, options: {key: value}}] (``list`` values
+    are kept as lists; comments and blank lines skipped)."""
+    sections: list[dict[str, t.Any]] = []
+    for line in (text or "").splitlines():
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:
+            continue
+        if not words:
+            continue
+        if words[0] == "config" and len(words) >= 2:
+            sections.append({"type": words[1], "name": words[2] if len(words) > 2 else "", "options": {}})
+        elif words[0] in ("option", "list") and len(words) >= 3 and sections:
+            options = sections[-1]["options"]
+            if words[0] == "list":
+                options.setdefault(words[1], []).append(words[2])
+            else:
+                options[words[1]] = words[2]
+    return sections
+
+
+def sqm_shapers(text: str) -> list[str]:
+    """sqm-scripts' queues that run: sections with ``enabled`` 1 (its run-openwrt.sh starts a
+    section only when ``[ "$enabled" -eq 1 ]``), one line each."""
+    out = []
+    for index, section in enumerate(parse_uci(text)):
+        options = section["options"]
+        if str(options.get("enabled", "0")).strip() != "1":
+            continue
+        name = section["name"] or f"@{section['type']}[{index}]"
+        what = ", ".join(f"{k} {options[k]}" for k in ("qdisc", "script") if options.get(k))
+        out.append(f"SQM (sqm-scripts) shapes {options.get('interface') or '?'} (sqm.{name}"
+                   f"{': ' + what if what else ''})")
+    return out
+
+
+def qosify_shapers(text: str) -> list[str]:
+    """qosify's interfaces and devices that run: ``interface``/``device`` sections whose
+    ``disabled`` is not true (qosify.init: ``config_get_bool disabled ... 0``)."""
+    out = []
+    for section in parse_uci(text):
+        if section["type"] not in ("interface", "device"):
+            continue
+        if str(section["options"].get("disabled", "0")).strip().lower() in _TRUE:
+            continue
+        name = section["options"].get("name") or section["name"] or "?"
+        out.append(f"qosify shapes {section['type']} {name} (qosify.{section['name'] or section['type']})")
+    return out
+
+
+def parse_shaping_section(text: str) -> dict[str, t.Any]:
+    """The ``facts:shaping`` section: {files: {path: text}, bpf: [names]}."""
+    files: dict[str, list[str]] = {}
+    bpf: list[str] = []
+    current: list[str] | None = None
+    for line in (text or "").splitlines():
+        if line.startswith("@file "):
+            current = files.setdefault(line[len("@file "):], [])
+        elif line.startswith("@bpf "):
+            bpf.append(line[len("@bpf "):])
+            current = None
+        elif current is not None:
+            current.append(line)
+    return {"files": {path: "\n".join(lines) for path, lines in files.items()}, "bpf": bpf}
+
+
+def shaping_without_tc(section_text: str) -> tuple[list[str], str]:
+    """(what could shape, the facts' message) on a host without tc: UCI's SQM and qosify
+    sections that are enabled, and BPF objects pinned under /sys/fs/bpf (a tc-bpf loader's)."""
+    data = parse_shaping_section(section_text)
+    found = sqm_shapers(data["files"].get("/etc/config/sqm", ""))
+    found += qosify_shapers(data["files"].get("/etc/config/qosify", ""))
+    if data["bpf"]:
+        found.append(f"BPF objects are pinned under /sys/fs/bpf ({', '.join(data['bpf'][:5])}"
+                     f"{', ...' if len(data['bpf']) > 5 else ''}): a tc-bpf program may shape or redirect")
+    if not found:
+        return [], NO_SHAPING
+    return found, "no qdisc tool, but shaping is configured: " + "; ".join(found)

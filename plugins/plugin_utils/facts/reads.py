@@ -44,6 +44,7 @@ K_FLOWS = PREFIX + "flows"
 K_QDISC = PREFIX + "tc-qdisc"
 K_XFRM = PREFIX + "xfrm"
 K_NFQUEUE = PREFIX + "nfqueue"
+K_SHAPING = PREFIX + "shaping"
 DEV_PREFIX = PREFIX + "dev:"          # one section per device: sysfs
 ETH_PREFIX = PREFIX + "eth:"          # one section per device: ethtool -i / -k (when ethtool exists)
 FILTER_PREFIX = PREFIX + "tc-filter:"  # one section per device with an ingress/clsact qdisc
@@ -161,6 +162,19 @@ if [ "$fo_x" = 1 ] && command -v tc >/dev/null 2>&1; then
 fi
 """
 
+# Only where tc is missing (a stock OpenWrt image): what else could shape. sqm-scripts and
+# qosify keep their config in UCI files (read without uci: builtins only); a tc-bpf loader
+# pins its objects under /sys/fs/bpf (a glob: no process).
+_SHAPING_CODE = """\
+if ! command -v tc >/dev/null 2>&1; then
+  for fo_x in /etc/config/sqm /etc/config/qosify; do
+    if [ -r "$fo_x" ]; then echo "@file $fo_x"; fo_rd "$fo_x"; echo; fi
+  done
+  for fo_x in /sys/fs/bpf/*; do
+    if [ -e "$fo_x" ]; then echo "@bpf ${fo_x##*/}"; fi
+  done
+fi"""
+
 _XFRM_CODE = """\
 if ip xfrm policy show >"$fo_t/facts-xfrm"; then
   if [ -s "$fo_t/facts-xfrm" ]; then grep -E '^src |^[[:space:]]+(dir|socket) ' "$fo_t/facts-xfrm" || :; fi
@@ -224,7 +238,8 @@ def _subset_reads(subset: str) -> list[Read]:
         return [Read(K_FLOWS, _FLOWS_CODE)]
     if subset == "conflicts":
         return link_reads() + [Read(K_QDISC, _QDISC_CODE), Read(FILTER_PREFIX, _FILTER_CODE, dynamic=True),
-                               Read(K_XFRM, _XFRM_CODE), Read(K_NFQUEUE, nfqueue_code())]
+                               Read(K_SHAPING, _SHAPING_CODE), Read(K_XFRM, _XFRM_CODE),
+                               Read(K_NFQUEUE, nfqueue_code())]
     raise ValueError(subset)  # pragma: no cover - parse_gather_subset gives only known names
 
 

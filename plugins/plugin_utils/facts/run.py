@@ -53,6 +53,7 @@ class _Facts:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snap = snapshot
         self.warnings: list[str] = []
+        self.shaping: dict[str, t.Any] = {}  # set by conflicts()
         self._cache: dict[str, t.Any] = {}
 
     def _once(self, key: str, func: t.Callable[[], t.Any]) -> t.Any:
@@ -233,16 +234,27 @@ class _Facts:
         result: list[dict[str, str]] = []
         qdisc_sec = self.snap.get(fr.K_QDISC)
         if "tc" not in self.tools():
-            self.warnings.append("conflicts: tc is not installed on the target; qdiscs were not checked")
+            # A stock OpenWrt image has no tc: that is no reason to warn unless something on the
+            # host could shape without it showing (SQM/qosify enabled in UCI, tc-bpf objects).
+            found, message = fc.shaping_without_tc(self.snap.text(fr.K_SHAPING))
+            self.shaping = {"tool": None, "checked": False, "configured": found, "message": message}
+            if found:
+                self.warnings.append(
+                    f"conflicts: tc is not installed on the target, but {'; '.join(found)}: shaping qdiscs "
+                    "could not be checked, and offloaded packets bypass them; install tc (opkg install tc-tiny, "
+                    "or tc-full) so the facts can check")
             qdiscs: list[dict[str, t.Any]] = []
         elif qdisc_sec is None or not qdisc_sec.ok:
             err = _first_line(qdisc_sec.err) if qdisc_sec is not None else "not read"
             if "BusyBox" in err:
                 err = "the target's tc is busybox's, which has no -j; install iproute2's tc"
             self.warnings.append(f"conflicts: 'tc -j qdisc show' failed ({err}); qdiscs were not checked")
+            self.shaping = {"tool": "tc", "checked": False, "configured": [],
+                            "message": f"'tc -j qdisc show' failed ({err}); qdiscs were not checked"}
             qdiscs = []
         else:
             qdiscs = fp.load_json_list(qdisc_sec.out)
+            self.shaping = {"tool": "tc", "checked": True, "configured": [], "message": "qdiscs checked with tc"}
         result.extend(fc.qdisc_conflicts(qdiscs, devices))
         with_ingress = {q.get("dev") for q in qdiscs if q.get("kind") in ("ingress", "clsact")}
         for device in devices:
@@ -272,6 +284,9 @@ def gather_from(snapshot: Snapshot, subsets: t.Sequence[t.Any] | None) -> tuple[
         elif subset == "interfaces":
             out["interfaces"] = facts.interfaces()
             out["candidate_devices"] = facts.candidate_devices()
+        elif subset == "conflicts":
+            out["conflicts"] = facts.conflicts()
+            out["shaping"] = dict(facts.shaping)
         else:
             out[subset] = getattr(facts, subset)()
     return out, facts.warnings

@@ -21,7 +21,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_f
     netns_sections,
     openwrt_sections,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, fake_execute
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, fake_execute, sec
 
 
 def _action(args: dict[str, t.Any], target: FakeTarget, check_mode: bool = False) -> tuple[ActionModule, list[t.Any]]:
@@ -62,9 +62,17 @@ def test_check_mode_is_the_same_read():
 
 
 def test_warnings_reach_the_task_result():
-    target = FakeTarget(openwrt_sections())
-    result = _action({"gather_subset": ["conflicts"]}, target)[0].run(task_vars={})
-    assert result["warnings"] == ["conflicts: tc is not installed on the target; qdiscs were not checked"]
+    sections = openwrt_sections()
+    # a router without tc whose UCI enables SQM: that warning is worth giving
+    sections["facts:shaping"] = sec("@file /etc/config/sqm\nconfig queue 'wan'\n\toption enabled '1'\n"
+                                    "\toption interface 'wan0'\n")
+    result = _action({"gather_subset": ["conflicts"]}, FakeTarget(sections))[0].run(task_vars={})
+    assert result["warnings"] == [
+        "conflicts: tc is not installed on the target, but SQM (sqm-scripts) shapes wan0 (sqm.wan): shaping qdiscs "
+        "could not be checked, and offloaded packets bypass them; install tc (opkg install tc-tiny, or tc-full) so "
+        "the facts can check"]
+    # the stock router: no tc, nothing that could shape: no warning
+    assert "warnings" not in _action({"gather_subset": ["conflicts"]}, FakeTarget(openwrt_sections()))[0].run(task_vars={})
 
 
 def test_bad_subset_fails_without_a_round_trip():
@@ -108,4 +116,4 @@ def test_documentation_parses():
     ret = yaml.safe_load(offload_facts.RETURN)
     flowoffload = ret["ansible_facts"]["contains"]["flowoffload"]["contains"]
     assert set(flowoffload) == {"platform", "kernel", "sysctl", "package", "nft", "interfaces", "candidate_devices",
-                                "flowtables", "flows", "conflicts"}
+                                "flowtables", "flows", "conflicts", "shaping"}

@@ -30,7 +30,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_f
 )
 
 ALL_KEYS = {"platform", "kernel", "sysctl", "package", "nft", "interfaces", "candidate_devices",
-            "flowtables", "flows", "conflicts"}
+            "flowtables", "flows", "conflicts", "shaping"}
 DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "facts"))
 
 
@@ -48,7 +48,7 @@ def test_all_subsets_from_the_netns_capture_in_one_round_trip():
     facts = result["ansible_facts"]["flowoffload"]
     assert set(facts) == ALL_KEYS
     assert list(facts) == ["platform", "kernel", "sysctl", "package", "nft", "interfaces", "candidate_devices",
-                           "flowtables", "flows", "conflicts"]
+                           "flowtables", "flows", "conflicts", "shaping"]
     assert facts["platform"] == {
         "os_family": "Debian", "distribution": "debian", "distribution_version": "12",
         "kernel": "6.18.44-fc-v657", "package_manager": "apt", "firewall": "none", "init": "other",
@@ -164,15 +164,72 @@ def test_flows_absent_and_conntrack_failed():
     assert run(sections, ["flows"])[0]["ansible_facts"]["flowoffload"]["flows"] is None
 
 
-def test_conflicts_without_tc_warn_and_still_read_xfrm_and_queue_rules():
+SQM = """
+config queue 'eth1'
+	option enabled '1'
+	option interface 'eth1'
+	option qdisc 'cake'
+	option script 'piece_of_cake.qos'
+
+config queue 'spare'
+	option enabled '0'
+	option interface 'eth2'
+"""
+# qosify's shipped /etc/config/qosify (openwrt.git package/network/config/qosify/files/qosify.conf)
+QOSIFY_SHIPPED = """config defaults
+	list defaults /etc/qosify/*.conf
+	option dscp_prio CS5
+
+config interface wan
+	option name wan
+	option disabled 1
+	option bandwidth_up 100mbit
+
+config device wandev
+	option disabled 1
+	option name wan
+"""
+
+
+def test_conflicts_without_tc_and_without_shaping_say_so_without_a_warning():
+    """Issue 16 point 4: a stock OpenWrt image has no tc; a warning on every healthy router
+    trains operators to ignore warnings."""
     sections = netns_sections()
     sections["host:tools"] = sec("nft=/usr/sbin/nft\nip=/usr/sbin/ip\n")
     sections[fr.K_QDISC] = Section(127, "", "sh: tc: not found\n")
     sections[fr.K_XFRM] = sec("src 192.0.2.0/24 dst 198.51.100.0/24 \n\tdir out priority 0 ptype main \n")
     sections[fr.K_NFQUEUE] = sec("table inet t {\n\tchain c {\n\t\tmeta l4proto tcp queue to 3 bypass\n")
+    sections[fr.K_SHAPING] = sec(f"@file /etc/config/qosify\n{QOSIFY_SHIPPED}\n")
     result = run(sections, ["conflicts"])[0]
-    assert any("tc is not installed" in w for w in result["warnings"])
-    assert [c["kind"] for c in result["ansible_facts"]["flowoffload"]["conflicts"]] == ["ipsec", "nfqueue"]
+    assert "warnings" not in result
+    facts = result["ansible_facts"]["flowoffload"]
+    assert facts["shaping"] == {"tool": None, "checked": False, "configured": [],
+                                "message": "no qdisc tool; no shaping configured"}
+    assert [c["kind"] for c in facts["conflicts"]] == ["ipsec", "nfqueue"]
+
+
+@pytest.mark.parametrize("section, found", [
+    (f"@file /etc/config/sqm\n{SQM}\n", "SQM (sqm-scripts) shapes eth1 (sqm.eth1: qdisc cake, script piece_of_cake.qos)"),
+    (f"@file /etc/config/qosify\n{QOSIFY_SHIPPED.replace('disabled 1', 'disabled 0', 1)}\n",
+     "qosify shapes interface wan (qosify.wan)"),
+    ("@bpf qosify_data\n@bpf qosify_prog\n", "BPF objects are pinned under /sys/fs/bpf (qosify_data, qosify_prog)"),
+])
+def test_conflicts_without_tc_but_with_shaping_configured_warn(section, found):
+    sections = netns_sections()
+    sections["host:tools"] = sec("nft=/usr/sbin/nft\nip=/usr/sbin/ip\n")
+    sections[fr.K_QDISC] = Section(127, "", "sh: tc: not found\n")
+    sections[fr.K_SHAPING] = sec(section)
+    result = run(sections, ["conflicts"])[0]
+    shaping = result["ansible_facts"]["flowoffload"]["shaping"]
+    assert shaping["configured"][0].startswith(found) and shaping["checked"] is False
+    assert shaping["message"].startswith("no qdisc tool, but shaping is configured: ")
+    assert result["warnings"] == [f"conflicts: tc is not installed on the target, but {shaping['configured'][0]}: "
+                                  "shaping qdiscs could not be checked, and offloaded packets bypass them; install "
+                                  "tc (opkg install tc-tiny, or tc-full) so the facts can check"]
+
+
+def test_conflicts_with_tc_busybox_warn():
+    sections = netns_sections()
     sections["host:tools"] = sec("nft=/usr/sbin/nft\nip=/usr/sbin/ip\ntc=/sbin/tc\n")
     sections[fr.K_QDISC] = Section(1, "", "BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) multi-call binary.\n")
     assert "has no -j" in run(sections, ["conflicts"])[0]["warnings"][0]
@@ -265,7 +322,8 @@ def test_openwrt_router_busybox_ip_no_ethtool_no_tc(manager):
                                    "hw-tc-offload could not be read (ethtool is not installed on the target)"}
     assert facts["candidate_devices"] == ["lan0", "lan1", "wan0"]  # from /proc/net routes
     assert facts["flowtables"] == [] and facts["flows"] is None and facts["conflicts"] == []
-    assert result["warnings"] == ["conflicts: tc is not installed on the target; qdiscs were not checked"]
+    # no tc, no SQM or qosify in UCI, nothing pinned: no warning (issue 16 point 4)
+    assert "warnings" not in result and facts["shaping"]["message"] == "no qdisc tool; no shaping configured"
 
 
 def test_openwrt_reason_says_the_probe_proves_nothing():

@@ -64,7 +64,7 @@ def lab_vm(*, modules_loaded: bool = True, boot_list: bool = True, table: str | 
         etc_modules=fixture(KV + "etc-modules.txt"),
         modules_load=_kmod.render_file(list(_kmod.DEFAULT_MODULES)) if boot_list else None))
     out.update({"kmod:pkg-db": sec(""), "kmod:pkg-files": sec(""), "kmod:pkg-owner": sec(""),
-                "kmod:pkg-size": sec("")})
+                "kmod:pkg-size": sec(""), "facts:shaping": sec("")})
     out.update(ff.dev_sections(link, drivers={"eth0": "virtio_net"}))
     out.update({
         fr.ETH_PREFIX + "eth0": ff.eth_section("virtio_net", fixture(VMC + "ethtool-k-eth0.txt")),
