@@ -100,6 +100,9 @@ def test_the_audit_playbook_wires_audit_report_and_set_stats():
     assert report["flowoffload.nft.fleet_report"]["hosts"] == "{{ ansible_play_hosts_all }}"
     assert report["run_once"] is True and report["delegate_to"] == "localhost" and report["check_mode"] is False
     assert report["become"] is False
+    # a read-only audit: the report write (run_once, delegated) must not count as a change of
+    # the play's first router (issue 16 point 3)
+    assert report["changed_when"] is False
     data = stats["ansible.builtin.set_stats"]
     assert data["per_host"] is False and data["aggregate"] is False
     assert data["data"]["flowoffload_audit"].startswith("{{ " + report["register"] + ".summary")
