@@ -279,8 +279,9 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     if unit_diff:
         diff.append(unit_diff)
     if folder:
-        diff.append({"before_header": f"{_hotplug.COLLECTION_DIR}/ (folder)",
-                     "after_header": f"{_hotplug.COLLECTION_DIR}/ (folder)", "before": "empty folder\n", "after": ""})
+        header = f"{_hotplug.COLLECTION_DIR}/ (folder, removed: nothing else is in it)"
+        diff.append({"before_header": header, "after_header": header, "before": f"{_hotplug.COLLECTION_DIR}/\n",
+                     "after": ""})
     result = {
         "changed": spec.changes(),
         "commands": list(plan.commands),
@@ -335,7 +336,7 @@ def _unit_plan(desired: Desired, snapshot: Snapshot, systemd: bool, unit_after: 
             warnings.append(
                 f"unit {unit} was {'enabled' if enabled else 'disabled'} but inactive (stopped by hand, failed, or "
                 "never started by an older version of flowoffload.nft): 'systemctl reload nftables' reaches only "
-                f"active units, so a reload would drop the flowtables of {desired.family} {desired.table} until the "
+                f"active units, so a reload would drop what it loads into {desired.family} {desired.table} until the "
                 "next restart or reboot; " + ("check mode: the run would start it" if check_mode else "started it")
                 + " (its start finds the loaded flowtables and changes nothing in the ruleset)")
     elif unit_after == "" or active or enabled:

@@ -172,6 +172,9 @@ def test_persist_false_removes_files_and_disables_the_unit():
     assert disable.index("systemctl stop flowoffload-inet-flowoffload.service") < disable.index("systemctl disable")
     assert plan.spec.post[2].code == "rmdir /etc/flowoffload" and plan.spec.post[2].check is False
     assert plan.result["persist_files"][-1] == "/etc/flowoffload"
+    assert plan.result["diff"][-1] == {"before_header": "/etc/flowoffload/ (folder, removed: nothing else is in it)",
+                                       "after_header": "/etc/flowoffload/ (folder, removed: nothing else is in it)",
+                                       "before": "/etc/flowoffload/\n", "after": ""}
 
 
 def test_openwrt_file_and_no_unit():
