@@ -151,3 +151,104 @@ def test_kmodloader_double_replays_the_captures(case: str, tmp_path: t.Any) -> N
     # by path: the host's busybox-static prefers its own lsmod/modprobe applets
     out, err, rc = sh(f"{tmp_path}/{cap['cmd']}", env)
     assert (out, err, rc) == (cap["out"], cap["err"], cap["rc"])
+
+
+# --- the scenario's router with a feed and a kernel that can load modules (issue 16) ----------------
+def feed(env: t.Mapping[str, str]) -> str:
+    """The double feed of the scenario (prepare.yml writes the same): kmod-nft-offload needs
+    kmod-nf-flow; each ships its modules into the flat /lib/modules/RELEASE folder."""
+    base = os.path.join(env["PKG_DOUBLE_ROOT"], "usr", "share", "pkg-double", "feed")
+    release = os.uname().release
+    for name, deps, size, files in (("kmod-nf-flow", "kernel", 26624, ["nf_flow_table"]),
+                                    ("kmod-nft-offload", "kernel, kmod-nf-flow, kmod-nft-nat", 12288,
+                                     ["nf_flow_table_inet", "nft_flow_offload"])):
+        root = os.path.join(base, name, "root", "lib", "modules", release)
+        os.makedirs(root)
+        for module in files:
+            open(os.path.join(root, module + ".ko"), "w", encoding="utf-8").close()
+        with open(os.path.join(base, name, "control"), "w", encoding="utf-8") as handle:
+            handle.write(f"Package: {name}\nVersion: 6.6.73-r1\nDepends: {deps}\nArchitecture: x86_64\n"
+                         f"Installed-Size: {size}\nSize: {size // 3}\nDescription: double of {name}\n")
+    return os.path.join(env["PKG_DOUBLE_ROOT"], "lib", "modules", release)
+
+
+def test_opkg_with_a_feed_installs_the_dependency_first_and_tells_the_sizes(tmp_path: t.Any) -> None:
+    env = router(str(tmp_path), "opkg")
+    os.makedirs(os.path.join(env["PKG_DOUBLE_ROOT"], "usr", "lib", "opkg"))
+    shutil.copy(os.path.join(ROOT, "extensions", "molecule", "openwrt", "files", "db", "opkg-status"),
+                os.path.join(env["PKG_DOUBLE_ROOT"], "usr", "lib", "opkg", "status"))
+    modules = feed(env)
+    assert sh("opkg info kmod-nft-offload", env) == ("", "", 0)  # no lists yet: opkg knows nothing
+    assert sh("opkg install kmod-nft-offload", env)[2] == 255  # as captured (case 22) until the lists exist
+    assert sh("opkg update", env)[2] == 0
+    info = sh("opkg info kmod-nft-offload", env)[0]
+    assert "Status: unknown ok not-installed\n" in info and "Installed-Size: 12288\n" in info and "Size: 4096\n" in info
+    out, _err, rc = sh("opkg install kmod-nft-offload", env)
+    assert rc == 0 and out.index("Installing kmod-nf-flow") < out.index("Installing kmod-nft-offload")
+    assert sorted(os.listdir(modules)) == ["nf_flow_table.ko", "nf_flow_table_inet.ko", "nft_flow_offload.ko"]
+    assert "Status: install user installed\n" in sh("opkg info kmod-nft-offload", env)[0]
+    assert "kmod-nft-offload - 6.6.73-r1" in sh("opkg list-installed", env)[0]
+
+
+def test_apk_with_a_feed_records_the_installed_size(tmp_path: t.Any) -> None:
+    env = router(str(tmp_path), "apk")
+    os.makedirs(os.path.join(env["PKG_DOUBLE_ROOT"], "lib", "apk", "db"))
+    os.makedirs(os.path.join(env["PKG_DOUBLE_ROOT"], "etc", "apk"))
+    shutil.copy(os.path.join(ROOT, "extensions", "molecule", "openwrt", "files", "db", "apk-installed"),
+                os.path.join(env["PKG_DOUBLE_ROOT"], "lib", "apk", "db", "installed"))
+    feed(env)
+    assert sh("apk update", env)[2] == 0
+    out, _err, rc = sh("apk add kmod-nft-offload", env)
+    assert rc == 0 and "(1/2) Installing kmod-nf-flow" in out and "(2/2) Installing kmod-nft-offload" in out
+    with open(os.path.join(env["PKG_DOUBLE_ROOT"], "lib", "apk", "db", "installed"), encoding="utf-8") as handle:
+        stanza = handle.read().split("P:kmod-nft-offload\n", 1)[1].split("\n\n", 1)[0]
+    assert "\nI:12288\n" in stanza and "\nS:4096\n" in stanza
+
+
+def kernel_double(tmp_path: t.Any, env: dict[str, str]) -> dict[str, str]:
+    """The kernel double: /sys/module on a folder, the nft wrapper first on PATH before the
+    unit-test nft double (which stands for the real nft: a kernel without flowtables)."""
+    bindir = tmp_path / "kernel-bin"
+    bindir.mkdir()
+    os.symlink(os.path.join(DOUBLES, "nft-kernel.sh"), bindir / "nft")
+    for name in ("modprobe", "lsmod"):
+        os.symlink(os.path.join(DOUBLES, "kmodloader"), bindir / name)
+    sysmod = tmp_path / "sys-module"
+    sysmod.mkdir()
+    (sysmod / ".kernel-double").write_text("")
+    env = dict(env, PATH=f"{bindir}:{env['PATH']}", KMODLOADER_SYS_MODULE=str(sysmod),
+               KMODLOADER_MODULES_DIR=os.path.join(env["PKG_DOUBLE_ROOT"], "lib", "modules", os.uname().release),
+               NFT_DOUBLE_REAL=os.path.join(NFT_DOUBLE, "nft"), NFT_DOUBLE_KERNEL_STATE=str(tmp_path / "kernel"),
+               NFT_DOUBLE_SYSFS_NET=env["FW4_SYSFS_NET"])
+    return env
+
+
+def test_the_kernel_double_gains_flowtables_once_the_modules_load(tmp_path: t.Any) -> None:
+    env = kernel_double(tmp_path, router(str(tmp_path), "opkg"))
+    modules = feed(env)
+    probe = "add table inet p\nadd flowtable inet p ft { hook ingress priority 0; devices = { \"wan0\" }; flags offload; }\n"
+    (tmp_path / "probe.nft").write_text(probe)
+    refused = sh(f"nft -c -f {tmp_path}/probe.nft", env)
+    assert refused[2] == 1 and "No such file or directory" in refused[1]  # no modules yet: ENOENT
+    assert sh(f"{tmp_path}/kernel-bin/modprobe nf_flow_table", env)[2] == 255  # no module file yet
+    assert not os.path.exists(modules)
+    sh("opkg update && opkg install kmod-nft-offload", env)
+    for module in ("nf_flow_table", "nf_flow_table_inet", "nft_flow_offload"):
+        assert sh(f"{tmp_path}/kernel-bin/modprobe {module}", env)[2] == 0
+    assert "nft_flow_offload" in sh(f"{tmp_path}/kernel-bin/lsmod", env)[0]
+    assert sh(f"nft -c -f {tmp_path}/probe.nft", env)[2] == 0  # accepted now, never stored
+    assert sh("nft list flowtables", env)[0] == ""
+    # fw4 turns offloading on: nft lists fw4's flowtable as captured on a real kernel (case 40)
+    sh("fw4 start && uci set firewall.@defaults[0].flow_offloading=1 && uci commit firewall && fw4 reload", env)
+    cap = capture("real-kernel", "40-nft-list-flowtables-flow_offloading")
+    assert sh(cap["cmd"], env) == (cap["out"], cap["err"], cap["rc"])
+    listed = sh("nft -j list flowtables", env)[0]
+    assert '{"flowtable": {"family": "inet", "name": "ft", "table": "fw4"' in listed and '"dev": ["br-lan", "wan0"]' in listed
+    assert sh("nft list flowtable inet fw4 ft", env)[2] == 0
+    # a flowtable naming a device that does not exist is refused at its line, as the kernel does
+    (tmp_path / "bad.nft").write_text("add table inet q\n\nadd flowtable inet q ft { hook ingress priority 0; devices = { \"eth9\" }; }\n")
+    out, err, rc = sh(f"nft -c -f {tmp_path}/bad.nft", env)
+    assert rc == 1 and f"{tmp_path}/bad.nft:3:1-1: Error: Could not process rule: No such file or directory" in err
+    # offloading off again: fw4 rebuilds its table without the flowtable
+    sh("uci delete firewall.@defaults[0].flow_offloading && uci commit firewall && fw4 reload", env)
+    assert sh("nft list flowtable inet fw4 ft", env)[2] == 1

@@ -25,6 +25,20 @@ def _manager(host: t.Any) -> str:
     return "opkg" if host.file("/bin/opkg").exists else "apk"
 
 
+def _name(host: t.Any) -> str:
+    return host.backend.get_hostname()
+
+
+def _has_feed(host: t.Any) -> bool:
+    """openwrt-feed: a double feed serves kmod-nft-offload (converge installed it)."""
+    return host.file("/usr/share/pkg-double/feed").exists
+
+
+def _kernel_double(host: t.Any) -> bool:
+    """openwrt-feed and openwrt-nofeed: a kernel that can load modules (prepare.yml)."""
+    return host.file("/usr/local/sbin/nft").exists
+
+
 def _installed(host: t.Any, package: str) -> bool:
     manager = _manager(host)
     text = host.file(DB[manager]).content_string
@@ -42,10 +56,36 @@ def test_no_python_and_busybox_sh(router: t.Any) -> None:
 
 def test_nothing_installed_without_a_feed(router: t.Any) -> None:
     host = router
-    # no feed is reachable, as in the captures: neither Python nor kmod-nft-offload
-    assert not _installed(host, "kmod-nft-offload")
     log = host.file("/var/log/pkg-double.log")
     assert not log.exists or "python3" not in log.content_string
+    if _has_feed(host):
+        pytest.skip("openwrt-feed: see test_feed_router_keeps_the_package_and_the_loaded_modules")
+    # no feed is reachable, as in the captures: neither Python nor kmod-nft-offload
+    assert not _installed(host, "kmod-nft-offload")
+    if _kernel_double(host):
+        # the apply tried apk add, then apk update (no lists), and stopped there: no module file
+        assert log.content_string.splitlines()[-2:] == ["apk add kmod-nft-offload", "apk update"]
+        release = host.check_output("cat /proc/sys/kernel/osrelease")
+        assert not host.file(f"/lib/modules/{release}").exists
+
+
+def test_feed_router_keeps_the_package_and_the_loaded_modules(router: t.Any) -> None:
+    host = router
+    if not _has_feed(host):
+        pytest.skip("only openwrt-feed has a feed")
+    # packages are never removed, and off unloads nothing on OpenWrt (its modules autoload)
+    assert _installed(host, "kmod-nft-offload") and _installed(host, "kmod-nf-flow")
+    for module in ("nf_flow_table", "nf_flow_table_inet", "nft_flow_offload"):
+        assert host.file(f"/sys/module/{module}/initstate").content_string == "live\n"
+    # off took fw4's flowtable away again (the kernel double lists none)
+    assert host.check_output("nft list flowtables").strip() in ("", "table inet fw4 {\n}")
+
+
+def test_no_lock_left_behind(router: t.Any) -> None:
+    host = router
+    # issue 16 point 5: the lock exists only while an apply holds it; off removed the file an
+    # earlier version left in /tmp (openwrt-feed's prepare planted one)
+    assert host.run("ls -d /run/flowoffload.lock* /tmp/flowoffload.lock*").stdout == ""
 
 
 def test_fw4_offloading_left_as_it_was(router: t.Any) -> None:
@@ -80,6 +120,12 @@ def test_idempotent_run_is_one_round_trip(host: t.Any) -> None:
         runs = [json.loads(line) for line in handle if line.strip()]
     runs = [run for run in runs if run["playbook"] == "converge.yml"]
     assert len(runs) >= 2
-    entry = runs[-1]["hosts"][host.backend.get_hostname()]
+    name = _name(host)
+    if name == "openwrt-nofeed":
+        assert all(name not in run["hosts"] for run in runs)  # not converged: it must fail
+        return
+    entry = runs[-1]["hosts"][name]
     assert entry["actions"] == ["flowoffload.nft.offload_profile"]
     assert entry["round_trips"] == 1
+    # openwrt-feed: the first converge installed, loaded and configured in one apply
+    assert runs[0]["hosts"][name]["round_trips"] == (2 if name == "openwrt-feed" else 1)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Shared part of the opkg and apk test doubles (sourced, never run on its own).
 # The "feed" is /usr/share/pkg-double/feed/NAME/ with a `control` file (Package, Version,
-# Depends, Architecture, Description) and an optional `root/` tree copied to / on install.
+# Depends, Architecture, Installed-Size, Size, Description) and an optional `root/` tree
+# copied to / on install. A dependency that the feed carries is installed first (one that
+# it does not carry counts as present: the images' databases list only what they hold).
 # `update` fetches nothing: it marks the lists as present, the way both tools need
 # before an install can find a package. Log of every call: /var/log/pkg-double.log.
 R=${PKG_DOUBLE_ROOT:-}
@@ -20,7 +22,15 @@ control_field() { # feed-package field
 unpack() { # feed-package
 	[ -d "$FEED/$1/root" ] || return 0
 	(cd "$FEED/$1/root" && find . ! -type d | sed 's|^\.||') > "${TMPDIR:-/tmp}/.pkg-double.$1.list"
-	cp -a "$FEED/$1/root/." "$R/"
+	# file by file: a directory of the package may be a link on the router (merged /usr: /lib)
+	while IFS= read -r f; do
+		mkdir -p "$R$(dirname "$f")" && cp -a "$FEED/$1/root$f" "$R$f" || return 1
+	done < "${TMPDIR:-/tmp}/.pkg-double.$1.list"
 	cat "${TMPDIR:-/tmp}/.pkg-double.$1.list"
 	rm -f "${TMPDIR:-/tmp}/.pkg-double.$1.list"
+}
+
+# The names in the Depends line of a feed package's control (version constraints dropped).
+depends() { # feed-package
+	control_field "$1" Depends | tr ',' '\n' | sed 's/(.*//; s/^ *//; s/ *$//' | sed '/^$/d'
 }
