@@ -225,8 +225,8 @@ flows:
       sample: 0
 installed:
   description:
-    - Packages this run installed (C(kmod-nft-offload) on OpenWrt) because the kernel lacked the flow
-      offload modules; C([]) when nothing was installed (and always in check mode, see RV(packages)).
+    - Packages this run installed (would install, in check mode) because the kernel lacked the flow
+      offload modules (C(kmod-nft-offload) on OpenWrt); C([]) when nothing is installed.
   returned: always
   type: list
   elements: str

@@ -30,7 +30,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.flowoffload.nft.plugins.modules.flowtable import ARGUMENT_SPEC as FLOWTABLE_SPEC
 from ansible_collections.flowoffload.nft.plugins.modules.offload_kmod import ARGUMENT_SPEC as KMOD_SPEC
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.reads import facts_reads
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.run import build_facts
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.run import build_facts, gather_from
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.probe import probe_read
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.run import (
@@ -332,7 +332,7 @@ def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
                                             state="absent" if inputs.profile == "off" else "present")
     snapshot = read_host(target, profile_reads(inputs, kmod_read_params, ft_read_params))
     subsets = rules.subsets_for(inputs)
-    facts = build_facts(snapshot, subsets)
+    facts, facts_warnings = gather_from(snapshot, subsets)
     host = _host.host_from(snapshot)
     decision = rules.decide(inputs, facts, _host.netdevs(snapshot), _kmod.module_support_from(snapshot))
     parts = [] if decision.unsupported else plan_parts(snapshot, inputs, decision, host.get("init") or "", check_mode)
@@ -346,7 +346,7 @@ def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
     try:
         results = finish_parts(parts, res)
     except FlowOffloadError as exc:
-        if decision.install is not None and res is not None and res.key.startswith("kmod:install"):
+        if decision.install is not None and res is not None and res.key == "kmod:install":
             exc.msg += (f". Nothing was changed (the install is the apply's first step). gateway_install_packages: "
                         f"false leaves {decision.install.names} alone; the role then reports the kernel as "
                         "unsupported")
@@ -360,7 +360,10 @@ def run_profile(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool,
         report.append(rules.install_line(decision.install, packages, done=res is not None))
     if inputs.verify and inputs.profile != "off" and not decision.unsupported:
         report.append(rules.flows_line(flows))
-    warnings = list(inputs.warnings) + decision.warnings
+    # of the facts' warnings, the role passes on what offloading could bypass unseen (shaping
+    # configured where tc is missing to check it); the rest is the facts module's to say
+    warnings = list(inputs.warnings) + decision.warnings + [
+        w for w in facts_warnings if w.startswith("conflicts: tc is not installed")]
     for name in ("kmod", "flowtable", "sysctl"):
         warnings += (results.get(name) or {}).get("warnings") or []
     diffs: list[t.Any] = []

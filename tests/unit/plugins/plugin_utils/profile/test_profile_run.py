@@ -529,3 +529,27 @@ def test_a_full_disk_names_the_path() -> None:
                         result="failed stage:" + path)
     with pytest.raises(FlowOffloadError, match="writing /etc/sysctl.d/90-flowoffload.conf failed.*nothing was changed"):
         P.run_profile(target, params(tcp_timeout=60, **LAN_WAN), False)
+
+
+def test_sqm_enabled_without_tc_is_a_warning_of_the_role_and_a_bare_router_is_not() -> None:
+    """Issue 16 point 4: no tc on a stock OpenWrt image is no reason to warn; SQM enabled in UCI
+    without tc to check its qdiscs is (offloaded packets bypass them)."""
+    quiet = P.run_profile(FakeTarget(openwrt_router("opkg")), params(), True)
+    assert not any("tc is not installed" in w for w in quiet["warnings"])
+    assert quiet["ansible_facts"]["flowoffload"]["shaping"]["message"] == "no qdisc tool; no shaping configured"
+    sqm = sec("@file /etc/config/sqm\nconfig queue 'wan'\n\toption enabled '1'\n\toption interface 'wan0'\n")
+    out = P.run_profile(FakeTarget(openwrt_router("opkg", **{fr.K_SHAPING: sqm})), params(), True)
+    assert [w for w in out["warnings"] if "tc is not installed" in w] == [
+        "conflicts: tc is not installed on the target, but SQM (sqm-scripts) shapes wan0 (sqm.wan): shaping qdiscs "
+        "could not be checked, and offloaded packets bypass them; install tc (opkg install tc-tiny, or tc-full) so "
+        "the facts can check"]
+
+
+def test_a_failed_install_check_does_not_claim_nothing_changed() -> None:
+    target = FakeTarget(openwrt_router("opkg"), apply_sections={
+        "kmod:install": sec(""), "kmod:install-check": Section(1, "still missing: nf_flow_table\n")},
+        result="failed kmod:install-check")
+    with pytest.raises(FlowOffloadError) as exc:
+        P.run_profile(target, params(), False)
+    assert exc.value.msg.startswith("installed kmod-nft-offload but modules ['nf_flow_table'] are still missing")
+    assert "Nothing was changed" not in exc.value.msg
