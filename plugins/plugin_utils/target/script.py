@@ -546,10 +546,10 @@ def read_host(target: Target, reads: t.Sequence[Read]) -> Snapshot:
     snapshot, _markers = parse_sections(out, nonce)
     _expand(snapshot, reads)
     if not snapshot.sections:
-        detail = (err or out).strip()[-2000:] or "no message"
+        detail = clip(err or out, 1000) or "no message"
         raise FlowOffloadError(
             f"the read script printed nothing on the target (rc={rc}): {detail}; the target needs "
-            "/bin/sh (busybox ash is enough); nothing was changed", rc=rc, stdout=out[-2000:], stderr=err[-2000:])
+            "/bin/sh (busybox ash is enough); nothing was changed", rc=rc, stdout=out, stderr=err)
     return snapshot
 
 
