@@ -35,6 +35,12 @@ def test_off_removed_persistence(host: t.Any, path: str) -> None:
     assert not host.file(path).exists
 
 
+def test_no_lock_file_left(host: t.Any) -> None:
+    # issue 16 point 5: the lock exists only while an apply holds it, and off removed the one
+    # side_effect planted as an earlier version left it
+    assert host.run("ls -d /run/flowoffload.lock* /tmp/flowoffload.lock*").stdout == ""
+
+
 def test_off_disabled_the_unit(host: t.Any) -> None:
     wants = host.run("systemctl is-enabled flowoffload-inet-flowoffload.service")
     assert wants.rc != 0
