@@ -166,28 +166,28 @@ def test_flows_absent_and_conntrack_failed():
 
 SQM = """
 config queue 'eth1'
-	option enabled '1'
-	option interface 'eth1'
-	option qdisc 'cake'
-	option script 'piece_of_cake.qos'
+\toption enabled '1'
+\toption interface 'eth1'
+\toption qdisc 'cake'
+\toption script 'piece_of_cake.qos'
 
 config queue 'spare'
-	option enabled '0'
-	option interface 'eth2'
+\toption enabled '0'
+\toption interface 'eth2'
 """
 # qosify's shipped /etc/config/qosify (openwrt.git package/network/config/qosify/files/qosify.conf)
 QOSIFY_SHIPPED = """config defaults
-	list defaults /etc/qosify/*.conf
-	option dscp_prio CS5
+\tlist defaults /etc/qosify/*.conf
+\toption dscp_prio CS5
 
 config interface wan
-	option name wan
-	option disabled 1
-	option bandwidth_up 100mbit
+\toption name wan
+\toption disabled 1
+\toption bandwidth_up 100mbit
 
 config device wandev
-	option disabled 1
-	option name wan
+\toption disabled 1
+\toption name wan
 """
 
 
