@@ -269,17 +269,19 @@ SIZE_KEY = PREFIX + "size"
 # from the package lists of its last ``opkg update`` (none after a reboot: /var/opkg-lists
 # is in RAM); apk prints its sizes in a form no capture of this collection shows, so it is
 # not asked (its database tells the installed size after the install, see install_code).
+# No exit: the section runs in the read script's own shell, without a subshell's fork.
 _SIZE_CODE = f"""\
-{_OPENWRT_ONLY}
-if fo_val /proc/sys/kernel/osrelease; then fo_r=$fo_v; else fo_r=$(uname -r); fi
-for fo_x in "/lib/modules/$fo_r"/nft_flow_offload.ko*; do [ -e "$fo_x" ] && exit 0; done
-if command -v opkg >/dev/null 2>&1; then
-  echo '@ opkg'
-  opkg info {OPENWRT_PACKAGE} 2>/dev/null | grep -E '^(Package|Version|Size|Installed-Size):'
-elif command -v apk >/dev/null 2>&1; then
-  echo '@ apk'
-fi
-exit 0"""
+if [ -e {OPENWRT_RELEASE} ]; then
+  if fo_val /proc/sys/kernel/osrelease; then fo_r=$fo_v; else fo_r=$(uname -r); fi
+  fo_x=''
+  for fo_y in "/lib/modules/$fo_r"/nft_flow_offload.ko*; do [ -e "$fo_y" ] && fo_x=1; done
+  if [ -z "$fo_x" ] && command -v opkg >/dev/null 2>&1; then
+    echo '@ opkg'
+    opkg info {OPENWRT_PACKAGE} 2>/dev/null | grep -E '^(Package|Version|Size|Installed-Size):' || :
+  elif [ -z "$fo_x" ] && command -v apk >/dev/null 2>&1; then
+    echo '@ apk'
+  fi
+fi"""
 
 
 def size_read() -> Read:

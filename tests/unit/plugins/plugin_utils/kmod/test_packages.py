@@ -334,3 +334,14 @@ def test_owner_on_merged_usr_is_found_under_usr():
     owner = _packages.parse_owner_section(parse_sections(out, nonce)[0].text("kmod:pkg-owner"))
     assert owner["rc"] == 0 and owner["path"].startswith("/usr/lib/modules/6.12.117+deb13-amd64/")
     assert _packages.parse_dpkg_search(owner["out"]) == "linux-image-6.12.117+deb13-amd64"
+
+
+def test_size_read_runs_no_process_off_openwrt_and_passes_shellcheck(tmp_path):
+    script, nonce = read_script([_packages.size_read()])
+    assert "(\n" not in script.split("fo_head kmod:pkg-size", 1)[1]  # a brace group: no subshell fork
+    rc, out, _err = ShellTarget().run_script(script)
+    assert rc == 0 and parse_sections(out, nonce)[0].get("kmod:pkg-size") == Section(0, "", "")
+    path = tmp_path / "read.sh"
+    path.write_text(script)
+    proc = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
