@@ -316,16 +316,23 @@ class Parser:
         return nodes
 
     @staticmethod
+    def _skip(s, j):
+        """Past a backslash escape or a whole code span at j (None: neither starts there)."""
+        if s[j] == "\\":
+            return j + 2
+        if s[j] == "`":
+            run = len(s[j:]) - len(s[j:].lstrip("`"))
+            m = re.compile(r"(?<!`)`{%d}(?!`)" % run).search(s, j + run)
+            return m.end() if m else j + run
+        return None
+
+    @staticmethod
     def _bracket(s, k):
         depth, j = 0, k
         while j < len(s):
-            if s[j] == "\\":
-                j += 2
-                continue
-            if s[j] == "`":
-                run = len(s[j:]) - len(s[j:].lstrip("`"))
-                m = re.compile(r"(?<!`)`{%d}(?!`)" % run).search(s, j + run)
-                j = m.end() if m else j + run
+            skipped = Parser._skip(s, j)
+            if skipped is not None:
+                j = skipped
                 continue
             if s[j] == "[":
                 depth += 1
@@ -347,13 +354,9 @@ class Parser:
             return None
         j = k + size
         while j < len(s):
-            if s[j] == "\\":
-                j += 2
-                continue
-            if s[j] == "`":
-                run = len(s[j:]) - len(s[j:].lstrip("`"))
-                m = re.compile(r"(?<!`)`{%d}(?!`)" % run).search(s, j + run)
-                j = m.end() if m else j + run
+            skipped = Parser._skip(s, j)
+            if skipped is not None:
+                j = skipped
                 continue
             if s[j] == c:
                 run = len(s[j:]) - len(s[j:].lstrip(c))
