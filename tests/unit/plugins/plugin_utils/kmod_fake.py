@@ -28,6 +28,22 @@ NAMES = list(_kmod.DEFAULT_MODULES)
 ABSENT = Section(2, "", "absent\n")
 
 
+def module_tree(tmp_path: t.Any, monkeypatch: t.Any, dep: str, proc: str, builtin: str | None = None) -> t.Any:
+    """A /lib/modules/$(uname -r) with ``dep`` (and ``builtin``) and a /proc/modules of ``proc``
+    under tmp_path; the kmod reads and boot lists pointed there. Returns the module folder."""
+    folder = tmp_path / "lib-modules" / os.uname().release
+    folder.mkdir(parents=True)
+    (folder / "modules.dep").write_text(dep)
+    if builtin is not None:
+        (folder / "modules.builtin").write_text(builtin)
+    (tmp_path / "proc-modules").write_text(proc)
+    monkeypatch.setattr(_kmod, "MODULES_DIR", str(tmp_path / "lib-modules"))
+    monkeypatch.setattr(_kmod, "PROC_MODULES", str(tmp_path / "proc-modules"))
+    monkeypatch.setattr(_kmod, "ETC_MODULES", str(tmp_path / "etc-modules"))
+    monkeypatch.setattr(_kmod, "SYSTEMD_FILE", str(tmp_path / "modules-load.d" / "flowoffload.conf"))
+    return folder
+
+
 def capture(manager: str, case: str, part: str = "out") -> str:
     """A file of ../shared/openwrt/captures/<manager>/<case>.<part>."""
     with open(os.path.join(SHARED_CAPTURES, manager, f"{case}.{part}"), encoding="utf-8") as handle:

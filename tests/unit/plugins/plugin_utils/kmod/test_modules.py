@@ -32,6 +32,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.kmod_fa
     VM,
     host_sections,
     kmod_sections,
+    module_tree,
     vm_sections,
 )
 
@@ -123,17 +124,7 @@ def test_read_script_passes_shellcheck():
 
 def _tree(tmp_path, monkeypatch, proc=FRESH):
     """A /lib/modules/$(uname -r) of the VM's captures and its /proc/modules, under tmp_path."""
-    release = os.uname().release
-    folder = tmp_path / "lib-modules" / release
-    folder.mkdir(parents=True)
-    (folder / "modules.dep").write_text(DEP)
-    (folder / "modules.builtin").write_text(BUILTIN)
-    (tmp_path / "proc-modules").write_text(proc)
-    monkeypatch.setattr(_kmod, "MODULES_DIR", str(tmp_path / "lib-modules"))
-    monkeypatch.setattr(_kmod, "PROC_MODULES", str(tmp_path / "proc-modules"))
-    monkeypatch.setattr(_kmod, "ETC_MODULES", str(tmp_path / "etc-modules"))
-    monkeypatch.setattr(_kmod, "SYSTEMD_FILE", str(tmp_path / "modules-load.d" / "flowoffload.conf"))
-    return folder
+    return module_tree(tmp_path, monkeypatch, DEP, proc, BUILTIN)
 
 
 def test_read_script_under_busybox_gives_the_states_of_the_captured_tree(tmp_path, monkeypatch):

@@ -33,6 +33,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.kmod_fa
     VM,
     host_sections,
     kmod_sections,
+    module_tree,
     vm_sections,
 )
 
@@ -329,16 +330,8 @@ DEP = fixture(f"{VM}-modules-dep-netfilter.txt")
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     """This machine's sh (busybox) over a module tree, /proc/modules and boot lists in tmp_path."""
-    release = os.uname().release
-    tree = tmp_path / "lib-modules" / release
-    tree.mkdir(parents=True)
-    (tree / "modules.dep").write_text(DEP)
-    (tmp_path / "proc-modules").write_text(FRESH)
+    tree = module_tree(tmp_path, monkeypatch, DEP, FRESH)
     (tmp_path / "etc-modules").write_text(VM_ETC_MODULES)
-    monkeypatch.setattr(_kmod, "MODULES_DIR", str(tmp_path / "lib-modules"))
-    monkeypatch.setattr(_kmod, "PROC_MODULES", str(tmp_path / "proc-modules"))
-    monkeypatch.setattr(_kmod, "ETC_MODULES", str(tmp_path / "etc-modules"))
-    monkeypatch.setattr(_kmod, "SYSTEMD_FILE", str(tmp_path / "modules-load.d" / "flowoffload.conf"))
     monkeypatch.setattr(_packages, "OPKG_CONF", str(tmp_path / "opkg.conf"))
     (tmp_path / "opkg.conf").write_text(f"lists_dir ext {tmp_path / 'opkg-lists'}\n")
     monkeypatch.setenv("FO_KMOD_LOG", str(tmp_path / "log"))
