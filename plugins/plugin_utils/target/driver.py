@@ -18,6 +18,14 @@ object with three methods:
 
 ``drive`` runs them: one round trip when nothing changes (or in check mode), two when
 something does.
+
+Runs that overlap on one host (two AWX jobs, a cron job and a person) serialise on the
+host lock the apply script takes. The apply re-checks, under that lock, that what the plan
+was made from is unchanged; when another run changed it in between, the script changes
+nothing and ends ``stale``. ``drive`` then reads and plans again from the new state, at most
+``ATTEMPTS`` times in all: the later run either finds nothing left to do or applies its own
+change on top, so overlapping runs all end ``ok``. Each further attempt costs one read and,
+when something is still to change, one apply.
 """
 from __future__ import annotations
 
@@ -34,6 +42,10 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
 )
 
 Params = t.Mapping[str, t.Any]
+# Reads and plans of one run when the host keeps changing under it (2 re-plans): enough for
+# the overlapping runs an operator can start by hand or from a scheduler, bounded so that a
+# host that changes on its own all the time ends in the part's "the host changed" error.
+ATTEMPTS = 3
 
 
 class Plan(t.Protocol):
@@ -63,7 +75,12 @@ class Part(t.Protocol[P]):
 def drive(part: Part[P], target: Target, params: Params, check_mode: bool) -> dict[str, t.Any]:
     """read -> plan -> (apply) -> finish, for any part; at most two round trips."""
     reads = part.reads(params)  # refuses bad input before any script runs
-    plan = part.plan(read_host(target, reads), params, check_mode)
-    if check_mode or not plan.spec.changes():
-        return part.finish(plan, None)
-    return part.finish(plan, apply_host(target, plan.spec))
+    attempt = 1
+    while True:
+        plan = part.plan(read_host(target, reads), params, check_mode)
+        if check_mode or not plan.spec.changes():
+            return part.finish(plan, None)
+        applied = apply_host(target, plan.spec)
+        if applied.status != "stale" or attempt >= ATTEMPTS:
+            return part.finish(plan, applied)
+        attempt += 1
