@@ -23,6 +23,7 @@ The first state that applies wins, in that order. Read-only: the same in check m
 """
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.config import (
@@ -30,7 +31,14 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.config impor
     configured_from,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.run import facts_reads, gather_from
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import read_host
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import drive
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    ApplyResult,
+    ApplySpec,
+    Read,
+    Snapshot,
+    Target,
+)
 
 STATES = ("offloading_hw", "offloading_sw", "configured_idle", "not_configured", "drifted", "unsupported",
           "unreachable", "failed")
@@ -211,12 +219,36 @@ def audit_row(host: str, facts: t.Mapping[str, t.Any], config: t.Mapping[str, t.
     return row
 
 
-def run_audit(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool, host: str = "") -> dict[str, t.Any]:
+@dataclasses.dataclass(frozen=True)
+class AuditPlan:
+    """The host's row; an audit never changes anything (the spec stays empty)."""
+
+    row: dict[str, t.Any]
+    spec: ApplySpec = dataclasses.field(default_factory=ApplySpec)
+
+
+class AuditPart:
+    """The audit as a part of target/driver.py: one read, no apply."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def reads(self, params: t.Mapping[str, t.Any]) -> list[Read]:
+        del params  # no option changes the read
+        return facts_reads(SUBSETS) + config_reads()
+
+    def plan(self, snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool) -> AuditPlan:
+        del params, check_mode  # read-only: the same in check mode
+        facts, warnings = gather_from(snapshot, SUBSETS)
+        # The facts' warnings stay in the row (shown in the report): across a fleet they would
+        # repeat the same line for every host.
+        return AuditPlan(audit_row(self.host, facts, configured_from(snapshot), warnings))
+
+    def finish(self, plan: AuditPlan, applied: ApplyResult | None) -> dict[str, t.Any]:
+        del applied  # never anything to apply
+        return {"changed": False, "audit": plan.row}
+
+
+def run_audit(target: Target, params: t.Mapping[str, t.Any], check_mode: bool, host: str = "") -> dict[str, t.Any]:
     """The action: one read script (facts + configured state), the row built here."""
-    del params, check_mode  # nothing ever changes; no option changes the read
-    snapshot = read_host(target, facts_reads(SUBSETS) + config_reads())
-    facts, warnings = gather_from(snapshot, SUBSETS)
-    row = audit_row(host, facts, configured_from(snapshot), warnings)
-    # The facts' warnings stay in the row (shown in the report): across a fleet they would
-    # repeat the same line for every host.
-    return {"changed": False, "audit": row}
+    return drive(AuditPart(host), target, params, check_mode)
