@@ -2,10 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The OpenWrt test doubles replay ../shared/openwrt/captures exactly (stdout, stderr, rc).
 
-Each capture's command runs through busybox sh with the scenario's doubles
-(extensions/molecule/openwrt/files/doubles) first on PATH and the unit-test nft double
-(tests/unit/doubles/openwrt/nft, a kernel without flowtables) behind them, in the
-captures' order on one router, as they were recorded.
+Each capture's command runs through busybox sh with the OpenWrt doubles
+(tests/unit/doubles/openwrt, which the Molecule scenario extensions/molecule/openwrt also
+installs) first on PATH and the unit-test nft double (tests/unit/doubles/openwrt/nft, a
+kernel without flowtables) behind them, in the captures' order on one router, as they
+were recorded.
 """
 from __future__ import annotations
 
@@ -19,12 +20,11 @@ import pytest
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import SHARED_CAPTURES
 
 HERE = os.path.dirname(os.path.realpath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-DOUBLES = os.path.join(ROOT, "extensions", "molecule", "openwrt", "files", "doubles")
+DOUBLES = os.path.join(HERE, "doubles", "openwrt")
 NFT_DOUBLE = os.path.join(HERE, "doubles", "openwrt")
-FIREWALL_CONFIG = os.path.join(ROOT, "extensions", "molecule", "openwrt", "files", "firewall.config")
+FIREWALL_CONFIG = os.path.join(DOUBLES, "firewall.config")
 NETDEVS = ("br-lan", "lan0", "lan1", "wan0", "lo")
-BUSYBOX = shutil.which("busybox")
+BUSYBOX = shutil.which("busybox") or "busybox"  # conftest fails the suite without it
 
 # Cases replayed in order on one router (the captures' own sequence); the others depend
 # on what is not modelled (the real nft listing, fw4's state file format, package lists).
@@ -39,10 +39,6 @@ FW4_CASES = ["01-uci-show-firewall-default", "02-uci-get-flow_offloading-unset",
 PKG_CASES = {"opkg": ["21-opkg-status-kmod-nft-offload", "22-opkg-install-kmod-nft-offload-no-feed",
                       "23-opkg-update-no-network"],
              "apk": ["24-apk-info", "25-apk-add-kmod-nft-offload-no-feed"]}
-
-# The Molecule scenario is not shipped in the collection artifact (ansible-test's copy).
-pytestmark = pytest.mark.skipif(BUSYBOX is None or not os.path.isdir(SHARED_CAPTURES) or not os.path.isdir(DOUBLES),
-                                reason="needs busybox, the OpenWrt captures and extensions/molecule/openwrt")
 
 
 def capture(manager: str, case: str) -> dict[str, t.Any]:
@@ -86,7 +82,7 @@ def doubles_env(tmp: str) -> dict[str, str]:
 
 def sh(cmd: str, env: t.Mapping[str, str]) -> tuple[str, str, int]:
     cmd = cmd.replace("/var/run/fw4.state", env["FW4_STATE"])
-    proc = subprocess.run([t.cast(str, BUSYBOX), "sh", "-c", cmd], capture_output=True, text=True, env=dict(env), check=False)
+    proc = subprocess.run([BUSYBOX, "sh", "-c", cmd], capture_output=True, text=True, env=dict(env), check=False)
     return proc.stdout, proc.stderr, proc.returncode
 
 
@@ -113,7 +109,7 @@ def test_fw4_reload_exits_0_when_the_kernel_refuses_and_keeps_the_old_ruleset(tm
     env = router(str(tmp_path), "opkg")
     sh("fw4 start", env)
     sh("uci set firewall.@defaults[0].flow_offloading=1 && uci commit firewall", env)
-    out, err, rc = sh("fw4 reload", env)
+    _out, err, rc = sh("fw4 reload", env)
     assert rc == 0 and "No such file or directory" in err
     assert sh("nft list flowtable inet fw4 ft", env)[2] == 1
 
@@ -175,7 +171,7 @@ def feed(env: t.Mapping[str, str]) -> str:
 def test_opkg_with_a_feed_installs_the_dependency_first_and_tells_the_sizes(tmp_path: t.Any) -> None:
     env = router(str(tmp_path), "opkg")
     os.makedirs(os.path.join(env["PKG_DOUBLE_ROOT"], "usr", "lib", "opkg"))
-    shutil.copy(os.path.join(ROOT, "extensions", "molecule", "openwrt", "files", "db", "opkg-status"),
+    shutil.copy(os.path.join(DOUBLES, "db", "opkg-status"),
                 os.path.join(env["PKG_DOUBLE_ROOT"], "usr", "lib", "opkg", "status"))
     modules = feed(env)
     assert sh("opkg info kmod-nft-offload", env) == ("", "", 0)  # no lists yet: opkg knows nothing
@@ -194,7 +190,7 @@ def test_apk_with_a_feed_records_the_installed_size(tmp_path: t.Any) -> None:
     env = router(str(tmp_path), "apk")
     os.makedirs(os.path.join(env["PKG_DOUBLE_ROOT"], "lib", "apk", "db"))
     os.makedirs(os.path.join(env["PKG_DOUBLE_ROOT"], "etc", "apk"))
-    shutil.copy(os.path.join(ROOT, "extensions", "molecule", "openwrt", "files", "db", "apk-installed"),
+    shutil.copy(os.path.join(DOUBLES, "db", "apk-installed"),
                 os.path.join(env["PKG_DOUBLE_ROOT"], "lib", "apk", "db", "installed"))
     feed(env)
     assert sh("apk update", env)[2] == 0
@@ -247,7 +243,7 @@ def test_the_kernel_double_gains_flowtables_once_the_modules_load(tmp_path: t.An
     assert sh("nft list flowtable inet fw4 ft", env)[2] == 0
     # a flowtable naming a device that does not exist is refused at its line, as the kernel does
     (tmp_path / "bad.nft").write_text("add table inet q\n\nadd flowtable inet q ft { hook ingress priority 0; devices = { \"eth9\" }; }\n")
-    out, err, rc = sh(f"nft -c -f {tmp_path}/bad.nft", env)
+    _out, err, rc = sh(f"nft -c -f {tmp_path}/bad.nft", env)
     assert rc == 1 and f"{tmp_path}/bad.nft:3:1-1: Error: Could not process rule: No such file or directory" in err
     # offloading off again: fw4 rebuilds its table without the flowtable
     sh("uci delete firewall.@defaults[0].flow_offloading && uci commit firewall && fw4 reload", env)
