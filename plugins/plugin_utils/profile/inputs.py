@@ -28,8 +28,8 @@ ROLE_OPTIONS = (
     "flowtable", "chain", "priority", "allowed_extra_vars", "install_packages",
 )
 # gateway_* variables that are not inputs of the role but belong to it: its output, and
-# the host pattern of playbooks/gateway.yml.
-ROLE_OWN_VARS = ("gateway_result", "gateway_hosts")
+# the variables of playbooks/gateway.yml (host pattern, batch sizes, failure limit).
+ROLE_OWN_VARS = ("gateway_result", "gateway_hosts", "gateway_batch", "gateway_max_fail_percentage")
 # nf_flowtable_{tcp,udp}_timeout are proc_dointvec_jiffies sysctls: the kernel multiplies
 # the seconds by HZ into a signed 32-bit int and refuses (EINVAL) anything above
 # INT_MAX / HZ; with HZ=1000 (the largest common value) that is 2147483 s (24.8 days).
