@@ -2,17 +2,21 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure parsers and classifiers for flowoffload.nft.offload_facts (private).
 
-Every function takes text or data and returns data: no host access. ``_facts.py`` feeds
-them the sections of the read script (``_facts_reads.py``).
+``gather_subset``, the small ``key=value`` sections of the read script, the platform rules
+(init system, firewall in charge) and the hardware offload verdict of a device. The
+devices themselves (links, stacks, routes, candidates) are ``links.py``'s. Every function
+takes text or data and returns data: no host access; ``run.py`` feeds them the sections
+of the read script (``reads.py``).
 """
 from __future__ import annotations
 
-import json
 import re
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
-    FlowOffloadError,
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.links import (
+    NOT_FAST_PATHED,
+    STACKED,
 )
 
 SUBSETS = ("platform", "kernel", "package", "nft", "interfaces", "flowtables", "flows", "conflicts")
@@ -24,14 +28,6 @@ CONFIG_SYMBOLS = (
     "CONFIG_NF_FLOW_TABLE_IPV4",
     "CONFIG_NF_FLOW_TABLE_IPV6",
 )
-
-# Devices the flowtable cannot fast-path: layer-3 tunnels, userspace tunnels, ifb.
-NOT_FAST_PATHED = frozenset((
-    "wireguard", "tun", "gre", "ipip", "sit", "ip6tnl", "ip6gre", "vti", "vti6", "xfrm", "ifb",
-    "ppp", "erspan", "ip6erspan",
-))
-# Upper devices the kernel (>= 5.13) resolves to their lower devices in a flowtable.
-STACKED = frozenset(("bridge", "vlan", "pppoe"))
 
 # Drivers known to implement TC_SETUP_FT (hardware flowtable offload), see the guide.
 FT_DRIVERS = frozenset(("mtk_soc_eth", "airoha_eth", "dsa", "mlx5e_rep"))
@@ -45,9 +41,6 @@ OPENWRT_NOTE = (
     "EOPNOTSUPP), so the nft -c probe proves nothing there; the proof is conntrack "
     "entries marked [HW_OFFLOAD] (flows.hw_offload)"
 )
-
-Link = dict[str, t.Any]
-
 
 # --- gather_subset -----------------------------------------------------------------------
 def parse_gather_subset(values: t.Sequence[t.Any] | None) -> list[str]:
@@ -112,244 +105,6 @@ def firewall_in_charge(os_family: str, fw4: bool, fw3: bool, firewalld: bool, nf
 def kernel_config_values(config: t.Mapping[str, str]) -> dict[str, str | None]:
     """The flowtable symbols (y, m, n; None where the config does not mention them)."""
     return {symbol: config.get(symbol) for symbol in CONFIG_SYMBOLS}
-
-
-def parse_pppoe_sessions(text: str) -> list[str]:
-    """Ethernet devices carrying PPPoE sessions, from /proc/net/pppoe (Id Address Device)."""
-    devices: list[str] = []
-    for line in (text or "").splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 3 and fields[2] not in devices:
-            devices.append(fields[2])
-    return devices
-
-
-# --- links -------------------------------------------------------------------------------
-def load_json_list(text: str) -> list[dict[str, t.Any]]:
-    """A JSON list from iproute2 output ([] for empty output or garbage)."""
-    try:
-        data = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
-
-
-def _kind_from_ip(entry: t.Mapping[str, t.Any], pppoe: bool) -> str:
-    info = entry.get("linkinfo") or {}
-    kind = str(info.get("info_kind") or "")
-    link_type = str(entry.get("link_type") or "")
-    if kind == "tun":
-        return "tap" if (info.get("info_data") or {}).get("type") == "tap" else "tun"
-    if kind == "ppp" or link_type == "ppp":
-        return "pppoe" if pppoe else "ppp"
-    if kind:
-        return kind
-    if link_type == "loopback":
-        return "loopback"
-    if link_type == "none":
-        return "tun"
-    return "physical"
-
-
-def parse_ip_link(text: str, pppoe_devices: t.Sequence[str] = ()) -> dict[str, Link]:
-    """``ip -j -d link show`` -> name -> {kind, operstate, master, parent, lower}.
-
-    ``parent`` is the device a vlan/macvlan/ipvlan/dsa port or tunnel sits on (``link``;
-    a veth's ``link`` is its peer and is not a parent). ``lower`` is filled by
-    :func:`add_lowers`.
-    """
-    links: dict[str, Link] = {}
-    for entry in load_json_list(text):
-        name = entry.get("ifname")
-        if not name:
-            continue
-        kind = _kind_from_ip(entry, bool(pppoe_devices))
-        # a veth's "link" is its peer; elsewhere it is the device this one sits on
-        parent = None if kind == "veth" or entry.get("link_netnsid") is not None else entry.get("link")
-        links[name] = {
-            "kind": kind,
-            "operstate": str(entry.get("operstate") or "UNKNOWN").lower(),
-            "master": entry.get("master"),
-            "parent": parent,
-        }
-    return add_lowers(links, pppoe_devices)
-
-
-_SYSFS_TYPES = {"772": "loopback", "65534": "tun", "512": "ppp", "65535": "tun"}
-# ethtool -i driver names of virtual devices -> kind (sysfs alone cannot tell a veth).
-_VIRTUAL_DRIVERS = {
-    "veth": "veth", "tun": "tun", "dummy": "dummy", "bridge": "bridge", "bonding": "bond",
-    "macvlan": "macvlan", "ipvlan": "ipvlan", "vxlan": "vxlan", "ifb": "ifb", "wireguard": "wireguard",
-    "ip_gre": "gre", "ipip": "ipip", "sit": "sit", "ip6_tunnel": "ip6tnl", "ip6_gre": "ip6gre",
-    "ip_vti": "vti", "ip6_vti": "vti6", "802.1Q VLAN Support": "vlan", "team": "team",
-}
-
-
-def parse_dev_section(text: str) -> dict[str, t.Any]:
-    """One ``facts:dev:<name>`` section (``key=value`` lines the read prints from sysfs)."""
-    dev: dict[str, t.Any] = {"type": "", "operstate": "", "devtype": "", "device": False,
-                             "driver": None, "master": None, "lower": []}
-    for line in (text or "").splitlines():
-        key, sep, value = line.partition("=")
-        value = value.strip()
-        if not sep:
-            continue
-        if key == "lower":
-            if value and value not in dev["lower"]:
-                dev["lower"].append(value)
-        elif key == "device":
-            dev["device"] = value == "1"
-        elif key in ("driver", "master"):
-            dev[key] = value or None
-        elif key in ("type", "operstate", "devtype"):
-            dev[key] = value
-    dev["lower"].sort()
-    return dev
-
-
-def link_from_sysfs(dev: t.Mapping[str, t.Any], pppoe: bool, ethtool_driver: str | None = None) -> Link:
-    """One link from its parsed sysfs section (where ``ip -j link`` is not available).
-
-    kind: uevent DEVTYPE, else the device type (loopback, tun, ppp), else physical when a
-    bus device sits behind it, else what ethtool's driver name says (veth, dummy, ...).
-    """
-    kind = dev.get("devtype") or _SYSFS_TYPES.get(str(dev.get("type") or "").strip(), "")
-    if kind == "ppp":
-        kind = "pppoe" if pppoe else "ppp"
-    if not kind:
-        kind = "physical" if dev.get("device") else _VIRTUAL_DRIVERS.get(ethtool_driver or "", "other")
-    lowers = list(dev.get("lower") or [])
-    return {
-        "kind": kind,
-        "operstate": (dev.get("operstate") or "unknown").strip().lower(),
-        "master": dev.get("master"),
-        "parent": lowers[0] if lowers and kind not in ("bridge", "bond", "team") else None,
-    }
-
-
-def add_lowers(links: dict[str, Link], pppoe_devices: t.Sequence[str] = ()) -> dict[str, Link]:
-    """Fill ``lower``: bridge/bond ports, the parent of a vlan, the device under PPPoE."""
-    for name, link in links.items():
-        kind = link["kind"]
-        if kind in ("bridge", "bond", "team"):
-            lower = [n for n, other in links.items() if other.get("master") == name]
-        elif kind == "pppoe":
-            lower = [d for d in pppoe_devices if d in links]
-        elif link.get("parent"):
-            lower = [link["parent"]]
-        else:
-            lower = []
-        link["lower"] = sorted(lower)
-    return links
-
-
-# --- candidate devices ----------------------------------------------------------------------
-def route_devices(routes: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
-    """Egress devices of default routes (``ip -j route show default``), multipath too."""
-    devices: list[str] = []
-    for route in routes:
-        if route.get("dst") not in ("default", "0.0.0.0/0", "::/0"):
-            continue
-        if route.get("type") in ("unreachable", "blackhole", "prohibit"):
-            continue
-        hops = route.get("nexthops") or [route]
-        for hop in hops:
-            dev = hop.get("dev")
-            if dev and dev not in devices:
-                devices.append(dev)
-    return devices
-
-
-def address_devices(addrs: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
-    """Devices with a global address of a connected subnet (``ip -j addr show``)."""
-    devices: list[str] = []
-    for entry in addrs:
-        name = entry.get("ifname")
-        for info in entry.get("addr_info") or []:
-            if info.get("scope") != "global":
-                continue
-            prefix = info.get("prefixlen")
-            host_route = prefix == (32 if info.get("family") == "inet" else 128)
-            if host_route and not info.get("address") and not info.get("peer"):
-                continue  # a lone /32 or /128 connects no subnet
-            if name and name not in devices:
-                devices.append(name)
-    return devices
-
-
-def resolve_lower(name: str, links: t.Mapping[str, Link], seen: set[str] | None = None) -> list[str]:
-    """The devices a flowtable should list for ``name`` (recursive through stacks)."""
-    seen = set() if seen is None else seen
-    if name in seen or name not in links:
-        return []
-    seen.add(name)
-    link = links[name]
-    kind = link["kind"]
-    if kind == "loopback" or kind in NOT_FAST_PATHED:
-        return []
-    if kind in STACKED:
-        result: list[str] = []
-        for lower in link.get("lower") or []:
-            result.extend(resolve_lower(lower, links, seen))
-        return result
-    return [name]
-
-
-def resolve_candidates(links: t.Mapping[str, Link], names: t.Iterable[str]) -> list[str]:
-    """Sorted unique lower devices of the given forwarding devices."""
-    result: set[str] = set()
-    for name in names:
-        result.update(resolve_lower(name, links))
-    return sorted(result)
-
-
-def candidate_devices(links: t.Mapping[str, Link], routes: t.Sequence[t.Mapping[str, t.Any]],
-                      addrs: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
-    """Sorted unique lower devices of the forwarding devices (routes + connected subnets)."""
-    return resolve_candidates(links, route_devices(routes) + address_devices(addrs))
-
-
-RTF_UP, RTF_GATEWAY, RTF_REJECT = 0x1, 0x2, 0x200
-
-
-def _hex(value: str) -> int:
-    try:
-        return int(value, 16)
-    except ValueError:
-        return -1
-
-
-def proc_route_devices(text: str) -> list[str]:
-    """Forwarding devices from /proc/net/route and /proc/net/ipv6_route lines (the read
-    prints them under ``# route`` / ``# ipv6_route``): egress of default routes and devices
-    with a connected (gateway-less) subnet; unreachable routes, host routes, link-local and
-    multicast prefixes and ``lo`` left out."""
-    devices: list[str] = []
-    part = ""
-    for line in (text or "").splitlines():
-        if line.startswith("# "):
-            part = line[2:].strip()
-            continue
-        fields = line.split()
-        if part == "route" and len(fields) >= 8:
-            dev, dest, gateway, flags, mask = fields[0], fields[1], fields[2], _hex(fields[3]), fields[7]
-            if flags < 0 or not flags & RTF_UP or flags & RTF_REJECT or dev in ("*", "lo"):
-                continue
-            wanted = (dest == "00000000" and mask == "00000000") or (
-                gateway == "00000000" and mask.upper() != "FFFFFFFF")
-        elif part == "ipv6_route" and len(fields) >= 10:
-            dest, plen, nexthop, flags, dev = fields[0], _hex(fields[1]), fields[4], _hex(fields[8]), fields[9]
-            if flags < 0 or not flags & RTF_UP or flags & RTF_REJECT or dev == "lo":
-                continue
-            default = plen == 0 and _hex(dest) == 0
-            connected = (_hex(nexthop) == 0 and 0 < plen < 128
-                         and not dest.lower().startswith(("fe8", "fe9", "fea", "feb", "ff")))
-            wanted = default or connected
-        else:
-            continue
-        if wanted and dev not in devices:
-            devices.append(dev)
-    return devices
 
 
 # --- small sections of the read script --------------------------------------------------------

@@ -14,20 +14,21 @@ from __future__ import annotations
 import json
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import ethtool as _ethtool
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import conflicts as fc
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse as fp
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import reads as fr
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import nft as _nft
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import packages as _packages
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
     classify_nft_error,
     nft_hint,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import conflicts as fc
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import ethtool as _ethtool
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import links as fl
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse as fp
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import reads as fr
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.reads import facts_reads
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import nft as _nft
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import packages as _packages
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import host_from
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Section,
@@ -35,7 +36,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     read_host,
 )
 
-__all__ = ["facts_reads", "build_facts", "gather_from", "run_facts"]
+__all__ = ["build_facts", "facts_reads", "gather_from", "run_facts"]
 
 PLATFORM_KEYS = ("os_family", "distribution", "distribution_version", "kernel", "package_manager",
                  "firewall", "init")
@@ -135,7 +136,7 @@ class _Facts:
 
     # --- links, interfaces, candidates ----------------------------------------------------
     def _devs(self) -> dict[str, dict[str, t.Any]]:
-        return self._once("devs", lambda: {name: fp.parse_dev_section(sec.out)
+        return self._once("devs", lambda: {name: fl.parse_dev_section(sec.out)
                                            for name, sec in self.snap.with_prefix(fr.DEV_PREFIX).items() if name})
 
     def _eth(self) -> dict[str, Section]:
@@ -145,17 +146,17 @@ class _Facts:
         sec = self._eth().get(name)
         return (_ethtool.parse_ethtool_i(sec.out).get("driver") or None) if sec is not None else None
 
-    def links(self) -> dict[str, fp.Link]:
+    def links(self) -> dict[str, fl.Link]:
         return self._once("links", self._links)
 
-    def _links(self) -> dict[str, fp.Link]:
-        pppoe = fp.parse_pppoe_sessions(self.snap.out(fr.K_PPPOE) or "")
+    def _links(self) -> dict[str, fl.Link]:
+        pppoe = fl.parse_pppoe_sessions(self.snap.out(fr.K_PPPOE) or "")
         text = self.snap.out(fr.K_IP_LINK)
-        if text is not None and fp.load_json_list(text):
-            return fp.parse_ip_link(text, pppoe)
-        links = {name: fp.link_from_sysfs(dev, bool(pppoe), self._eth_driver(name))
+        if text is not None and fl.load_json_list(text):
+            return fl.parse_ip_link(text, pppoe)
+        links = {name: fl.link_from_sysfs(dev, bool(pppoe), self._eth_driver(name))
                  for name, dev in sorted(self._devs().items())}
-        return fp.add_lowers(links, pppoe)
+        return fl.add_lowers(links, pppoe)
 
     def candidate_devices(self) -> list[str]:
         return self._once("candidates", self._candidates)
@@ -164,9 +165,9 @@ class _Facts:
         links = self.links()
         routes4 = self.snap.out(fr.K_ROUTE4)
         if routes4 is not None:  # iproute2 with JSON
-            routes = fp.load_json_list(routes4) + fp.load_json_list(self.snap.out(fr.K_ROUTE6) or "")
-            return fp.candidate_devices(links, routes, fp.load_json_list(self.snap.out(fr.K_ADDR) or ""))
-        return fp.resolve_candidates(links, fp.proc_route_devices(self.snap.text(fr.K_PROC_ROUTES)))
+            routes = fl.load_json_list(routes4) + fl.load_json_list(self.snap.out(fr.K_ROUTE6) or "")
+            return fl.candidate_devices(links, routes, fl.load_json_list(self.snap.out(fr.K_ADDR) or ""))
+        return fl.resolve_candidates(links, fl.proc_route_devices(self.snap.text(fr.K_PROC_ROUTES)))
 
     def _hw_tc(self, name: str) -> tuple[bool | None, str]:
         """(hw-tc-offload active, why it could not be read)."""
@@ -184,7 +185,7 @@ class _Facts:
 
     @staticmethod
     def _probe_worthy(kind: str) -> bool:
-        return kind != "loopback" and kind not in fp.NOT_FAST_PATHED and kind not in fp.STACKED and kind != "bond"
+        return kind != "loopback" and kind not in fl.NOT_FAST_PATHED and kind not in fl.STACKED and kind != "bond"
 
     def interfaces(self) -> dict[str, dict[str, t.Any]]:
         links, devs = self.links(), self._devs()
@@ -253,13 +254,13 @@ class _Facts:
                             "message": f"'tc -j qdisc show' failed ({err}); qdiscs were not checked"}
             qdiscs = []
         else:
-            qdiscs = fp.load_json_list(qdisc_sec.out)
+            qdiscs = fl.load_json_list(qdisc_sec.out)
             self.shaping = {"tool": "tc", "checked": True, "configured": [], "message": "qdiscs checked with tc"}
         result.extend(fc.qdisc_conflicts(qdiscs, devices))
         with_ingress = {q.get("dev") for q in qdiscs if q.get("kind") in ("ingress", "clsact")}
         for device in devices:
             if device in with_ingress:
-                filters = fp.load_json_list(self.snap.out(fr.FILTER_PREFIX + device) or "")
+                filters = fl.load_json_list(self.snap.out(fr.FILTER_PREFIX + device) or "")
                 result.extend(fc.ifb_conflict(device, fc.mirred_targets(filters), links, qdiscs))
         xfrm = self.snap.out(fr.K_XFRM)
         if xfrm is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import conflicts as fc
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse as fp
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import links as fl
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     capture,
     fixture,
@@ -16,16 +16,16 @@ VM = "1.0.6-bookworm-vm-facts-"
 
 
 def _netns_links():
-    return fp.parse_ip_link(fixture(NETNS + "ip-link.json"))
+    return fl.parse_ip_link(fixture(NETNS + "ip-link.json"))
 
 
 def test_qdisc_and_ifb_conflicts_from_netns_capture():
-    qdiscs = fp.load_json_list(fixture(NETNS + "tc-qdisc.json"))
+    qdiscs = fl.load_json_list(fixture(NETNS + "tc-qdisc.json"))
     conflicts = fc.qdisc_conflicts(qdiscs, ["veth0", "veth1"])
     assert [(c["kind"], c["device"]) for c in conflicts] == [("qdisc", "veth1")]
     assert "htb" in conflicts[0]["detail"] and "root" in conflicts[0]["detail"]
     assert fc.qdisc_conflicts(qdiscs, ["veth0"]) == []
-    filters = fp.load_json_list(fixture(NETNS + "tc-filter-veth1-ingress.json"))
+    filters = fl.load_json_list(fixture(NETNS + "tc-filter-veth1-ingress.json"))
     assert fc.mirred_targets(filters) == ["ifb0"]
     ifb = fc.ifb_conflict("veth1", ["ifb0"], _netns_links(), qdiscs)
     assert ifb == [{"kind": "qdisc", "device": "veth1", "detail": (
@@ -44,12 +44,12 @@ def test_xfrm_empty_and_socket_only():
 
 
 def test_vm_conflicts_from_whole_and_filtered_listings():
-    links = fp.parse_ip_link(fixture(VM + "ns-ip-link.json"))
-    qdiscs = fp.load_json_list(fixture(VM + "ns-tc-qdisc.json"))
+    links = fl.parse_ip_link(fixture(VM + "ns-ip-link.json"))
+    qdiscs = fl.load_json_list(fixture(VM + "ns-tc-qdisc.json"))
     candidates = ["bond0", "dummy0", "dummy2", "veth-a"]
     shaping = fc.qdisc_conflicts(qdiscs, candidates)
     assert [(c["device"], c["detail"].split()[0]) for c in shaping] == [("dummy2", "htb")]  # fq_codel on bond0 is not shaping
-    targets = fc.mirred_targets(fp.load_json_list(fixture(VM + "ns-tc-filter-dummy2-ingress.json")))
+    targets = fc.mirred_targets(fl.load_json_list(fixture(VM + "ns-tc-filter-dummy2-ingress.json")))
     assert targets == ["ifb0"]
     assert "(cake there)" in fc.ifb_conflict("dummy2", targets, links, qdiscs)[0]["detail"]
     xfrm = fixture(VM + "ns-xfrm-policy.txt")

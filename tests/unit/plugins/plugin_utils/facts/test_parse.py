@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse as fp
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import links as fl
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse as fp
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod.modules import parse_kernel_config
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     count_like_target,
@@ -18,7 +19,7 @@ NETNS = "1.0.6-bookworm-facts-netns-"
 
 
 def _netns_links():
-    return fp.parse_ip_link(fixture(NETNS + "ip-link.json"))
+    return fl.parse_ip_link(fixture(NETNS + "ip-link.json"))
 
 
 # --- gather_subset ---------------------------------------------------------------------
@@ -97,12 +98,12 @@ def test_parse_pairs_first_equal_splits():
 
 def test_pppoe_sessions_handmade():
     text = fixture("1.0.8-openwrt23.05-handmade-facts-proc-net-pppoe.txt")
-    assert fp.parse_pppoe_sessions(text) == ["wan"]
-    assert fp.parse_pppoe_sessions("Id       Address              Device\n") == []
+    assert fl.parse_pppoe_sessions(text) == ["wan"]
+    assert fl.parse_pppoe_sessions("Id       Address              Device\n") == []
 
 
 def test_load_json_list_tolerates_garbage():
-    assert fp.load_json_list("") == [] and fp.load_json_list("{") == [] and fp.load_json_list('{"a": 1}') == []
+    assert fl.load_json_list("") == [] and fl.load_json_list("{") == [] and fl.load_json_list('{"a": 1}') == []
 
 
 # --- links ---------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def test_parse_ip_link_netns_kinds_and_lowers():
 
 
 def test_parse_ip_link_host():
-    links = fp.parse_ip_link(fixture("1.0.6-bookworm-facts-host-ip-link.json"))
+    links = fl.parse_ip_link(fixture("1.0.6-bookworm-facts-host-ip-link.json"))
     assert links["eth0"]["kind"] == "physical" and links["lo"]["kind"] == "loopback"
 
 
@@ -130,33 +131,33 @@ def test_parse_ip_link_ppp_and_tap():
         {"ifname": "tap0", "link_type": "ether", "operstate": "DOWN",
          "linkinfo": {"info_kind": "tun", "info_data": {"type": "tap"}}},
     ])
-    links = fp.parse_ip_link(raw, ["wan", "gone0"])
+    links = fl.parse_ip_link(raw, ["wan", "gone0"])
     assert links["pppoe-wan"]["kind"] == "pppoe" and links["pppoe-wan"]["lower"] == ["wan"]
     assert links["tap0"]["kind"] == "tap"
-    assert fp.parse_ip_link(raw)["pppoe-wan"]["kind"] == "ppp"
+    assert fl.parse_ip_link(raw)["pppoe-wan"]["kind"] == "ppp"
 
 
 def test_parse_dev_section_and_link_from_sysfs():
-    bridge_dev = fp.parse_dev_section("type=1\noperstate=up\ndevtype=bridge\nlower=veth0\nlower=veth0\n")
+    bridge_dev = fl.parse_dev_section("type=1\noperstate=up\ndevtype=bridge\nlower=veth0\nlower=veth0\n")
     assert bridge_dev == {"type": "1", "operstate": "up", "devtype": "bridge", "device": False, "driver": None,
                           "master": None, "lower": ["veth0"]}
-    bridge = fp.link_from_sysfs(bridge_dev, False)
+    bridge = fl.link_from_sysfs(bridge_dev, False)
     assert bridge["kind"] == "bridge" and bridge["operstate"] == "up" and bridge["parent"] is None
-    lo = fp.link_from_sysfs(fp.parse_dev_section("type=772\noperstate=unknown\n"), False)
+    lo = fl.link_from_sysfs(fl.parse_dev_section("type=772\noperstate=unknown\n"), False)
     assert lo["kind"] == "loopback"
-    eth_dev = fp.parse_dev_section("type=1\noperstate=up\ndevice=1\ndriver=e1000e\nmaster=br0\n")
-    eth = fp.link_from_sysfs(eth_dev, False)
+    eth_dev = fl.parse_dev_section("type=1\noperstate=up\ndevice=1\ndriver=e1000e\nmaster=br0\n")
+    eth = fl.link_from_sysfs(eth_dev, False)
     assert eth["kind"] == "physical" and eth["master"] == "br0" and eth_dev["driver"] == "e1000e"
-    assert fp.link_from_sysfs(fp.parse_dev_section("type=512\n"), True)["kind"] == "pppoe"
-    assert fp.link_from_sysfs(fp.parse_dev_section("type=512\n"), False)["kind"] == "ppp"
-    vlan = fp.link_from_sysfs(fp.parse_dev_section("type=1\ndevtype=vlan\nlower=eth0\n"), False)
+    assert fl.link_from_sysfs(fl.parse_dev_section("type=512\n"), True)["kind"] == "pppoe"
+    assert fl.link_from_sysfs(fl.parse_dev_section("type=512\n"), False)["kind"] == "ppp"
+    vlan = fl.link_from_sysfs(fl.parse_dev_section("type=1\ndevtype=vlan\nlower=eth0\n"), False)
     assert vlan["parent"] == "eth0"
-    other = fp.link_from_sysfs(fp.parse_dev_section("type=1\n"), False)
+    other = fl.link_from_sysfs(fl.parse_dev_section("type=1\n"), False)
     assert other["kind"] == "other" and other["operstate"] == "unknown"
     # sysfs alone cannot tell a veth: ethtool's driver name does
-    assert fp.link_from_sysfs(fp.parse_dev_section("type=1\n"), False, "veth")["kind"] == "veth"
-    assert fp.link_from_sysfs(fp.parse_dev_section("type=1\n"), False, "bonding")["kind"] == "bond"
-    links = fp.add_lowers({"br0": bridge, "eth0": eth})
+    assert fl.link_from_sysfs(fl.parse_dev_section("type=1\n"), False, "veth")["kind"] == "veth"
+    assert fl.link_from_sysfs(fl.parse_dev_section("type=1\n"), False, "bonding")["kind"] == "bond"
+    links = fl.add_lowers({"br0": bridge, "eth0": eth})
     assert links["br0"]["lower"] == ["eth0"]
 
 
@@ -165,17 +166,17 @@ def test_proc_routes_of_this_host():
             + "# ipv6_route\n" + fixture("1.0.6-bookworm-facts-host-proc-net-ipv6-route.txt"))
     # default route and 192.0.2.0/24 on eth0, 10.88.0.0/16 on podman0; fd00::/64 on eth0;
     # fe80::/64, ff00::/8, /128 host entries and the unreachable default on lo left out
-    assert fp.proc_route_devices(text) == ["eth0", "podman0"]
+    assert fl.proc_route_devices(text) == ["eth0", "podman0"]
 
 
 def test_proc_routes_handmade_openwrt_and_rejects():
     text = fixture("1.0.6-openwrt2410-facts-handmade-proc-routes.txt")
-    assert fp.proc_route_devices(text) == ["br-lan", "wan0"]
+    assert fl.proc_route_devices(text) == ["br-lan", "wan0"]
     rejected = ("# route\n*\t00000000\t00000000\t0201\t0\t0\t0\t00000000\n"
                 "eth9\t0A000001\t00000000\t0005\t0\t0\t0\tFFFFFFFF\n"
                 "eth8\t00000000\t00000000\t0000\t0\t0\t0\t00000000\nbad\tline\n")
-    assert fp.proc_route_devices(rejected) == []  # unreachable, host route, route not up
-    assert fp.resolve_candidates({"br-lan": {"kind": "bridge", "lower": ["lan0", "lan1"]},
+    assert fl.proc_route_devices(rejected) == []  # unreachable, host route, route not up
+    assert fl.resolve_candidates({"br-lan": {"kind": "bridge", "lower": ["lan0", "lan1"]},
                                   "lan0": {"kind": "physical"}, "lan1": {"kind": "physical"},
                                   "wan0": {"kind": "physical"}}, ["br-lan", "wan0", "gone"]) == ["lan0", "lan1", "wan0"]
 
@@ -183,13 +184,13 @@ def test_proc_routes_handmade_openwrt_and_rejects():
 # --- candidates ----------------------------------------------------------------------
 def test_candidates_from_netns_capture():
     links = _netns_links()
-    routes = fp.load_json_list(fixture(NETNS + "ip-route4-default.json")) + fp.load_json_list(
+    routes = fl.load_json_list(fixture(NETNS + "ip-route4-default.json")) + fl.load_json_list(
         fixture(NETNS + "ip-route6-default.json"))
-    addrs = fp.load_json_list(fixture(NETNS + "ip-addr.json"))
-    assert fp.route_devices(routes) == ["veth1"]
-    assert "br0" in fp.address_devices(addrs) and "lo" not in fp.address_devices(addrs)
+    addrs = fl.load_json_list(fixture(NETNS + "ip-addr.json"))
+    assert fl.route_devices(routes) == ["veth1"]
+    assert "br0" in fl.address_devices(addrs) and "lo" not in fl.address_devices(addrs)
     # br0 resolves to its port veth0; tun0 (a /32 on a tun) is skipped
-    assert fp.candidate_devices(links, routes, addrs) == ["veth0", "veth1"]
+    assert fl.candidate_devices(links, routes, addrs) == ["veth0", "veth1"]
 
 
 def test_route_devices_multipath_and_unreachable():
@@ -199,7 +200,7 @@ def test_route_devices_multipath_and_unreachable():
         {"dst": "192.0.2.0/24", "dev": "lan"},
         {"dst": "default", "dev": "wan1"},
     ]
-    assert fp.route_devices(routes) == ["wan1", "wan2"]
+    assert fl.route_devices(routes) == ["wan1", "wan2"]
 
 
 def _link(kind, master=None, parent=None):
@@ -207,7 +208,7 @@ def _link(kind, master=None, parent=None):
 
 
 def test_resolution_bridge_vlan_pppoe_wireguard():
-    links = fp.add_lowers({
+    links = fl.add_lowers({
         "br-lan": _link("bridge"),
         "lan1": _link("dsa", master="br-lan", parent="eth0"),
         "lan2.20": _link("vlan", master="br-lan", parent="lan2"),
@@ -228,12 +229,12 @@ def test_resolution_bridge_vlan_pppoe_wireguard():
         {"ifname": "lo", "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "scope": "host"}]},
         {"ifname": "eth0", "addr_info": [{"family": "inet6", "local": "fe80::1", "prefixlen": 64, "scope": "link"}]},
     ]
-    assert fp.candidate_devices(links, routes, addrs) == ["lan1", "lan2", "wan"]
+    assert fl.candidate_devices(links, routes, addrs) == ["lan1", "lan2", "wan"]
 
 
 def test_resolution_survives_loops():
-    links = fp.add_lowers({"a": _link("bridge", master="b"), "b": _link("bridge", master="a")})
-    assert fp.resolve_lower("a", links) == []
+    links = fl.add_lowers({"a": _link("bridge", master="b"), "b": _link("bridge", master="a")})
+    assert fl.resolve_lower("a", links) == []
 
 
 # --- hardware classification ----------------------------------------------------------
@@ -315,7 +316,7 @@ VM = "1.0.6-bookworm-vm-facts-"
 
 
 def _vm_links():
-    return fp.parse_ip_link(fixture(VM + "ns-ip-link.json"))
+    return fl.parse_ip_link(fixture(VM + "ns-ip-link.json"))
 
 
 def test_vm_link_kinds_and_lowers():
@@ -332,12 +333,12 @@ def test_vm_link_kinds_and_lowers():
 
 def test_vm_candidates_bridge_vlan_bond_and_wireguard_skipped():
     links = _vm_links()
-    routes = fp.load_json_list(fixture(VM + "ns-ip-route4-default.json")) + fp.load_json_list(
+    routes = fl.load_json_list(fixture(VM + "ns-ip-route4-default.json")) + fl.load_json_list(
         fixture(VM + "ns-ip-route6-default.json"))
-    addrs = fp.load_json_list(fixture(VM + "ns-ip-addr.json"))
-    assert fp.route_devices(routes) == ["wan.7", "wg0"]
+    addrs = fl.load_json_list(fixture(VM + "ns-ip-addr.json"))
+    assert fl.route_devices(routes) == ["wan.7", "wg0"]
     # br-lan -> veth-a + dummy0 (under dummy0.10); wan.7 -> dummy2; wg0 and gre1 skipped
-    assert fp.candidate_devices(links, routes, addrs) == ["bond0", "dummy0", "dummy2", "veth-a"]
+    assert fl.candidate_devices(links, routes, addrs) == ["bond0", "dummy0", "dummy2", "veth-a"]
 
 
 def test_vm_kernel_config_values():
