@@ -2,15 +2,17 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """flowoffload.nft.offload_facts on the controller: one read, facts built here (private).
 
-- ``facts_reads(subsets)``: the reads the requested subsets need (``_facts_reads``);
+- ``facts_reads(subsets)``: the reads the requested subsets need (``reads.py``);
 - ``build_facts(snapshot, subsets)``: ``ansible_facts.flowoffload`` (docs/design.md) from a
   snapshot that may hold other planners' sections too (the gateway reads once for all);
-- ``run_facts(target, params, check_mode)``: exactly one round trip, read-only, the same in
-  check mode; never fails because the kernel lacks flowtables or a tool is missing (the
+- ``run_facts(target, params, check_mode)``: ``FactsPart`` through the one driver
+  (``target/driver.py``): exactly one round trip, read-only (an empty apply spec), the same
+  in check mode; never fails because the kernel lacks flowtables or a tool is missing (the
   fact is ``null``/``missing``/``[]`` with the reason or a warning instead).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import typing as t
 
@@ -29,14 +31,18 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import n
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import packages as _packages
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import Params, drive
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import host_from
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    ApplyResult,
+    ApplySpec,
+    Read,
     Section,
     Snapshot,
-    read_host,
+    Target,
 )
 
-__all__ = ["build_facts", "facts_reads", "gather_from", "run_facts"]
+__all__ = ["FactsPart", "build_facts", "facts_reads", "gather_from", "run_facts"]
 
 PLATFORM_KEYS = ("os_family", "distribution", "distribution_version", "kernel", "package_manager",
                  "firewall", "init")
@@ -298,16 +304,36 @@ def build_facts(snapshot: Snapshot, subsets: t.Sequence[t.Any] | None) -> dict[s
     return gather_from(snapshot, subsets)[0]
 
 
-def run_facts(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> dict[str, t.Any]:
+@dataclasses.dataclass(frozen=True)
+class FactsPlan:
+    """Read-only: the spec is always empty; the facts are built when planning."""
+
+    facts: dict[str, t.Any]
+    warnings: list[str]
+    spec: ApplySpec = dataclasses.field(default_factory=ApplySpec)
+
+
+class FactsPart:
+    """offload_facts as a part of the one driver (target/driver.py): reads, plan, finish."""
+
+    def reads(self, params: Params) -> list[Read]:
+        return facts_reads(params.get("gather_subset"))  # validates gather_subset before anything runs
+
+    def plan(self, snapshot: Snapshot, params: Params, check_mode: bool) -> FactsPlan:
+        del check_mode  # nothing ever changes: check mode reads exactly the same
+        return FactsPlan(*gather_from(snapshot, params.get("gather_subset")))
+
+    def finish(self, plan: FactsPlan, applied: ApplyResult | None) -> dict[str, t.Any]:
+        del applied  # the spec is empty: nothing is ever applied
+        result: dict[str, t.Any] = {"changed": False, "ansible_facts": {"flowoffload": plan.facts}}
+        if plan.warnings:
+            result["warnings"] = plan.warnings
+        return result
+
+
+def run_facts(target: Target, params: Params, check_mode: bool) -> dict[str, t.Any]:
     """The module: one read script (one round trip), facts built on the controller.
 
     Read-only, so check mode reads exactly the same. A bad ``gather_subset`` fails before
     anything runs."""
-    del check_mode  # nothing ever changes
-    subsets = params.get("gather_subset")
-    reads = facts_reads(subsets)  # validates gather_subset before anything runs
-    facts, warnings = gather_from(read_host(target, reads), subsets)
-    result: dict[str, t.Any] = {"changed": False, "ansible_facts": {"flowoffload": facts}}
-    if warnings:
-        result["warnings"] = warnings
-    return result
+    return drive(FactsPart(), target, params, check_mode)

@@ -88,6 +88,8 @@ def test_check_mode_reads_the_same_once():
     target = FakeTarget(netns_sections())
     assert _facts.run_facts(target, {"gather_subset": ["all"]}, True) == normal
     assert target.round_trips == 1 and target.scripts[0].startswith("#!/bin/sh\n# flowoffload.nft: read")
+    plan = _facts.FactsPart().plan(Snapshot(netns_sections()), {"gather_subset": ["all"]}, False)
+    assert not plan.spec.changes() and _facts.FactsPart().finish(plan, None) == normal  # read-only: never applies
 
 
 @pytest.mark.parametrize("subsets,keys", [
