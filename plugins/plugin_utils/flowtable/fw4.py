@@ -12,27 +12,27 @@ flowtable listing after the reload, and a failure puts the previous UCI values b
 read (one round trip): both UCI options, ``uci changes firewall``, the zones, netifd's
 interfaces, the flowtable listing (json + text) and ``host_reads()``; plan on the
 controller; apply (a second round trip, only when something changes): one ``post`` step
-that sets + commits, runs ``fw4 check``, ``fw4 reload``, verifies, and restores on
-failure, printing ``@fo4`` blocks that ``finish_fw4`` reads.
+per command (``fw4:uci-set``, ``fw4:uci-commit``, ``fw4:check``, ``fw4:reload``,
+``fw4:verify``, ``fw4:restore``, ``fw4:reload-restore``), each the apply script's own
+section, and a last step ``fw4`` that stops the script (``failed-after fw4``, its stdout the
+command that failed) when one of them did; ``finish_fw4`` reads those sections.
+
+``FW4`` is the backend as ``target.driver.drive`` runs every part (reads / plan / finish);
+``run_fw4`` drives it.
 """
 from __future__ import annotations
 
 import dataclasses
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError, nft_hint
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-    ApplyResult,
-    ApplySpec,
-    Expect,
-    Read,
-    Snapshot,
-    Step,
-    apply_host,
-    argv,
-    read_host,
-    when_tool,
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.fw4_apply import (
+    STEP,
+    apply_steps,
+    command_err,
+    failure,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.fw4_state import (
     FAMILY,
@@ -43,16 +43,29 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.fw4_stat
     TABLE,
     fw4_flowtable,
     is_on,
-    parse_blocks,
     predicted_devices,
     uci_value,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import path_of
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import render as render_sh
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import (
+    host as _host,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import (
+    Params,
+    drive,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    ApplyResult,
+    ApplySpec,
+    Expect,
+    Read,
+    Snapshot,
+    Target,
+    argv,
+    when_tool,
+)
 
 CONFIG_FILE = "/etc/config/firewall"
 FALLBACK_MARK = "Hardware flow offloading unavailable"
-STEP = "fw4"
 OPENWRT_WARNING = (
     "OpenWrt's kernel (generic patch 701) accepts 'flags offload' even where the NIC cannot "
     "offload, so acceptance proves nothing; the proof of hardware offload is conntrack "
@@ -82,7 +95,7 @@ def parse_offload(value: t.Any) -> str:
     raise FlowOffloadError(f"offload: {value!r} is not valid; use false (software), true (hardware required) or auto")
 
 
-def validate(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+def validate(params: Params) -> dict[str, t.Any]:
     """The params fw4 uses; refuses what fw4 cannot honour, before any script runs."""
     if params.get("devices"):
         raise FlowOffloadError(
@@ -106,9 +119,10 @@ def _get(option: str) -> str:
     return when_tool("uci", argv("uci", "-q", "get", f"{SECTION}.{option}"))
 
 
-def fw4_reads(params: t.Mapping[str, t.Any]) -> list[Read]:
-    """The one read of the fw4 backend (keys ``fw4:*`` plus ``host:*``)."""
-    del params  # the read is the same for every option set
+def fw4_reads(params: Params) -> list[Read]:
+    """The one read of the fw4 backend (keys ``fw4:*`` plus ``host:*``), the same for every
+    option set; refuses params fw4 cannot honour first (before any script runs)."""
+    validate(params)
     reads = [Read(PREFIX + option, _get(option)) for option in OPTIONS]
     reads += [
         Read(PREFIX + "defaults", when_tool("uci", argv("uci", "show", SECTION))),
@@ -162,7 +176,7 @@ def _uci_commands(changes: t.Mapping[str, str | None]) -> list[str]:
     return out
 
 
-def plan_fw4(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool) -> Fw4Plan:
+def plan_fw4(snapshot: Snapshot, params: Params, check_mode: bool) -> Fw4Plan:
     """What to change in firewall.@defaults[0] and what the module will return."""
     del check_mode  # the plan is the same; run_fw4 does not apply in check mode
     desired = validate(params)
@@ -222,7 +236,7 @@ def plan_fw4(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool
     if commands:
         spec.expect = [Expect(PREFIX + o, _get(o), snapshot.text(PREFIX + o) if before[o] is not None else "")
                        for o in OPTIONS]
-        spec.post = [Step(STEP, apply_code(changes, before, want_ft, desired["offload"] == "true"))]
+        spec.post = apply_steps(changes, before, want_ft, desired["offload"] == "true")
         spec.readback = [Read(PREFIX + o, _get(o)) for o in OPTIONS] + flowtable_reads()
     return Fw4Plan(result, spec, changes, before, want_ft)
 
@@ -242,88 +256,7 @@ def _diff_text(values: t.Mapping[str, str | None], flowtable: t.Mapping[str, t.A
     return "\n".join(lines) + "\n"
 
 
-# --- apply ---------------------------------------------------------------------------------
-APPLY_SH = path_of(__file__, "fw4_apply.sh")
-
-
-def _action(value: str | None) -> str:
-    """A UCI value as fw4_apply.sh's fo4_put takes it: set:VALUE, or delete for None."""
-    return "delete" if value is None else f"set:{value}"
-
-
-def apply_code(changes: t.Mapping[str, str | None], before: t.Mapping[str, str | None],
-               want_ft: bool, need_hw: bool) -> str:
-    """sh: set + commit, fw4 check, fw4 reload, verify; on failure put the old values back."""
-    def old(option: str) -> str:
-        return "none" if before.get(option) is None else f"set:{before[option]}"
-    return render_sh(APPLY_SH, {
-        "fo4_section": SECTION,
-        "fo4_sw": _action(changes["flow_offloading"]) if "flow_offloading" in changes else "",
-        "fo4_hw": _action(changes["flow_offloading_hw"]) if "flow_offloading_hw" in changes else "",
-        "fo4_sw_old": old("flow_offloading"),
-        "fo4_hw_old": old("flow_offloading_hw"),
-        "fo4_want_ft": int(want_ft),
-        "fo4_need_hw": int(need_hw),
-    })
-
-
 # --- finish --------------------------------------------------------------------------------
-def _values_text(values: t.Mapping[str, str | None]) -> str:
-    return ", ".join(f"{o}={'unset' if values.get(o) is None else values[o]}" for o in OPTIONS)
-
-
-def _short(answer: str) -> str:
-    """nft's error lines without the echoed ruleset and carets (all of it when none)."""
-    lines = [line.strip() for line in answer.splitlines() if "Error:" in line or line.startswith("[!]")]
-    return " / ".join(lines) if lines else " ".join(answer.split())
-
-
-def _failure(plan: Fw4Plan, res: ApplyResult) -> FlowOffloadError:
-    step = res.snapshot.get(STEP)
-    blocks, result = parse_blocks(step.out if step else "")
-    where = result.split(" ", 1)[1] if result.startswith("failed ") else res.key
-    reload_err = blocks.get("reload", {}).get("err", "")
-    check_err = blocks.get("check", {}).get("err", "")
-    answer = {"check": check_err, "verify": reload_err, "hardware": reload_err}.get(where, "")
-    answer = answer or (blocks.get(where, {}).get("err") or blocks.get(where, {}).get("out") or "").strip()
-    restore = blocks.get("restore")
-    again = blocks.get("reload-restore")
-    if not plan.changes:
-        state = "the UCI values were not touched"
-    elif where in ("uci-set", "uci-commit"):
-        state = "the staged UCI changes were reverted; nothing was changed"
-    elif restore is not None and restore["rc"] == 0:
-        state = f"the previous values ({_values_text(plan.before)}) were put back and committed"
-        if again is not None:
-            state += " and fw4 reloaded" if again["rc"] == 0 else " (fw4 reload failed on them too)"
-    elif restore is not None:
-        state = (f"putting the previous values ({_values_text(plan.before)}) back failed too: check "
-                 f"'uci show {SECTION}' and 'fw4 reload' by hand")
-    else:
-        state = "the firewall state is unknown"
-    what = {
-        "uci-set": "uci set failed",
-        "uci-commit": "uci commit firewall failed",
-        "check": "fw4 check refused the ruleset (fw4 print | nft -c -f -)",
-        "reload": "fw4 reload failed",
-        "verify": ("fw4 reload exited 0 but the kernel refused the ruleset: table inet fw4 has no flowtable ft"
-                   if plan.want_ft else "flowtable ft is still in table inet fw4 after fw4 reload"),
-        "hardware": ("offload: true needs hardware offloading, but firewall4 fell back to software "
-                     "offloading (flowtable ft has no 'flags offload')"),
-    }.get(where, f"the apply script stopped at {where or res.status}")
-    hint = nft_hint(answer)
-    if where == "reload" and "does not appear to be loaded" in answer:
-        hint = "fw4 is not running: start the firewall (/etc/init.d/firewall start) and run again"
-    msg = f"backend: fw4: {what}"
-    if answer.strip():
-        msg += f"; the kernel's answer: {_short(answer)}"
-    msg += f"; {state}."
-    if hint:
-        msg += f" Hint: {hint}."
-    return FlowOffloadError(msg, rc=res.rc, stdout=step.out if step else res.stdout,
-                            stderr=answer or res.stderr, commands=plan.result["commands"])
-
-
 def finish_fw4(plan: Fw4Plan, apply_result: ApplyResult | None) -> dict[str, t.Any]:
     """The module's return values from the read-back, or FlowOffloadError naming the cause."""
     result = dict(plan.result)
@@ -332,7 +265,7 @@ def finish_fw4(plan: Fw4Plan, apply_result: ApplyResult | None) -> dict[str, t.A
     res = apply_result
     if res.status == "stale":
         raise FlowOffloadError(
-            f"the host changed while planning ({SECTION} {res.key[len(PREFIX):] if res.key.startswith(PREFIX) else res.key} "
+            f"the host changed while planning ({SECTION} {res.key.removeprefix(PREFIX)} "
             "differs from what was read); nothing was changed; run again")
     if res.status == "failed" and res.key == "lock":
         sec = res.section()
@@ -343,13 +276,12 @@ def finish_fw4(plan: Fw4Plan, apply_result: ApplyResult | None) -> dict[str, t.A
                 f"backend: fw4: the apply script ended without a result ({res.status} {res.key}); the "
                 f"firewall may be half changed: check 'uci show {SECTION}' and 'fw4 print'",
                 rc=res.rc, stdout=res.stdout[-2000:], stderr=res.stderr[-2000:])
-        raise _failure(plan, res)
-    blocks, _result = parse_blocks(res.snapshot.text(STEP))
+        raise failure(res, plan.changes, plan.before, plan.want_ft, plan.result["commands"])
     flowtable = fw4_flowtable(res.snapshot)
     warnings = [w for w in result["warnings"] if w != OPENWRT_WARNING and not w.startswith("firewall4 fell back")]
     fallback = ""
     wanted_hw = is_on(uci_value(res.snapshot, "flow_offloading_hw"))
-    fell_back = FALLBACK_MARK in blocks.get("reload", {}).get("err", "")
+    fell_back = FALLBACK_MARK in command_err(res, "reload")
     if flowtable and wanted_hw and (fell_back or not flowtable.get("offload")):
         fallback = fallback_text(flowtable.get("devices", []))
         warnings.append(fallback)
@@ -367,10 +299,22 @@ def finish_fw4(plan: Fw4Plan, apply_result: ApplyResult | None) -> dict[str, t.A
     return result
 
 
-def run_fw4(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> dict[str, t.Any]:
+class Fw4Part:
+    """The fw4 backend as ``target.driver.drive`` runs every part."""
+
+    def reads(self, params: Params) -> list[Read]:
+        return fw4_reads(params)
+
+    def plan(self, snapshot: Snapshot, params: Params, check_mode: bool) -> Fw4Plan:
+        return plan_fw4(snapshot, params, check_mode)
+
+    def finish(self, plan: Fw4Plan, applied: ApplyResult | None) -> dict[str, t.Any]:
+        return finish_fw4(plan, applied)
+
+
+FW4 = Fw4Part()
+
+
+def run_fw4(target: Target, params: Params, check_mode: bool) -> dict[str, t.Any]:
     """backend=fw4: one read; an apply only when something changes and not in check mode."""
-    validate(params)
-    plan = plan_fw4(read_host(target, fw4_reads(params)), params, check_mode)
-    if check_mode or not plan.spec.changes():
-        return finish_fw4(plan, None)
-    return finish_fw4(plan, apply_host(target, plan.spec))
+    return drive(FW4, target, params, check_mode)

@@ -2,8 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fw4 backend's pure readers: UCI values, fw4's flowtable, netifd's devices (private).
 
-Text and sections in, data out; ``fw4.py`` plans and finishes with them. ``parse_blocks``
-reads what the apply step (``fw4_apply.sh``) prints.
+Text and sections in, data out; ``fw4.py`` plans and finishes with them.
 """
 from __future__ import annotations
 
@@ -87,23 +86,3 @@ def predicted_devices(snapshot: Snapshot) -> list[str]:
     present = _host.netdevs(snapshot)
     found = {devices[n] for n in zone_networks(snapshot.out(PREFIX + "config") or "") if n in devices}
     return sorted(d for d in found if not present or d in present)
-
-
-def parse_blocks(text: str) -> tuple[dict[str, dict[str, t.Any]], str]:
-    """(label -> {rc, out, err}, result) from the apply step's ``@fo4`` stdout."""
-    blocks: dict[str, dict[str, t.Any]] = {}
-    result = ""
-    current: dict[str, t.Any] | None = None
-    for line in (text or "").splitlines():
-        if line.startswith("@fo4 begin "):
-            current = {"rc": None, "out": [], "err": []}
-            blocks[line[len("@fo4 begin "):]] = current
-        elif line.startswith("@fo4 end ") and current is not None:
-            current["rc"] = int(line.rsplit(" ", 1)[1]) if line.rsplit(" ", 1)[1].lstrip("-").isdigit() else -1
-            current = None
-        elif line.startswith("@fo4 result "):
-            result = line[len("@fo4 result "):]
-        elif current is not None and line[:2] in ("o|", "e|"):
-            current["out" if line[0] == "o" else "err"].append(line[2:])
-    return {k: {"rc": v["rc"], "out": "\n".join(v["out"]), "err": "\n".join(v["err"])}
-            for k, v in blocks.items()}, result

@@ -16,6 +16,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import f
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4_state
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import ATTEMPTS
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Snapshot, apply_script, read_script
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     FakeTarget, ShellTarget, sec,
@@ -33,6 +34,7 @@ FT_JSON = json.dumps({"nftables": [
                    "dev": ["br-lan", "wan0"]}}]})
 NO_FT_JSON = json.dumps({"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}]})
 FT_TEXT = "table inet fw4 {\n\tflowtable ft {\n\t\thook ingress priority filter\n\t\tdevices = { br-lan, wan0 }\n\t\tcounter\n\t}\n}\n"
+SHELLS = {"busybox": [BUSYBOX or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
 needs_shell = pytest.mark.skipif(BUSYBOX is None or not os.path.isdir(DOUBLES),
                                  reason="needs busybox and extensions/molecule/openwrt (not in the collection artifact)")
 
@@ -94,7 +96,9 @@ def test_plan_from_the_captures_turns_software_offloading_on(manager: str) -> No
     assert plan.result["flowtable"]["devices"] == ["br-lan", "wan0"]
     assert plan.result["persist_files"] == ["/etc/config/firewall"]
     assert plan.result["skipped_devices"] == [] and plan.result["changed"]
-    assert [s.key for s in plan.spec.post] == ["fw4"] and plan.spec.expect[0].out == ""
+    assert [s.key for s in plan.spec.post] == ["fw4:uci-set", "fw4:uci-commit", "fw4:check", "fw4:reload", "fw4:verify",
+                                              "fw4:restore", "fw4:reload-restore", "fw4"]
+    assert [s.check for s in plan.spec.post] == [False] * 7 + [True] and plan.spec.expect[0].out == ""
 
 
 def test_plan_hardware_sets_both_and_warns() -> None:
@@ -126,6 +130,7 @@ def test_uci_on_but_no_flowtable_plans_a_reload_only() -> None:
     snap = openwrt(**{"fw4:flow_offloading": sec("1\n")})
     plan = _fw4.plan_fw4(Snapshot(snap), params(), False)
     assert plan.changes == {} and plan.result["commands"] == ["fw4 check", "fw4 reload"]
+    assert [s.key for s in plan.spec.post] == ["fw4:check", "fw4:reload", "fw4:verify", "fw4"]
     assert plan.result["persist_files"] == []
 
 
@@ -184,35 +189,60 @@ def test_check_mode_predicts_without_applying() -> None:
 
 
 def test_stale_apply_says_run_again() -> None:
+    """The driver reads and plans again after a stale apply; a host that keeps changing fails."""
     target = FakeTarget(openwrt(), result="stale fw4:flow_offloading")
     with pytest.raises(FlowOffloadError, match="nothing was changed; run again"):
         _fw4.run_fw4(target, params(), False)
-    assert target.round_trips == 2
+    assert target.round_trips == 2 * ATTEMPTS and len(target.applies) == ATTEMPTS
 
 
 def test_failed_check_names_the_kernels_answer_from_the_step() -> None:
     err = cap("11-fw4-check-flow_offloading-no-kernel-support").err
-    out = "@fo4 begin uci-set\n@fo4 end uci-set 0\n@fo4 begin uci-commit\n@fo4 end uci-commit 0\n@fo4 begin check\n"
-    out += "".join(f"e|{line}\n" for line in err.splitlines())
-    out += "@fo4 end check 1\n@fo4 begin restore\n@fo4 end restore 0\n@fo4 result failed check\n"
-    target = FakeTarget(openwrt(), apply_sections={"fw4": sec(out, 1)}, result="failed-after fw4")
+    skipped = sec("", 0, "skipped: fw4:check failed\n")
+    steps = {"fw4:uci-set": sec(), "fw4:uci-commit": sec(), "fw4:check": sec("", 1, err), "fw4:reload": skipped,
+             "fw4:verify": skipped, "fw4:restore": sec(), "fw4:reload-restore": sec("", 0, "skipped: nothing to put back\n"),
+             "fw4": sec("check\n", 1)}
+    target = FakeTarget(openwrt(), apply_sections=steps, result="failed-after fw4")
     with pytest.raises(FlowOffloadError) as exc:
         _fw4.run_fw4(target, params(), False)
     assert "fw4 check refused" in exc.value.msg and "No such file or directory" in exc.value.msg
-    assert "flow_offloading=unset, flow_offloading_hw=unset) were put back" in exc.value.msg
-    assert "kernel answered ENOENT" in exc.value.msg
+    assert "flow_offloading=unset, flow_offloading_hw=unset) were put back and committed." in exc.value.msg
+    assert "kernel answered ENOENT" in exc.value.msg and exc.value.details["rc"] == 1
 
 
-def test_parse_blocks() -> None:
-    blocks, result = fw4_state.parse_blocks("@fo4 begin reload\no|x\ne|[!] y\n@fo4 end reload 0\n@fo4 result ok -\n")
-    assert blocks == {"reload": {"rc": 0, "out": "x", "err": "[!] y"}} and result == "ok -"
+@pytest.mark.parametrize("where,restore,again,said", [
+    ("reload", 0, 0, "were put back and committed and fw4 reloaded"),
+    ("verify", 0, 1, "were put back and committed (fw4 reload failed on them too)"),
+    ("hardware", 1, 0, "back failed too: check 'uci show firewall.@defaults[0]'"),
+    ("uci-commit", 0, 0, "the staged UCI changes were reverted; nothing was changed"),
+])
+def test_failure_says_what_was_put_back_from_the_restore_sections(where: str, restore: int, again: int, said: str) -> None:
+    steps = {"fw4:reload": sec("", 0, "Error: Could not process rule: Operation not supported\n"),
+             "fw4:restore": sec("", restore), "fw4:reload-restore": sec("", again), "fw4": sec(where + "\n", 1)}
+    target = FakeTarget(openwrt(), apply_sections=steps, result="failed-after fw4")
+    with pytest.raises(FlowOffloadError) as exc:
+        _fw4.run_fw4(target, params(offload=True), False)
+    assert said in exc.value.msg
+
+
+def test_an_apply_that_ends_without_the_fw4_step_says_the_state_is_unknown() -> None:
+    target = FakeTarget(openwrt(), apply_sections={"fw4:uci-set": sec()}, result="failed-after fw4:uci-set")
+    with pytest.raises(FlowOffloadError, match="ended without a result .failed-after fw4:uci-set."):
+        _fw4.run_fw4(target, params(), False)
 
 
 # --- the apply script for real under busybox, with the doubles ------------------------------
+@pytest.fixture(params=sorted(SHELLS))
+def shell(request: pytest.FixtureRequest) -> list[str]:
+    """The apply and read scripts run under busybox ash and under dash."""
+    return SHELLS[request.param]
+
+
 class Router:
     """A ShellTarget over the doubles, with the router's files in a temp folder."""
 
-    def __init__(self, tmp: str, flowtables: bool = False, started: bool = True, hw_capable: bool = False) -> None:
+    def __init__(self, tmp: str, shell: list[str], flowtables: bool = False, started: bool = True,
+                 hw_capable: bool = False) -> None:
         self.env = router(tmp, "opkg")
         self.dir = os.path.join(tmp, "fw4dir")
         shutil.copytree(DOUBLES, self.dir)
@@ -229,7 +259,7 @@ class Router:
             open(os.path.join(self.env["NFT_DOUBLE_STATE"], "flowtables"), "w", encoding="utf-8").close()
         if started:
             assert sh("fw4 start", self.env)[2] == 0
-        self.target = ShellTarget(doubles=self.bin)
+        self.target = ShellTarget(doubles=self.bin, shell=shell)
 
     def run(self, monkeypatch: t.Any, check_mode: bool = False, **kw: t.Any) -> dict[str, t.Any]:
         for key, value in self.env.items():
@@ -251,8 +281,8 @@ def _host_reads(env: t.Mapping[str, str]) -> list[Read]:
 
 
 @needs_shell
-def test_apply_kernel_refuses_restores_and_fails(tmp_path: t.Any, monkeypatch: t.Any) -> None:
-    box = Router(str(tmp_path))
+def test_apply_kernel_refuses_restores_and_fails(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+    box = Router(str(tmp_path), shell)
     with pytest.raises(FlowOffloadError) as exc:
         box.run(monkeypatch)
     msg = exc.value.msg
@@ -264,9 +294,9 @@ def test_apply_kernel_refuses_restores_and_fails(tmp_path: t.Any, monkeypatch: t
 
 
 @needs_shell
-def test_apply_verify_catches_reload_exit_0(tmp_path: t.Any, monkeypatch: t.Any) -> None:
+def test_apply_verify_catches_reload_exit_0(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
     """fw4 check is skipped by a double that accepts the check: the listing still decides."""
-    box = Router(str(tmp_path))
+    box = Router(str(tmp_path), shell)
     with open(os.path.join(box.dir, "fw4"), encoding="utf-8") as handle:
         text = handle.read().replace("render | nft -c -f /dev/stdin", "render >/dev/null")
     with open(os.path.join(box.dir, "fw4"), "w", encoding="utf-8") as handle:
@@ -281,8 +311,8 @@ def test_apply_verify_catches_reload_exit_0(tmp_path: t.Any, monkeypatch: t.Any)
 
 
 @needs_shell
-def test_apply_on_a_kernel_with_flowtables_then_idempotent(tmp_path: t.Any, monkeypatch: t.Any) -> None:
-    box = Router(str(tmp_path), flowtables=True)
+def test_apply_on_a_kernel_with_flowtables_then_idempotent(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+    box = Router(str(tmp_path), shell, flowtables=True)
     result = box.run(monkeypatch)
     assert result["changed"] and result["flowtable"]["devices"] == ["br-lan", "wan0"]
     assert result["flowtable"]["table"] == "fw4" and result["hardware_offload"] is False
@@ -294,8 +324,8 @@ def test_apply_on_a_kernel_with_flowtables_then_idempotent(tmp_path: t.Any, monk
 
 
 @needs_shell
-def test_apply_auto_reports_fw4s_fallback(tmp_path: t.Any, monkeypatch: t.Any) -> None:
-    box = Router(str(tmp_path), flowtables=True)
+def test_apply_auto_reports_fw4s_fallback(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+    box = Router(str(tmp_path), shell, flowtables=True)
     result = box.run(monkeypatch, offload="auto")
     assert result["changed"] and result["hardware_offload"] is False
     assert "fell back to software offloading" in result["fallback_reason"]
@@ -303,24 +333,24 @@ def test_apply_auto_reports_fw4s_fallback(tmp_path: t.Any, monkeypatch: t.Any) -
 
 
 @needs_shell
-def test_apply_true_with_fallback_restores(tmp_path: t.Any, monkeypatch: t.Any) -> None:
-    box = Router(str(tmp_path), flowtables=True)
+def test_apply_true_with_fallback_restores(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+    box = Router(str(tmp_path), shell, flowtables=True)
     with pytest.raises(FlowOffloadError, match="offload: true needs hardware offloading"):
         box.run(monkeypatch, offload=True)
     assert box.uci("flow_offloading")[2] == 1 and box.uci("flow_offloading_hw")[2] == 1
 
 
 @needs_shell
-def test_apply_true_on_hardware(tmp_path: t.Any, monkeypatch: t.Any) -> None:
-    box = Router(str(tmp_path), flowtables=True, hw_capable=True)
+def test_apply_true_on_hardware(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+    box = Router(str(tmp_path), shell, flowtables=True, hw_capable=True)
     result = box.run(monkeypatch, offload=True)
     assert result["hardware_offload"] is True and result["flowtable"]["offload"] is True
     assert result["fallback_reason"] == ""
 
 
 @needs_shell
-def test_apply_fw4_not_started(tmp_path: t.Any, monkeypatch: t.Any) -> None:
-    box = Router(str(tmp_path), flowtables=True, started=False)
+def test_apply_fw4_not_started(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+    box = Router(str(tmp_path), shell, flowtables=True, started=False)
     with pytest.raises(FlowOffloadError, match="fw4 is not running"):
         box.run(monkeypatch)
     assert box.uci("flow_offloading")[2] == 1
