@@ -31,7 +31,7 @@ requirements:
   - Nothing on the targets; a writable O(dest) on the controller.
 attributes:
   action:
-    description: Runs on the controller as an action plugin.
+    description: Runs on the controller as an action plugin; nothing runs on the targets.
     support: full
     details: The files are written where the controller runs (the execution environment on AWX).
   check_mode:

@@ -36,12 +36,10 @@ author:
 extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
+  - flowoffload.nft._attributes.PLAN_APPLY
 attributes:
   action:
-    description: Runs as an action plugin on the controller.
     support: full
-    details:
-      - All planning runs on the controller; the target runs sh scripts only.
   check_mode:
     support: full
     details:

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
+  - flowoffload.nft._attributes.READ_ONLY
 requirements:
   - C(/bin/sh) on the target (busybox ash is enough); no Python.
   - The tools C(flowoffload.nft.offload_facts) uses where they exist (C(nft), C(ip),
@@ -34,15 +35,12 @@ requirements:
   - Root (C(become) true) for the C(nft) listings and probes.
 attributes:
   action:
-    description: Runs on the controller as an action plugin; the target only runs sh scripts.
     support: full
     details: One read script (one round trip); the row is built on the controller.
   check_mode:
     support: full
-    details: The module reads only; check mode runs exactly the same read.
   diff_mode:
     support: none
-    details: Nothing ever changes.
   platform:
     support: full
 options: {}

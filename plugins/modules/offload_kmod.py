@@ -37,6 +37,7 @@ description:
 extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
+  - flowoffload.nft._attributes.PLAN_APPLY
 requirements:
   - On the target, C(/bin/sh) (busybox ash is enough) and C(modprobe) and C(rmmod) (kmod, busybox
     or the kmodloader of OpenWrt). No Python is needed on the target.
@@ -45,7 +46,6 @@ requirements:
   - On the controller, ansible-core (tested with 2.19, 2.20 and 2.21); the module is an action plugin.
 attributes:
   action:
-    description: Runs on the controller as an action plugin; the target only runs sh scripts.
     support: full
   check_mode:
     support: full
