@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.FACTS
   - flowoffload.nft._attributes.PLATFORM
+  - flowoffload.nft._attributes.READ_ONLY
 requirements:
   - C(/bin/sh) on the target (busybox ash is enough); no Python.
   - C(nft) for the C(nft), C(flowtables) facts and the probes; C(ethtool) for
@@ -35,15 +36,12 @@ requirements:
   - On the controller, ansible-core (tested with 2.19, 2.20 and 2.21); the module is an action plugin.
 attributes:
   action:
-    description: Runs on the controller as an action plugin; the target only runs sh scripts.
     support: full
     details: One read script (one round trip); the facts are built on the controller.
   check_mode:
     support: full
-    details: The module reads only; check mode runs exactly the same reads.
   diff_mode:
     support: full
-    details: Nothing ever changes, so there is never a difference to show.
   facts:
     support: full
   platform:
@@ -116,41 +114,17 @@ ansible_facts:
           sample: {os_family: Debian, distribution: debian, distribution_version: "12",
                    kernel: 6.1.0-56-amd64, package_manager: apt, firewall: none, init: systemd}
           contains:
-            os_family:
-              description: V(OpenWrt), V(Debian), V(RedHat), V(Alpine) or V(other).
-              type: str
-              returned: always
-              sample: Debian
+            os_family: {description: 'V(OpenWrt), V(Debian), V(RedHat), V(Alpine) or V(other).', type: str, returned: always, sample: Debian}
             distribution:
               description: The distribution's ID from C(/etc/os-release) (C(/etc/openwrt_release) on OpenWrt).
               type: str
               returned: always
               sample: debian
-            distribution_version:
-              description: Its version.
-              type: str
-              returned: always
-              sample: "12"
-            kernel:
-              description: The running kernel's release (C(uname -r)).
-              type: str
-              returned: always
-              sample: 6.1.0-56-amd64
-            package_manager:
-              description: V(opkg), V(apk), V(apt), V(dnf), V(yum) or V(none).
-              type: str
-              returned: always
-              sample: apt
-            firewall:
-              description: V(fw4), V(fw3), V(firewalld), V(nftables.service) or V(none).
-              type: str
-              returned: always
-              sample: none
-            init:
-              description: V(systemd), V(procd), V(openrc) or V(other).
-              type: str
-              returned: always
-              sample: systemd
+            distribution_version: {description: Its version., type: str, returned: always, sample: '12'}
+            kernel: {description: The running kernel's release (C(uname -r))., type: str, returned: always, sample: 6.1.0-56-amd64}
+            package_manager: {description: 'V(opkg), V(apk), V(apt), V(dnf), V(yum) or V(none).', type: str, returned: always, sample: apt}
+            firewall: {description: 'V(fw4), V(fw3), V(firewalld), V(nftables.service) or V(none).', type: str, returned: always, sample: none}
+            init: {description: 'V(systemd), V(procd), V(openrc) or V(other).', type: str, returned: always, sample: systemd}
         kernel:
           description: The flow offload kernel modules, the kernel config, the software offload probe and the boot-time load list.
           returned: when kernel is gathered
@@ -215,11 +189,7 @@ ansible_facts:
                   type: str
                   returned: always
                   sample: /etc/modules-load.d/flowoffload.conf
-                present:
-                  description: Whether the list exists.
-                  type: bool
-                  returned: always
-                  sample: true
+                present: {description: Whether the list exists., type: bool, returned: always, sample: true}
                 modules:
                   description: The modules it lists.
                   type: list
@@ -232,26 +202,10 @@ ansible_facts:
           type: dict
           sample: {nf_flowtable_tcp_timeout: 30, nf_flowtable_udp_timeout: 30, ip_forward: 1, ipv6_forwarding: 1}
           contains:
-            nf_flowtable_tcp_timeout:
-              description: C(net.netfilter.nf_flowtable_tcp_timeout), seconds.
-              type: int
-              returned: always
-              sample: 30
-            nf_flowtable_udp_timeout:
-              description: C(net.netfilter.nf_flowtable_udp_timeout), seconds.
-              type: int
-              returned: always
-              sample: 30
-            ip_forward:
-              description: C(net.ipv4.ip_forward).
-              type: int
-              returned: always
-              sample: 1
-            ipv6_forwarding:
-              description: C(net.ipv6.conf.all.forwarding).
-              type: int
-              returned: always
-              sample: 1
+            nf_flowtable_tcp_timeout: {description: 'C(net.netfilter.nf_flowtable_tcp_timeout), seconds.', type: int, returned: always, sample: 30}
+            nf_flowtable_udp_timeout: {description: 'C(net.netfilter.nf_flowtable_udp_timeout), seconds.', type: int, returned: always, sample: 30}
+            ip_forward: {description: C(net.ipv4.ip_forward)., type: int, returned: always, sample: 1}
+            ipv6_forwarding: {description: C(net.ipv6.conf.all.forwarding)., type: int, returned: always, sample: 1}
         package:
           description: The package that ships the flow offload modules.
           returned: when package is gathered
@@ -264,26 +218,10 @@ ansible_facts:
               type: str
               returned: always
               sample: kmod-nft-offload
-            installed:
-              description: Whether it is installed.
-              type: bool
-              returned: always
-              sample: true
-            version:
-              description: Its installed version; V("") when not installed.
-              type: str
-              returned: always
-              sample: 6.6.73-1
-            manager:
-              description: The package manager asked.
-              type: str
-              returned: always
-              sample: opkg
-            evidence:
-              description: What the answer was read from.
-              type: str
-              returned: always
-              sample: /usr/lib/opkg/status
+            installed: {description: Whether it is installed., type: bool, returned: always, sample: true}
+            version: {description: Its installed version; V("") when not installed., type: str, returned: always, sample: 6.6.73-1}
+            manager: {description: The package manager asked., type: str, returned: always, sample: opkg}
+            evidence: {description: What the answer was read from., type: str, returned: always, sample: /usr/lib/opkg/status}
             dependencies:
               description: The OpenWrt package it needs (V(kmod-nf-flow)), with the same C(name), C(installed) and C(version).
               type: list
@@ -291,42 +229,18 @@ ansible_facts:
               returned: on OpenWrt
               sample: [{name: kmod-nf-flow, installed: true, version: 6.6.73-1}]
               contains:
-                name:
-                  description: The package.
-                  type: str
-                  returned: always
-                  sample: kmod-nf-flow
-                installed:
-                  description: Whether it is installed.
-                  type: bool
-                  returned: always
-                  sample: true
-                version:
-                  description: Its installed version; V("") when not installed or unknown.
-                  type: str
-                  returned: always
-                  sample: 6.6.73-1
+                name: {description: The package., type: str, returned: always, sample: kmod-nf-flow}
+                installed: {description: Whether it is installed., type: bool, returned: always, sample: true}
+                version: {description: Its installed version; V("") when not installed or unknown., type: str, returned: always, sample: 6.6.73-1}
         nft:
           description: The C(nft) binary; V(null) values when nft is missing.
           returned: when nft is gathered
           type: dict
           sample: {path: /usr/sbin/nft, version: 1.0.6, json: true}
           contains:
-            path:
-              description: Where it is.
-              type: str
-              returned: always
-              sample: /usr/sbin/nft
-            version:
-              description: Its version.
-              type: str
-              returned: always
-              sample: 1.0.6
-            json:
-              description: Whether C(nft -j list tables) works.
-              type: bool
-              returned: always
-              sample: true
+            path: {description: Where it is., type: str, returned: always, sample: /usr/sbin/nft}
+            version: {description: Its version., type: str, returned: always, sample: 1.0.6}
+            json: {description: Whether C(nft -j list tables) works., type: bool, returned: always, sample: true}
         interfaces:
           description:
             - Every network device, keyed by its name. Each is a dictionary of
@@ -364,47 +278,14 @@ ansible_facts:
           sample: [{family: inet, table: flowoffload, name: ft, hook: ingress, priority: 0, devices: [lan0, wan0],
                     offload: false, counter: true}]
           contains:
-            family:
-              description: The table's family.
-              type: str
-              returned: always
-              sample: inet
-            table:
-              description: The table holding the flowtable.
-              type: str
-              returned: always
-              sample: flowoffload
-            name:
-              description: The flowtable's name.
-              type: str
-              returned: always
-              sample: ft
-            hook:
-              description: Its hook (always V(ingress) for flowtables).
-              type: str
-              returned: always
-              sample: ingress
-            priority:
-              description: Its priority.
-              type: int
-              returned: always
-              sample: 0
-            devices:
-              description: Its devices, sorted.
-              type: list
-              elements: str
-              returned: always
-              sample: [lan0, wan0]
-            offload:
-              description: Whether it has C(flags offload) (hardware offload).
-              type: bool
-              returned: always
-              sample: false
-            counter:
-              description: Whether it has C(counter).
-              type: bool
-              returned: always
-              sample: true
+            family: {description: The table's family., type: str, returned: always, sample: inet}
+            table: {description: The table holding the flowtable., type: str, returned: always, sample: flowoffload}
+            name: {description: The flowtable's name., type: str, returned: always, sample: ft}
+            hook: {description: Its hook (always V(ingress) for flowtables)., type: str, returned: always, sample: ingress}
+            priority: {description: Its priority., type: int, returned: always, sample: 0}
+            devices: {description: 'Its devices, sorted.', type: list, elements: str, returned: always, sample: [lan0, wan0]}
+            offload: {description: Whether it has C(flags offload) (hardware offload)., type: bool, returned: always, sample: false}
+            counter: {description: Whether it has C(counter)., type: bool, returned: always, sample: true}
         flows:
           description:
             - Conntrack entry counts; V(null) when neither C(/proc/net/nf_conntrack) nor C(conntrack) is available.
@@ -412,21 +293,9 @@ ansible_facts:
           type: dict
           sample: {total: 12, offload: 3, hw_offload: 0}
           contains:
-            total:
-              description: All conntrack entries.
-              type: int
-              returned: always
-              sample: 12
-            offload:
-              description: Entries marked V([OFFLOAD]) (in the flowtable).
-              type: int
-              returned: always
-              sample: 3
-            hw_offload:
-              description: Entries marked V([HW_OFFLOAD]) (offloaded to the hardware).
-              type: int
-              returned: always
-              sample: 0
+            total: {description: All conntrack entries., type: int, returned: always, sample: 12}
+            offload: {description: 'Entries marked V([OFFLOAD]) (in the flowtable).', type: int, returned: always, sample: 3}
+            hw_offload: {description: 'Entries marked V([HW_OFFLOAD]) (offloaded to the hardware).', type: int, returned: always, sample: 0}
         conflicts:
           description: What offload would silently bypass.
           returned: when conflicts is gathered
@@ -439,11 +308,7 @@ ansible_facts:
               type: str
               returned: always
               sample: qdisc
-            device:
-              description: The device concerned; V("") when the conflict is not tied to one.
-              type: str
-              returned: always
-              sample: wan0
+            device: {description: The device concerned; V("") when the conflict is not tied to one., type: str, returned: always, sample: wan0}
             detail:
               description: What was found and what offload does to it.
               type: str
@@ -461,28 +326,15 @@ ansible_facts:
           type: dict
           sample: {tool: null, checked: false, configured: [], message: "no qdisc tool; no shaping configured"}
           contains:
-            tool:
-              description: V(tc) where it is installed, else V(null).
-              type: str
-              returned: always
-              sample: tc
-            checked:
-              description: Whether the qdiscs were listed (C(tc -j qdisc show)).
-              type: bool
-              returned: always
-              sample: true
+            tool: {description: 'V(tc) where it is installed, else V(null).', type: str, returned: always, sample: tc}
+            checked: {description: Whether the qdiscs were listed (C(tc -j qdisc show))., type: bool, returned: always, sample: true}
             configured:
               description: What could shape without C(tc) showing it (SQM, qosify, pinned BPF objects).
               type: list
               elements: str
               returned: always
               sample: ["SQM (sqm-scripts) shapes eth1 (sqm.eth1: qdisc cake, script piece_of_cake.qos)"]
-            message:
-              description: One line saying which of the cases above applies.
-              type: str
-              returned: always
-              sample: qdiscs checked with tc
-"""
+            message: {description: One line saying which of the cases above applies., type: str, returned: always, sample: qdiscs checked with tc}"""
 
 # The module runs as an action plugin of the same name (plugins/action/offload_facts.py) on the
 # controller; this file holds its documentation and argument spec only.
