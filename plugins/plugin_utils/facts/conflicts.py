@@ -11,14 +11,15 @@ import re
 import shlex
 import typing as t
 
-Link = dict[str, t.Any]
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.links import JsonObject, Link
+
 
 
 # --- conflicts ------------------------------------------------------------------------------
 SHAPERS = frozenset(("cake", "htb", "hfsc", "tbf"))
 
 
-def qdisc_conflicts(qdiscs: t.Sequence[t.Mapping[str, t.Any]], devices: t.Sequence[str]) -> list[dict[str, str]]:
+def qdisc_conflicts(qdiscs: t.Sequence[JsonObject], devices: t.Sequence[str]) -> list[dict[str, str]]:
     """Shaping qdiscs on candidate devices (``tc -j qdisc show``)."""
     result = []
     for q in qdiscs:
@@ -32,7 +33,7 @@ def qdisc_conflicts(qdiscs: t.Sequence[t.Mapping[str, t.Any]], devices: t.Sequen
     return result
 
 
-def mirred_targets(filters: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
+def mirred_targets(filters: t.Sequence[JsonObject]) -> list[str]:
     """Devices that tc filters (``tc -j filter show``) redirect or mirror packets to."""
     targets: list[str] = []
     for entry in filters:
@@ -43,7 +44,7 @@ def mirred_targets(filters: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
 
 
 def ifb_conflict(device: str, targets: t.Sequence[str], links: t.Mapping[str, Link],
-                 qdiscs: t.Sequence[t.Mapping[str, t.Any]]) -> list[dict[str, str]]:
+                 qdiscs: t.Sequence[JsonObject]) -> list[dict[str, str]]:
     result = []
     for target in targets:
         if links.get(target, {}).get("kind") != "ifb" and not target.startswith("ifb"):
@@ -119,10 +120,21 @@ NO_SHAPING = "no qdisc tool; no shaping configured"
 _TRUE = ("1", "yes", "on", "true", "enabled")
 
 
-def parse_uci(text: str) -> list[dict[str, t.Any]]:
+class UciSection(t.TypedDict):
+    type: str
+    name: str
+    options: dict[str, str | list[str]]
+
+
+class ShapingSection(t.TypedDict):
+    files: dict[str, str]
+    bpf: list[str]
+
+
+def parse_uci(text: str) -> list[UciSection]:
     """Sections of a UCI config file: [{type, name, options: {key: value}}] (``list`` values
     are kept as lists; comments and blank lines skipped)."""
-    sections: list[dict[str, t.Any]] = []
+    sections: list[UciSection] = []
     for line in (text or "").splitlines():
         try:
             words = shlex.split(line, comments=True)
@@ -135,7 +147,8 @@ def parse_uci(text: str) -> list[dict[str, t.Any]]:
         elif words[0] in ("option", "list") and len(words) >= 3 and sections:
             options = sections[-1]["options"]
             if words[0] == "list":
-                options.setdefault(words[1], []).append(words[2])
+                values = options.get(words[1])
+                options[words[1]] = [*values, words[2]] if isinstance(values, list) else [words[2]]
             else:
                 options[words[1]] = words[2]
     return sections
@@ -170,7 +183,7 @@ def qosify_shapers(text: str) -> list[str]:
     return out
 
 
-def parse_shaping_section(text: str) -> dict[str, t.Any]:
+def parse_shaping_section(text: str) -> ShapingSection:
     """The ``facts:shaping`` section: {files: {path: text}, bpf: [names]}."""
     files: dict[str, list[str]] = {}
     bpf: list[str] = []

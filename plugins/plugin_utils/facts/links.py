@@ -21,7 +21,31 @@ NOT_FAST_PATHED = frozenset((
 STACKED = frozenset(("bridge", "vlan", "pppoe"))
 
 
-Link = dict[str, t.Any]
+# Parsed iproute2 JSON (``ip -j``): untyped data from the target, read with .get().
+JsonObject = t.Mapping[str, t.Any]
+
+
+class Link(t.TypedDict):
+    """One network device: its kind, state, the device it is enslaved to (master), the one
+    it sits on (parent) and the devices under it (lower, filled by add_lowers)."""
+
+    kind: str
+    operstate: str
+    master: str | None
+    parent: str | None
+    lower: t.NotRequired[list[str]]
+
+
+class Dev(t.TypedDict):
+    """One ``facts:dev:<name>`` section of read_dev.sh (sysfs)."""
+
+    type: str
+    operstate: str
+    devtype: str
+    device: bool
+    driver: str | None
+    master: str | None
+    lower: list[str]
 
 
 def parse_pppoe_sessions(text: str) -> list[str]:
@@ -35,7 +59,7 @@ def parse_pppoe_sessions(text: str) -> list[str]:
 
 
 # --- links -------------------------------------------------------------------------------
-def load_json_list(text: str) -> list[dict[str, t.Any]]:
+def load_json_list(text: str) -> list[dict[str, t.Any]]:  # JSON from the target
     """A JSON list from iproute2 output ([] for empty output or garbage)."""
     try:
         data = json.loads(text or "[]")
@@ -44,7 +68,7 @@ def load_json_list(text: str) -> list[dict[str, t.Any]]:
     return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
-def _kind_from_ip(entry: t.Mapping[str, t.Any], pppoe: bool) -> str:
+def _kind_from_ip(entry: JsonObject, pppoe: bool) -> str:
     info = entry.get("linkinfo") or {}
     kind = str(info.get("info_kind") or "")
     link_type = str(entry.get("link_type") or "")
@@ -95,10 +119,10 @@ _VIRTUAL_DRIVERS = {
 }
 
 
-def parse_dev_section(text: str) -> dict[str, t.Any]:
+def parse_dev_section(text: str) -> Dev:
     """One ``facts:dev:<name>`` section (``key=value`` lines the read prints from sysfs)."""
-    dev: dict[str, t.Any] = {"type": "", "operstate": "", "devtype": "", "device": False,
-                             "driver": None, "master": None, "lower": []}
+    dev: Dev = {"type": "", "operstate": "", "devtype": "", "device": False, "driver": None, "master": None,
+                "lower": []}
     for line in (text or "").splitlines():
         key, sep, value = line.partition("=")
         value = value.strip()
@@ -109,15 +133,21 @@ def parse_dev_section(text: str) -> dict[str, t.Any]:
                 dev["lower"].append(value)
         elif key == "device":
             dev["device"] = value == "1"
-        elif key in ("driver", "master"):
-            dev[key] = value or None
-        elif key in ("type", "operstate", "devtype"):
-            dev[key] = value
+        elif key == "driver":
+            dev["driver"] = value or None
+        elif key == "master":
+            dev["master"] = value or None
+        elif key == "type":
+            dev["type"] = value
+        elif key == "operstate":
+            dev["operstate"] = value
+        elif key == "devtype":
+            dev["devtype"] = value
     dev["lower"].sort()
     return dev
 
 
-def link_from_sysfs(dev: t.Mapping[str, t.Any], pppoe: bool, ethtool_driver: str | None = None) -> Link:
+def link_from_sysfs(dev: Dev, pppoe: bool, ethtool_driver: str | None = None) -> Link:
     """One link from its parsed sysfs section (where ``ip -j link`` is not available).
 
     kind: uevent DEVTYPE, else the device type (loopback, tun, ppp), else physical when a
@@ -154,7 +184,7 @@ def add_lowers(links: dict[str, Link], pppoe_devices: t.Sequence[str] = ()) -> d
 
 
 # --- candidate devices ----------------------------------------------------------------------
-def route_devices(routes: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
+def route_devices(routes: t.Sequence[JsonObject]) -> list[str]:
     """Egress devices of default routes (``ip -j route show default``), multipath too."""
     devices: list[str] = []
     for route in routes:
@@ -170,7 +200,7 @@ def route_devices(routes: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
     return devices
 
 
-def address_devices(addrs: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
+def address_devices(addrs: t.Sequence[JsonObject]) -> list[str]:
     """Devices with a global address of a connected subnet (``ip -j addr show``)."""
     devices: list[str] = []
     for entry in addrs:
@@ -213,8 +243,8 @@ def resolve_candidates(links: t.Mapping[str, Link], names: t.Iterable[str]) -> l
     return sorted(result)
 
 
-def candidate_devices(links: t.Mapping[str, Link], routes: t.Sequence[t.Mapping[str, t.Any]],
-                      addrs: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
+def candidate_devices(links: t.Mapping[str, Link], routes: t.Sequence[JsonObject],
+                      addrs: t.Sequence[JsonObject]) -> list[str]:
     """Sorted unique lower devices of the forwarding devices (routes + connected subnets)."""
     return resolve_candidates(links, route_devices(routes) + address_devices(addrs))
 

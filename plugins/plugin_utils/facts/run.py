@@ -49,6 +49,36 @@ PLATFORM_KEYS = ("os_family", "distribution", "distribution_version", "kernel", 
 NO_ETHTOOL = "ethtool is not installed on the target"
 
 
+T = t.TypeVar("T")
+
+
+class Interface(t.TypedDict):
+    """One entry of the ``interfaces`` fact (docs/design.md)."""
+
+    kind: str
+    driver: str | None
+    operstate: str
+    lower: list[str]
+    hw_tc_offload: bool | None
+    hardware_offload: str
+    hardware_offload_reason: str
+
+
+class Shaping(t.TypedDict):
+    """The ``shaping`` fact: how far shaping could be checked."""
+
+    tool: str | None
+    checked: bool
+    configured: list[str]
+    message: str
+
+
+class NftFacts(t.TypedDict):
+    path: str | None
+    version: str | None
+    json: bool | None
+
+
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[0] if lines else ""
@@ -60,13 +90,13 @@ class _Facts:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snap = snapshot
         self.warnings: list[str] = []
-        self.shaping: dict[str, t.Any] = {}  # set by conflicts()
-        self._cache: dict[str, t.Any] = {}
+        self.shaping: Shaping | None = None  # set by conflicts()
+        self._cache: dict[str, object] = {}
 
-    def _once(self, key: str, func: t.Callable[[], t.Any]) -> t.Any:
+    def _once(self, key: str, func: t.Callable[[], T]) -> T:
         if key not in self._cache:
             self._cache[key] = func()
-        return self._cache[key]
+        return t.cast(T, self._cache[key])
 
     def host(self) -> dict[str, t.Any]:
         return self._once("host", lambda: host_from(self.snap))
@@ -75,7 +105,7 @@ class _Facts:
         return self.host()["tools"]
 
     # --- platform, kernel, package ----------------------------------------------------
-    def platform(self) -> dict[str, t.Any]:
+    def platform(self) -> dict[str, str]:
         host = self.host()
         return {key: host[key] for key in PLATFORM_KEYS}
 
@@ -100,7 +130,7 @@ class _Facts:
         return _packages.package_from(self.snap, self.host())
 
     # --- nft, flowtables, flows ---------------------------------------------------------
-    def nft(self) -> dict[str, t.Any]:
+    def nft(self) -> NftFacts:
         path = self.tools().get("nft")
         if not path:
             return {"path": None, "version": None, "json": None}
@@ -141,7 +171,7 @@ class _Facts:
         return fp.parse_flows_section(self.snap.out(fr.K_FLOWS))
 
     # --- links, interfaces, candidates ----------------------------------------------------
-    def _devs(self) -> dict[str, dict[str, t.Any]]:
+    def _devs(self) -> dict[str, fl.Dev]:
         return self._once("devs", lambda: {name: fl.parse_dev_section(sec.out)
                                            for name, sec in self.snap.with_prefix(fr.DEV_PREFIX).items() if name})
 
@@ -193,13 +223,13 @@ class _Facts:
     def _probe_worthy(kind: str) -> bool:
         return kind != "loopback" and kind not in fl.NOT_FAST_PATHED and kind not in fl.STACKED and kind != "bond"
 
-    def interfaces(self) -> dict[str, dict[str, t.Any]]:
+    def interfaces(self) -> dict[str, Interface]:
         links, devs = self.links(), self._devs()
         openwrt = self.host()["os_family"] == "OpenWrt"
         software, software_msg = self.software()
         verdicts = _probe.hardware_verdicts(self.snap)
         drivers = {name: (devs.get(name) or {}).get("driver") or self._eth_driver(name) for name in links}
-        result: dict[str, dict[str, t.Any]] = {}
+        result: dict[str, Interface] = {}
         for name, link in links.items():
             kind, driver = link["kind"], drivers[name]
             # The bus driver of a DSA user port is its switch's, of an mlx5 representor
@@ -250,7 +280,7 @@ class _Facts:
                     f"conflicts: tc is not installed on the target, but {'; '.join(found)}: shaping qdiscs "
                     "could not be checked, and offloaded packets bypass them; install tc (opkg install tc-tiny, "
                     "or tc-full) so the facts can check")
-            qdiscs: list[dict[str, t.Any]] = []
+            qdiscs: list[dict[str, t.Any]] = []  # tc's JSON: untyped
         elif qdisc_sec is None or not qdisc_sec.ok:
             err = _first_line(qdisc_sec.err) if qdisc_sec is not None else "not read"
             if "BusyBox" in err:
@@ -293,7 +323,7 @@ def gather_from(snapshot: Snapshot, subsets: t.Sequence[t.Any] | None) -> tuple[
             out["candidate_devices"] = facts.candidate_devices()
         elif subset == "conflicts":
             out["conflicts"] = facts.conflicts()
-            out["shaping"] = dict(facts.shaping)
+            out["shaping"] = dict(facts.shaping or {})
         else:
             out[subset] = getattr(facts, subset)()
     return out, facts.warnings
