@@ -7,6 +7,7 @@ their filters and with the parsers that read them."""
 from __future__ import annotations
 
 import os
+import pathlib
 import shlex
 import shutil
 import typing as t
@@ -62,7 +63,7 @@ def _f(name: str) -> str:
     return shlex.quote(os.path.join(FIXTURES, name))
 
 
-def _tree(root: t.Any, files: t.Mapping[str, str], links: t.Mapping[str, str] = {}) -> str:
+def _tree(root: pathlib.Path, files: t.Mapping[str, str], links: t.Mapping[str, str] = {}) -> str:
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +76,7 @@ def _tree(root: t.Any, files: t.Mapping[str, str], links: t.Mapping[str, str] = 
 
 
 # --- read_dev.sh, read_eth.sh -----------------------------------------------------------------
-def _sysfs(tmp_path: t.Any) -> str:
+def _sysfs(tmp_path: pathlib.Path) -> str:
     """eth0 (virtio_net, in br0), br0 (bridge, port eth0), eth0.5 (vlan on eth0), lo."""
     _tree(tmp_path, {"drivers/virtio_net/bind": "", "devices/pci0/eth0/vendor": "0x1af4\n"},
           {"devices/pci0/eth0/driver": "../../../drivers/virtio_net"})
@@ -90,7 +91,7 @@ def _sysfs(tmp_path: t.Any) -> str:
     })
 
 
-def test_dev_reads_sysfs_with_builtins(shell: list[str], tmp_path: t.Any) -> None:
+def test_dev_reads_sysfs_with_builtins(shell: list[str], tmp_path: pathlib.Path) -> None:
     snap = run(shell, [Read(fr.DEV_PREFIX, fr.dev_code(_sysfs(tmp_path)), dynamic=True)])
     devs = {name: fl.parse_dev_section(s.out) for name, s in snap.with_prefix(fr.DEV_PREFIX).items()}
     assert sorted(devs) == ["br0", "eth0", "eth0.5", "lo"]
@@ -101,7 +102,7 @@ def test_dev_reads_sysfs_with_builtins(shell: list[str], tmp_path: t.Any) -> Non
     assert fl.link_from_sysfs(devs["lo"], False)["kind"] == "loopback"
 
 
-def test_ethtool_read_per_device_but_lo(shell: list[str], tmp_path: t.Any) -> None:
+def test_ethtool_read_per_device_but_lo(shell: list[str], tmp_path: pathlib.Path) -> None:
     k = _f("1.0.6-bookworm-vm-capture-ethtool-k-eth0.txt")
     shadow = ("ethtool() {\n  case $1 in\n    -i) echo 'driver: virtio_net'; echo 'version: 1.0.0' ;;\n"
               "    -k) [ \"$2\" = br0 ] && { echo 'Cannot get device features: Operation not supported' >&2; return 94; }\n"
@@ -131,7 +132,7 @@ V6 = ("00000000000000000000000000000000 00 00000000000000000000000000000000 00 f
       "00000100 00000001 00000000 00000003 lan0\n")
 
 
-def test_proc_routes_only_without_json_and_filtered(shell: list[str], tmp_path: t.Any) -> None:
+def test_proc_routes_only_without_json_and_filtered(shell: list[str], tmp_path: pathlib.Path) -> None:
     procnet = _tree(tmp_path, {"route": ROUTE, "ipv6_route": V6})
     reads = [_read(fr.K_ROUTE4, ["interfaces"]), Read(fr.K_PROC_ROUTES, fr.proc_routes_code(procnet))]
     snap = run(shell, reads, "ip() { echo 'ip: invalid option -- j' >&2; return 1; }\n")  # busybox ip
@@ -155,7 +156,7 @@ def test_conntrack_counted_on_the_target_like_the_fake(shell: list[str], name: s
         assert fp.parse_flows_section(snap.out(fr.K_FLOWS)) == {"total": 4, "offload": 2, "hw_offload": 0}
 
 
-def test_flows_from_conntrack_l_else_a_clear_failure(shell: list[str], tmp_path: t.Any) -> None:
+def test_flows_from_conntrack_l_else_a_clear_failure(shell: list[str], tmp_path: pathlib.Path) -> None:
     missing = str(tmp_path / "nf_conntrack")
     shadow = f"conntrack() {{ [ \"$1\" = -L ] && command cat {_f(VM + 'conntrack-L-offload.txt')}; }}\n"
     snap = run(shell, [Read(fr.K_FLOWS, fr.flows_code(missing))], shadow)
@@ -168,14 +169,14 @@ def test_flows_from_conntrack_l_else_a_clear_failure(shell: list[str], tmp_path:
 
 
 # --- read_qdisc.sh, read_tc_filter.sh, read_xfrm.sh, read_nfqueue.sh, read_shaping.sh -----------
-def _bound_queue(tmp_path: t.Any) -> str:
+def _bound_queue(tmp_path: pathlib.Path) -> str:
     """A copy of /proc/net/netfilter/nfnetlink_queue with one bound queue (Suricata on queue 3)."""
     path = tmp_path / "nfnetlink_queue"
     path.write_text("    3   4123     0 2 65531     0     0        0  1\n")
     return str(path)
 
 
-def test_nfqueue_lists_the_ruleset_only_when_a_queue_is_bound(shell: list[str], tmp_path: t.Any) -> None:
+def test_nfqueue_lists_the_ruleset_only_when_a_queue_is_bound(shell: list[str], tmp_path: pathlib.Path) -> None:
     calls = tmp_path / "calls"
     shadow = f"nft() {{ echo \"nft $*\" >>{shlex.quote(str(calls))}; echo 'table inet t {{'; }}\n"
     empty = tmp_path / "empty"
@@ -188,7 +189,7 @@ def test_nfqueue_lists_the_ruleset_only_when_a_queue_is_bound(shell: list[str], 
     assert calls.read_text() == "nft list ruleset\n" and snap.out(fr.K_NFQUEUE) == "table inet t {\n"
 
 
-def test_conflict_filters_agree_with_the_fake(shell: list[str], tmp_path: t.Any) -> None:
+def test_conflict_filters_agree_with_the_fake(shell: list[str], tmp_path: pathlib.Path) -> None:
     qdisc_text = ("qdisc noqueue 0: dev lo root refcnt 2\n"
                   "qdisc htb 1: dev dummy2 root refcnt 2 r2q 10 default 0 direct_packets_stat 0\n"
                   "qdisc ingress ffff: dev dummy2 parent ffff:fff1 ----------------\n"
@@ -214,7 +215,7 @@ def test_conflict_filters_agree_with_the_fake(shell: list[str], tmp_path: t.Any)
     assert sorted(snap.with_prefix(fr.FILTER_PREFIX)) == ["dummy2"]  # a name the loop refuses is skipped
 
 
-def test_no_second_tc_listing_when_the_json_shows_no_ingress_or_clsact(shell: list[str], tmp_path: t.Any) -> None:
+def test_no_second_tc_listing_when_the_json_shows_no_ingress_or_clsact(shell: list[str], tmp_path: pathlib.Path) -> None:
     calls = tmp_path / "calls"
     qdiscs = '[{"kind":"noqueue","handle":"0:","dev":"lo","root":true},{"kind":"fq_codel","handle":"0:","dev":"eth0"}]'
     shadow = ("tc() {\n"
@@ -241,7 +242,7 @@ def test_a_failed_json_qdisc_listing_keeps_its_rc_and_the_filters_come_from_the_
     assert snap.out(fr.FILTER_PREFIX + "wan") == "[]\n"
 
 
-def test_listing_failures_keep_their_rc_and_message(shell: list[str], tmp_path: t.Any) -> None:
+def test_listing_failures_keep_their_rc_and_message(shell: list[str], tmp_path: pathlib.Path) -> None:
     shadow = ("nft() { echo 'Error: cache initialization failed: Operation not permitted' >&2; return 1; }\n"
               "ip() { echo 'ip: invalid argument' >&2; return 1; }\n")
     snap = run(shell, [Read(fr.K_NFQUEUE, fr.nfqueue_code(_bound_queue(tmp_path))), _read(fr.K_XFRM, ["conflicts"])],
@@ -250,7 +251,7 @@ def test_listing_failures_keep_their_rc_and_message(shell: list[str], tmp_path: 
     assert snap.get(fr.K_XFRM).rc == 1 and snap.out(fr.K_XFRM) is None
 
 
-def test_shaping_read_only_without_tc(shell: list[str], tmp_path: t.Any) -> None:
+def test_shaping_read_only_without_tc(shell: list[str], tmp_path: pathlib.Path) -> None:
     sqm = "config queue 'eth1'\n\toption enabled '1'\n\toption interface 'eth1'\n\toption qdisc 'cake'\n"
     uci = _tree(tmp_path / "config", {"sqm": sqm, "network": "config interface 'lan'\n"})
     bpf = _tree(tmp_path / "bpf", {"tc/globals/qosify_map": ""})

@@ -22,7 +22,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
 VM = "1.0.6-bookworm-vm-facts-"
 
 
-def keys(subsets: t.Any) -> list[str]:
+def keys(subsets: t.Sequence[str] | None) -> list[str]:
     return [read.key for read in fr.facts_reads(subsets)]
 
 
