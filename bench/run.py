@@ -12,10 +12,14 @@ file with the venv's Python. Figures (docs/benchmarks.md says what each one mean
 4. lab/bench's figures (image build, boot, module round trip)
 5. the simulated fleet (lab/fleet, one VM): wall time and SSH round trips per host of the
    gateway role (first and idempotent run) and the audit playbook, for 10 and 50 routers
+6. the controller's CPU per router on the fleet (50 routers): the idempotent gateway role
+   beside the floor (one raw task reading the same files), the projection for 1,000
+   routers, and on one router the two tasks' times (bench/cost.py, bench/cost_run.py)
 
 No figure is asserted; the script prints a GOAL line per design goal (one SSH round trip
 for an idempotent role run, two for a changing one, the role at least 3x faster than the
-hand-written playbook, planning beside 10,000 rules within 1.2x) saying met or missed.
+hand-written playbook, planning beside 10,000 rules within 1.2x, the controller's CPU per
+router at most 1.5x the raw floor's) saying met or missed.
 """
 from __future__ import annotations
 
@@ -30,7 +34,9 @@ import time
 import typing as t
 
 # scripts/bench puts bench/ and .cache/collections on PYTHONPATH.
-from fleet import render_fleet, run_figures
+from cost import GOAL_RATIO as GOAL_COST_RATIO
+from cost import render_cost
+from cost_run import bench_cost
 from figures import (
     bulk_ruleset,
     count_vvv,
@@ -39,6 +45,7 @@ from figures import (
     recap_changed,
     render_table,
 )
+from fleet import render_fleet, run_figures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -57,8 +64,8 @@ def log(msg: str) -> None:
     print(f"==> {msg}", file=sys.stderr, flush=True)
 
 
-def run(argv: t.Sequence[str], stdin: t.Optional[str] = None, check: bool = True,
-        env: t.Optional[t.Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+def run(argv: t.Sequence[str], stdin: str | None = None, check: bool = True,
+        env: t.Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
     res = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False,
                          env=dict(os.environ, **(env or {})))
     if check and res.returncode != 0:
@@ -74,10 +81,10 @@ class Lab:
         self.name = name
         self.inventory = os.path.join(REPO, "lab", ".state", name, "inventory.ini")
 
-    def ssh(self, *argv: str, stdin: t.Optional[str] = None, check: bool = True) -> subprocess.CompletedProcess:
+    def ssh(self, *argv: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         return run([os.path.join(REPO, "lab", "ssh"), self.name, "--", *argv], stdin=stdin, check=check)
 
-    def traffic(self, seconds: int) -> t.Dict[str, t.Any]:
+    def traffic(self, seconds: int) -> dict[str, t.Any]:
         out = self.ssh("lab-traffic", str(seconds)).stdout.strip().splitlines()
         return json.loads(out[-1])
 
@@ -85,7 +92,7 @@ class Lab:
         return self.ssh("nft", "list", "table", *TABLE.split(), check=False).returncode == 0
 
     def playbook(self, playbook: str, extra: t.Sequence[str] = (), verbose: bool = False,
-                 check_mode: bool = False, record: t.Optional[str] = None) -> t.Tuple[float, str]:
+                 check_mode: bool = False, record: str | None = None) -> tuple[float, str]:
         argv = ["ansible-playbook", "-i", self.inventory, playbook, *extra]
         if verbose:
             argv.append("-vvv")
@@ -101,12 +108,12 @@ class Lab:
         return time.monotonic() - start, res.stdout
 
 
-def gateway_args(profile: str = "auto") -> t.List[str]:
+def gateway_args(profile: str = "auto") -> list[str]:
     return ["-e", "gateway_hosts=lab", "-e", f"gateway_profile={profile}",
             "-e", json.dumps({"gateway_devices": DEVICES})]
 
 
-def bench_throughput(lab: Lab, pairs: int, seconds: int) -> t.Dict[str, t.Any]:
+def bench_throughput(lab: Lab, pairs: int, seconds: int) -> dict[str, t.Any]:
     """Alternate runs without / with the flowtable; toggled by deleting the collection's
     table and loading it back with its own unit (the persisted ruleset, exactly)."""
     with_bps, without_bps, with_fwd, without_fwd, offloaded = [], [], [], [], []
@@ -138,13 +145,13 @@ def task_seconds(record: str) -> float:
         return sum(json.loads(line)["seconds"] or 0.0 for line in handle)
 
 
-def bench_idempotent(lab: Lab, work: str) -> t.Dict[str, t.Any]:
+def bench_idempotent(lab: Lab, work: str) -> dict[str, t.Any]:
     """Both playbooks converged, then one measured re-run each: wall time of the whole
     ansible-playbook process and the sum of its task times (process start-up excluded:
     the same for both)."""
     gateway = os.path.join(REPO, "playbooks", "gateway.yml")
     hand = os.path.join(HERE, "handwritten.yml")
-    out: t.Dict[str, t.Any] = {}
+    out: dict[str, t.Any] = {}
     lab.playbook(hand)
     lab.playbook(gateway, gateway_args())  # warm: the role converged already
     for label, playbook, extra in (("role", gateway, gateway_args()), ("hand", hand, [])):
@@ -158,7 +165,7 @@ def bench_idempotent(lab: Lab, work: str) -> t.Dict[str, t.Any]:
     return out
 
 
-def bench_changing(lab: Lab) -> t.Dict[str, t.Any]:
+def bench_changing(lab: Lab) -> dict[str, t.Any]:
     """The role's changing run: profile off (everything removed), then auto, measured."""
     gateway = os.path.join(REPO, "playbooks", "gateway.yml")
     lab.playbook(gateway, gateway_args("off"))
@@ -170,11 +177,11 @@ def bench_changing(lab: Lab) -> t.Dict[str, t.Any]:
     return dict(count_vvv(text), wall=wall, changed=recap_changed(text))
 
 
-def bench_planning(lab: Lab, runs: int, rules: int, work: str) -> t.Dict[str, t.Any]:
+def bench_planning(lab: Lab, runs: int, rules: int, work: str) -> dict[str, t.Any]:
     play = os.path.join(HERE, "flowtable_check.yml")
     listing = {}
 
-    def module_times() -> t.List[float]:
+    def module_times() -> list[float]:
         times = []
         for _ in range(runs):
             record = os.path.join(work, "plan.jsonl")
@@ -210,7 +217,7 @@ def bench_planning(lab: Lab, runs: int, rules: int, work: str) -> t.Dict[str, t.
     return result
 
 
-def lab_bench() -> t.List[str]:
+def lab_bench() -> list[str]:
     tool = os.path.join(REPO, "lab", "bench")
     if not os.access(tool, os.X_OK):
         return ["lab/bench is missing: no build/boot/round-trip figures"]
@@ -221,7 +228,7 @@ def lab_bench() -> t.List[str]:
     return lines
 
 
-def bench_fleet(vm: str, sizes: t.Sequence[int], forks: int, work: str) -> t.Dict[str, t.Any]:
+def bench_fleet(vm: str, sizes: t.Sequence[int], forks: int, work: str) -> dict[str, t.Any]:
     """Per fleet size: build the fleet (lab/fleet up), the gateway role on the configured
     routers twice (changing, then idempotent), the seeded states, the audit across all.
     Each playbook with -vvv (round trips per host) at the same forks; the fleet VM is
@@ -229,10 +236,10 @@ def bench_fleet(vm: str, sizes: t.Sequence[int], forks: int, work: str) -> t.Dic
     fleet = os.path.join(REPO, "lab", "fleet")
     inventory = os.path.join(REPO, "lab", ".state", vm, "fleet.ini")
     playbook = "ansible-playbook"
-    result: t.Dict[str, t.Any] = {"sizes": list(sizes), "forks": forks, "runs": {},
+    result: dict[str, t.Any] = {"sizes": list(sizes), "forks": forks, "runs": {},
                                   "load": " ".join(open("/proc/loadavg", encoding="ascii").read().split()[:3])}
 
-    def timed(argv: t.Sequence[str]) -> t.Tuple[float, str]:
+    def timed(argv: t.Sequence[str]) -> tuple[float, str]:
         start = time.monotonic()
         res = run(argv, env={"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
         return time.monotonic() - start, res.stdout
@@ -244,7 +251,7 @@ def bench_fleet(vm: str, sizes: t.Sequence[int], forks: int, work: str) -> t.Dic
             run([fleet, "down", vm], check=False)
             start = time.monotonic()
             run([fleet, "up", vm, "--routers", str(size), "--boot"])
-            figures: t.Dict[str, t.Any] = {"build": time.monotonic() - start}
+            figures: dict[str, t.Any] = {"build": time.monotonic() - start}
             with open(os.path.join(REPO, "lab", ".state", vm, "fleet.json"), encoding="utf-8") as handle:
                 mix = json.load(handle)
             configured = sum(1 for want in mix.values() if want["configured"])
@@ -278,10 +285,27 @@ def main() -> int:
     parser.add_argument("--fleet-vm", default="fleet-bench")
     parser.add_argument("--fleet-sizes", default="10,50", help="router counts, comma-separated (1-99)")
     parser.add_argument("--fleet-forks", type=int, default=10)
+    parser.add_argument("--skip-cost", action="store_true", help="leave out 6. the controller's CPU per router")
+    parser.add_argument("--only-cost", action="store_true", help="only 6. the controller's CPU per router")
+    parser.add_argument("--cost-routers", type=int, default=50, help="routers of section 6 (2-99)")
+    parser.add_argument("--cost-repeats", type=int, default=3, help="measured runs of each playbook (median)")
     args = parser.parse_args()
-    if args.skip_fleet and args.only_fleet:
-        parser.error("--skip-fleet and --only-fleet exclude each other")
+    if args.skip_fleet and args.only_fleet or args.skip_cost and args.only_cost or args.only_fleet and args.only_cost:
+        parser.error("--skip-X and --only-X exclude each other, and only one --only-X")
+    if not 2 <= args.cost_routers <= 99:
+        parser.error("--cost-routers takes 2 to 99")
     sizes = [int(size) for size in args.fleet_sizes.split(",") if size.strip()]
+
+    def cost() -> dict[str, t.Any]:
+        log(f"6. controller CPU per router: {args.cost_routers} routers in VM '{args.fleet_vm}', "
+            f"forks {args.fleet_forks}")
+        return bench_cost(args.fleet_vm, args.cost_routers, args.fleet_forks, args.cost_repeats)
+
+    if args.only_cost:
+        fig = cost()
+        print("\n".join(["", "flowoffload.nft benchmark: controller cost only", "", *render_cost(fig)]))
+        print(cost_goal(fig))
+        return 0
 
     if args.only_fleet:
         with tempfile.TemporaryDirectory(prefix="flowoffload-bench.") as work:
@@ -290,7 +314,7 @@ def main() -> int:
         return 0
 
     lab = Lab(args.vm)
-    figures: t.Dict[str, t.Any] = {}
+    figures: dict[str, t.Any] = {}
     with tempfile.TemporaryDirectory(prefix="flowoffload-bench.") as work:
         log(f"booting the lab VM '{lab.name}'")
         run([os.path.join(REPO, "lab", "up"), lab.name], check=True)
@@ -319,15 +343,26 @@ def main() -> int:
     if not args.skip_fleet:
         with tempfile.TemporaryDirectory(prefix="flowoffload-bench.") as work:
             fleet = bench_fleet(args.fleet_vm, sizes, args.fleet_forks, work)
+    controller = None if args.skip_cost else cost()
     print(render_table(figures))
     if fleet:
         print("\n".join(render_fleet(fleet)))
+    if controller:
+        print("\n".join(render_cost(controller)))
     for line in goals(figures):
         print(line)
+    if controller:
+        print(cost_goal(controller))
     return 0
 
 
-def goals(fig: t.Mapping[str, t.Any]) -> t.List[str]:
+def cost_goal(fig: t.Mapping[str, t.Any]) -> str:
+    ok = fig["ratio"] <= GOAL_COST_RATIO
+    return (f"GOAL controller CPU per router, role / raw floor: {fig['ratio']:.2f}x (goal <= {GOAL_COST_RATIO}x): "
+            f"{'met' if ok else 'MISSED'}")
+
+
+def goals(fig: t.Mapping[str, t.Any]) -> list[str]:
     """One line per design goal: the figure, the goal, met or missed."""
     idem, changing, plan = fig["idempotent"], fig["changing"], fig["planning"]
     rows = [
