@@ -9,7 +9,7 @@ valid, so an absent device never makes a load fail); each configured device is a
 
 rendered by the one renderer (``render_flowtable``; flags and counter repeated, or the
 kernel drops them). nft reads those lines as comments. The loader (``LOADER_PATH``, POSIX
-sh) reads them:
+sh: ``hotplug_loader.sh``, installed as it is but for its shellcheck line) reads them:
 
 - ``flowoffload-load --table F T FILE`` / ``--chain F T C FILE`` (the systemd unit's start
   and reload: at boot, with every nftables.service start/restart/reload, and right after a
@@ -24,9 +24,10 @@ sh) reads them:
   offloaded flows stay), and a start or reload after nftables.service flushed the ruleset
   loads FILE again. ``FILE`` alone (units written by older versions) loads it unconditionally.
 - ``flowoffload-load --device DEV`` (udev on ACTION add/move of a net device,
-  ``/etc/hotplug.d/net`` on OpenWrt): adds DEV to every loaded flowtable whose file lists it.
-- ``flowoffload-load --present`` (``/etc/hotplug.d/iface`` on OpenWrt, after fw4 reloaded):
-  adds every listed device that exists.
+  ``/etc/hotplug.d/net`` on OpenWrt, ``hotplug_net.sh``): adds DEV to every loaded
+  flowtable whose file lists it.
+- ``flowoffload-load --present`` (``/etc/hotplug.d/iface`` on OpenWrt, after fw4 reloaded,
+  ``hotplug_iface.sh``): adds every listed device that exists.
 
 A device that goes away leaves the flowtable by itself (the kernel unregisters the hook on
 NETDEV_UNREGISTER; seen on the lab VM). ``FLOWOFFLOAD_ROOT`` prefixes /sys/class/net and the
@@ -39,7 +40,14 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, file_code
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Read,
+    file_code,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import (
+    path_of,
+    render,
+)
 
 DEVICE_TAG = "# flowoffload.nft:device="
 # The one folder that is the collection's own (created by its first file, removed with the
@@ -53,148 +61,25 @@ PERSISTED_GLOBS = ("/etc/flowoffload/*.nft", "/usr/share/nftables.d/ruleset-post
 PREFIX = "ft:hp:"
 HEADER = "# Managed by flowoffload.nft (Ansible); changes are overwritten.\n"
 
-LOADER = HEADER + r"""# flowoffload-load: the collection's persisted flowtables with the devices that exist.
-#   flowoffload-load --table FAMILY TABLE FILE         load FILE unless the table is loaded
-#   flowoffload-load --chain FAMILY TABLE CHAIN FILE   load FILE unless our rule is in CHAIN
-#   flowoffload-load FILE                              load FILE (units of older versions)
-#   flowoffload-load --device DEV                      DEV appeared (udev, OpenWrt hotplug.d/net)
-#   flowoffload-load --present                         add every listed device that exists
-# FILE defines the flowtables without devices; each configured device is a comment line
-# "# flowoffload.nft:device=DEV STATEMENT" (STATEMENT adds DEV to its flowtable), so an
-# absent device never makes the load fail. --table: FILE is loaded only when the table is
-# not there (one of that name without the collection's mark is left alone: error);
-# --chain: only when no rule tagged flowoffload.nft: is in that chain yet. The present
-# devices are added in any case, so a start right after an apply changes nothing.
-# FLOWOFFLOAD_ROOT prefixes /sys/class/net and the file folders (unit tests only).
-set -u
-PATH="${PATH:-/usr/bin:/bin}:/usr/sbin:/sbin:/usr/bin:/bin"
-export PATH
-root=${FLOWOFFLOAD_ROOT:-}
-tag='# flowoffload.nft:device='
-hotplug=0
-tmp=$(mktemp -d 2>/dev/null) || { tmp=/tmp/flowoffload-load.$$; mkdir -p "$tmp" || exit 1; }
-trap 'rm -rf "$tmp"' EXIT
 
-say() {
-  echo "flowoffload-load: $*" >&2
-  if [ "$hotplug" = 1 ] && command -v logger >/dev/null 2>&1; then
-    logger -t flowoffload -- "$*" 2>/dev/null
-  fi
-  return 0
-}
+def installed(name: str) -> str:
+    """The text of the script file ``name`` beside this file as it is installed on hosts:
+    verbatim but for its first line, the ``# shellcheck shell=sh`` directive that lets
+    shellcheck read the file (the unit runs it as ``/bin/sh FILE``, procd sources it)."""
+    with open(path_of(__file__, name), encoding="utf-8") as handle:
+        first, _sep, text = handle.read().partition("\n")
+    if not first.startswith("# shellcheck shell=sh"):
+        raise ValueError(f"{name}: the first line must be the '# shellcheck shell=sh' directive")
+    return text
 
-present() { [ -e "$root/sys/class/net/$1" ]; }
 
-# devices FILE: the "DEV STATEMENT" lines of FILE
-devices() {
-  while IFS= read -r line; do
-    case $line in "$tag"*) printf '%s\n' "${line#"$tag"}" ;; esac
-  done <"$1"
-}
-
-# where STATEMENT: "FAMILY TABLE NAME" of an "add flowtable" statement
-where() {
-  set -f
-  # shellcheck disable=SC2086 # split on purpose: the words of the statement
-  set -- $1
-  set +f
-  printf '%s %s %s' "$3" "$4" "$5"
-}
-
-# add DEV STATEMENT: DEV joins its flowtable (nothing when that flowtable is not loaded)
-add() {
-  ft=$(where "$2")
-  # shellcheck disable=SC2086 # three words
-  nft list flowtable $ft >/dev/null 2>&1 </dev/null || return 0
-  if printf '%s\n' "$2" | nft -f - 2>"$tmp/err"; then
-    say "$1 joined flowtable $ft"
-    return 0
-  fi
-  say "warning: $1 could not join flowtable $ft: $(cat "$tmp/err")"
-  return 1
-}
-
-load() {
-  file=$1 guard=$2 owned=$3
-  [ -r "$file" ] || { say "error: cannot read $file"; return 1; }
-  skip=0
-  if [ -n "$guard" ]; then
-    # shellcheck disable=SC2086 # three words
-    nft list chain $guard 2>/dev/null </dev/null | grep -qF 'flowoffload.nft:' && skip=1
-  elif [ -n "$owned" ]; then
-    # shellcheck disable=SC2086 # two words
-    if nft list table $owned >"$tmp/table" 2>/dev/null </dev/null; then
-      if ! grep -qF 'comment "managed by flowoffload.nft"' "$tmp/table"; then
-        say "error: table $owned exists and is not managed by flowoffload.nft: $file is not loaded"
-        return 1
-      fi
-      skip=1
-    fi
-  fi
-  if [ "$skip" = 1 ]; then
-    say "$file is loaded already (${guard:+our rule in chain $guard}${owned:+table $owned}): kept as it is; present devices join"
-  fi
-  devices "$file" >"$tmp/list"
-  : >"$tmp/add"; : >"$tmp/absent"
-  while read -r dev stmt; do
-    if present "$dev"; then
-      printf '%s\n' "$stmt" >>"$tmp/add"
-    else
-      printf '%s %s\n' "$dev" "$stmt" >>"$tmp/absent"
-    fi
-  done <"$tmp/list"
-  if [ "$skip" = 1 ]; then cat "$tmp/add" >"$tmp/batch"; else cat "$file" "$tmp/add" >"$tmp/batch"; fi
-  if [ -s "$tmp/batch" ] && ! nft -f "$tmp/batch" 2>"$tmp/err" </dev/null; then
-    say "warning: loading $file with its devices failed ($(cat "$tmp/err")); loading the flowtables, then each device"
-    if [ "$skip" = 0 ] && ! nft -f "$file" </dev/null; then
-      say "error: nft could not load $file; nothing of it is loaded"
-      return 1
-    fi
-    while read -r dev stmt; do
-      if present "$dev"; then add "$dev" "$stmt"; fi
-    done <"$tmp/list"
-  fi
-  # a device that appeared while loading joins now; the others are named
-  names=''
-  while read -r dev stmt; do
-    if present "$dev"; then
-      add "$dev" "$stmt"
-    else
-      names="$names, $dev (flowtable $(where "$stmt"))"
-    fi
-  done <"$tmp/absent"
-  if [ -n "$names" ]; then
-    say "warning: absent device(s) left out: ${names#, }; each joins its flowtable when it appears"
-  fi
-  return 0
-}
-
-# each DEV: every listed device named DEV (every present one when DEV is empty) joins
-each() {
-  for file in "$root"/etc/flowoffload/*.nft "$root"/usr/share/nftables.d/ruleset-post/flowoffload-*.nft; do
-    [ -f "$file" ] || continue
-    devices "$file" >"$tmp/list"
-    while read -r dev stmt; do
-      if [ "$dev" = "$1" ] || { [ -z "$1" ] && present "$dev"; }; then add "$dev" "$stmt"; fi
-    done <"$tmp/list"
-  done
-  return 0
-}
-
-usage() {
-  echo "usage: flowoffload-load [--table FAMILY TABLE | --chain FAMILY TABLE CHAIN] FILE | --device DEV | --present" >&2
-  exit 2
-}
-
-case ${1:-} in
-  --device) [ $# -eq 2 ] || usage; hotplug=1; each "$2" ;;
-  --present) [ $# -eq 1 ] || usage; hotplug=1; each '' ;;
-  --table) [ $# -eq 4 ] || usage; load "$4" '' "$2 $3" ;;
-  --chain) [ $# -eq 5 ] || usage; load "$5" "$2 $3 $4" '' ;;
-  -* | '') usage ;;
-  *) [ $# -eq 1 ] || usage; load "$1" '' '' ;;
-esac
-"""
+# The loader, and what procd's hotplug-call sources (in a subshell, with ACTION and
+# INTERFACE/DEVICE set) on OpenWrt.
+LOADER = installed("hotplug_loader.sh")
+OPENWRT_NET = installed("hotplug_net.sh")
+OPENWRT_IFACE = installed("hotplug_iface.sh")
+DIR_SH = path_of(__file__, "hotplug_dir.sh")
+PERSISTED_SH = path_of(__file__, "hotplug_persisted.sh")
 
 UDEV_RULE = HEADER + f"""\
 # A network device that appears (or is renamed) joins the collection's flowtables that list
@@ -202,25 +87,10 @@ UDEV_RULE = HEADER + f"""\
 ACTION=="add|move", SUBSYSTEM=="net", RUN+="/bin/sh {LOADER_PATH} --device $name"
 """
 
-# procd's hotplug-call sources these (in a subshell) with ACTION and INTERFACE/DEVICE set.
-OPENWRT_NET = HEADER + f"""\
-# A network device that appears joins the collection's flowtables that list it.
-case "$ACTION" in
-  add | move) [ -n "$INTERFACE" ] && /bin/sh {LOADER_PATH} --device "$INTERFACE" ;;
-esac
-"""
-
-OPENWRT_IFACE = HEADER + f"""\
-# After an interface comes up (20-firewall may have reloaded fw4, which loads the
-# collection's include without devices), every listed device that exists joins again.
-[ "$ACTION" = ifup ] && /bin/sh {LOADER_PATH} --present
-"""
-
 
 def hotplug_reads() -> list[Read]:
     """The shared files and the list of collection files that use them."""
-    globs = " ".join(PERSISTED_GLOBS)
-    reads = [Read(PREFIX + "persisted", f"for fo_f in {globs}; do\n  if [ -f \"$fo_f\" ]; then echo \"$fo_f\"; fi\ndone")]
+    reads = [Read(PREFIX + "persisted", render(PERSISTED_SH, {"fo_globs": " ".join(PERSISTED_GLOBS)}))]
     for key, path in (("loader", LOADER_PATH), ("udev", UDEV_RULE_PATH), ("net", OPENWRT_NET_PATH),
                       ("iface", OPENWRT_IFACE_PATH)):
         reads.append(Read(PREFIX + key, file_code(path)))
@@ -231,16 +101,10 @@ def hotplug_reads() -> list[Read]:
 def dir_code(folder: str = COLLECTION_DIR) -> str:
     """sh listing the collection's folder without a process: ``FOLDER/`` first when it
     exists, then one path per entry (hidden names too); nothing when it does not exist."""
-    return f"""\
-if [ -d {folder} ]; then
-  echo {folder}/
-  for fo_x in {folder}/* {folder}/.[!.]* {folder}/..?*; do
-    if [ -e "$fo_x" ] || [ -L "$fo_x" ]; then echo "$fo_x"; fi
-  done
-fi"""
+    return render(DIR_SH, {"fo_dir": folder})
 
 
-def remove_dir(listing: str | None, entries: t.Iterable[t.Mapping[str, t.Any]]) -> bool:
+def remove_dir(listing: str | None, entries: t.Iterable[t.Mapping[str, str]]) -> bool:
     """Whether this run removes the collection's folder: it exists (``listing``, the ``dir``
     read; None when not read) and every entry in it is a file this run removes ('' after),
     none is written. ``rmdir`` removes only an empty folder, so whatever someone else put
@@ -267,7 +131,7 @@ def wanted_files(openwrt: bool, udev: bool) -> dict[str, tuple[str, str]]:
 
 
 def hotplug_plan(persisted: t.Iterable[str], own_path: str, own_content: str, before: t.Mapping[str, str | None],
-                 openwrt: bool, udev: bool) -> list[dict[str, t.Any]]:
+                 openwrt: bool, udev: bool) -> list[dict[str, str]]:
     """Shared files to write or remove: [{path, before, after, mode}] ('' = remove).
 
     ``persisted``: the collection files found by the read; ``own_path``/``own_content``:

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The loader and the hotplug scripts, run for real under busybox sh against a fake root
+"""The loader and the hotplug scripts, run for real under busybox ash and dash against a fake root
 (FLOWOFFLOAD_ROOT: /sys/class/net and the collection's folders) with the nft double, on
 files the flowtable planner rendered (issue 9, defect 1: devices that come and go)."""
 from __future__ import annotations
@@ -11,16 +11,31 @@ import subprocess
 import typing as t
 
 import pytest
-
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    hotplug as H,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import run as R
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import hotplug as H
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import fixture, sec
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import owned, params, snap
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import path_of
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    fixture,
+    sec,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
+    owned,
+    params,
+    snap,
+)
 
 DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "nft"))
-BUSYBOX = shutil.which("busybox")
+SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
 OWNED = "/etc/flowoffload/inet-flowoffload.nft"
 CHAIN = "/etc/flowoffload/inet-filter.nft"
+
+
+@pytest.fixture(params=sorted(SHELLS))
+def shell(request: pytest.FixtureRequest) -> list[str]:
+    """Every script runs under busybox ash and under dash."""
+    return SHELLS[request.param]
 
 
 def rendered(**p: t.Any) -> dict[str, str]:
@@ -37,8 +52,9 @@ def rendered(**p: t.Any) -> dict[str, str]:
 class Host:
     """A fake root: files, /sys/class/net, the nft double's answers and log."""
 
-    def __init__(self, tmp: t.Any, devices: t.Iterable[str] = ("lo", "lan0", "wan0")) -> None:
+    def __init__(self, tmp: t.Any, shell: list[str], devices: t.Iterable[str] = ("lo", "lan0", "wan0")) -> None:
         self.tmp = tmp
+        self.shell = shell
         self.root = tmp / "root"
         self.answers = tmp / "answers"
         self.answers.mkdir()
@@ -71,7 +87,7 @@ class Host:
         environ = dict(os.environ, PATH=f"{DOUBLES}:{os.environ.get('PATH', '/usr/bin:/bin')}",
                        FLOWOFFLOAD_ROOT=str(self.root), NFT_LOG=str(self.tmp / "nft.log"), NFT_DIR=str(self.answers),
                        **self.env, **(env or {}))
-        argv = [BUSYBOX, "sh", "-c", script, "hotplug"] if script else [BUSYBOX, "sh", str(loader), *args]
+        argv = [*self.shell, "-c", script, "hotplug"] if script else [*self.shell, str(loader), *args]
         return subprocess.run(argv, capture_output=True, text=True, env=environ, check=False)
 
     def log(self) -> str:
@@ -91,15 +107,15 @@ class Host:
         return out
 
 
-def lan0_wan0(tmp: t.Any, **p: t.Any) -> Host:
-    host = Host(tmp)
+def lan0_wan0(tmp: t.Any, shell: list[str], **p: t.Any) -> Host:
+    host = Host(tmp, shell)
     host.write(rendered(**p))
     return host
 
 
 # --- boot / restart: load with the devices that exist --------------------------------------
-def test_load_with_every_device_present_is_one_batch(tmp_path):
-    host = lan0_wan0(tmp_path)
+def test_load_with_every_device_present_is_one_batch(tmp_path, shell):
+    host = lan0_wan0(tmp_path, shell)
     proc = host.sh(str(host.root) + OWNED)
     assert proc.returncode == 0 and proc.stderr == ""
     [batch] = host.batches()
@@ -108,9 +124,9 @@ def test_load_with_every_device_present_is_one_batch(tmp_path):
                           'add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "wan0" }; counter; }\n')
 
 
-def test_absent_device_is_left_out_with_a_warning_and_the_rest_loads(tmp_path):
+def test_absent_device_is_left_out_with_a_warning_and_the_rest_loads(tmp_path, shell):
     """issue 9, defect 1: a vanished wan0 no longer makes the whole load fail."""
-    host = lan0_wan0(tmp_path)
+    host = lan0_wan0(tmp_path, shell)
     host.unplug("wan0")
     host.env["NFT_NETDEVS"] = str(host.root / "sys" / "class" / "net")  # the double refuses absent devices like the kernel
     proc = host.sh(str(host.root) + OWNED)
@@ -120,8 +136,8 @@ def test_absent_device_is_left_out_with_a_warning_and_the_rest_loads(tmp_path):
     assert '"lan0"' in batch and '"wan0"' not in batch and "flowtable ft {" in batch
 
 
-def test_no_device_at_all_still_loads_the_flowtable_and_rule(tmp_path):
-    host = lan0_wan0(tmp_path)
+def test_no_device_at_all_still_loads_the_flowtable_and_rule(tmp_path, shell):
+    host = lan0_wan0(tmp_path, shell)
     host.unplug("wan0")
     host.unplug("lan0")
     host.env["NFT_NETDEVS"] = str(host.root / "sys" / "class" / "net")
@@ -131,8 +147,8 @@ def test_no_device_at_all_still_loads_the_flowtable_and_rule(tmp_path):
     assert "devices" not in batch and "flow add @ft" in batch
 
 
-def test_device_gone_between_check_and_load_falls_back_to_each_device(tmp_path):
-    host = lan0_wan0(tmp_path)
+def test_device_gone_between_check_and_load_falls_back_to_each_device(tmp_path, shell):
+    host = lan0_wan0(tmp_path, shell)
     netdevs = tmp_path / "kernel-netdevs"  # what the kernel (double) has: lan0 went after the check
     (netdevs / "wan0").mkdir(parents=True)
     host.env["NFT_NETDEVS"] = str(netdevs)
@@ -145,16 +161,16 @@ def test_device_gone_between_check_and_load_falls_back_to_each_device(tmp_path):
     assert "devices" not in batches[1] and '"wan0"' in batches[3]
 
 
-def test_file_that_cannot_load_fails_the_unit(tmp_path):
-    host = lan0_wan0(tmp_path)
+def test_file_that_cannot_load_fails_the_unit(tmp_path, shell):
+    host = lan0_wan0(tmp_path, shell)
     (host.answers / "apply.rc").write_text("1")
     (host.answers / "apply.err").write_text("Error: Could not process rule: No such file or directory\n")
     proc = host.sh(str(host.root) + OWNED)
     assert proc.returncode == 1 and "nothing of it is loaded" in proc.stderr
 
 
-def test_chain_mode_loads_the_rule_once_and_the_devices_always(tmp_path):
-    host = Host(tmp_path)
+def test_chain_mode_loads_the_rule_once_and_the_devices_always(tmp_path, shell):
+    host = Host(tmp_path, shell)
     host.write(rendered(table="filter", chain="forward"))
     args = ("--chain", "inet", "filter", "forward", str(host.root) + CHAIN)
     assert host.sh(*args).returncode == 0
@@ -170,9 +186,9 @@ TABLE_ARGS = ("--table", "inet", "flowoffload")
 MARKED = 'table inet flowoffload {\n\tcomment "managed by flowoffload.nft"\n\tflowtable ft {\n\t}\n}\n'
 
 
-def test_table_guard_loads_the_file_when_the_table_is_missing(tmp_path):
+def test_table_guard_loads_the_file_when_the_table_is_missing(tmp_path, shell):
     """At boot, or after nftables.service flushed the ruleset (restart, reload)."""
-    host = lan0_wan0(tmp_path)
+    host = lan0_wan0(tmp_path, shell)
     proc = host.sh(*TABLE_ARGS, str(host.root) + OWNED)
     assert proc.returncode == 0 and proc.stderr == ""
     [batch] = host.batches()
@@ -180,11 +196,11 @@ def test_table_guard_loads_the_file_when_the_table_is_missing(tmp_path):
     assert host.log().splitlines()[0] == "nft list table inet flowoffload"
 
 
-def test_table_guard_keeps_a_loaded_table_and_only_adds_devices(tmp_path):
+def test_table_guard_keeps_a_loaded_table_and_only_adds_devices(tmp_path, shell):
     """The start right after an apply: the table is there, so nothing is deleted and
     re-created (same handles, offloaded flows kept); adding a device already in the
     flowtable is a no-op for the kernel."""
-    host = lan0_wan0(tmp_path)
+    host = lan0_wan0(tmp_path, shell)
     (host.answers / "list table inet flowoffload").write_text(MARKED)
     host.loaded("inet flowoffload ft")
     proc = host.sh(*TABLE_ARGS, str(host.root) + OWNED)
@@ -196,8 +212,8 @@ def test_table_guard_keeps_a_loaded_table_and_only_adds_devices(tmp_path):
                      'add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "wan0" }; counter; }\n')
 
 
-def test_table_guard_leaves_a_table_it_does_not_own_alone(tmp_path):
-    host = lan0_wan0(tmp_path)
+def test_table_guard_leaves_a_table_it_does_not_own_alone(tmp_path, shell):
+    host = lan0_wan0(tmp_path, shell)
     (host.answers / "list table inet flowoffload").write_text("table inet flowoffload {\n\tchain c {\n\t}\n}\n")
     proc = host.sh(*TABLE_ARGS, str(host.root) + OWNED)
     assert proc.returncode == 1 and "exists and is not managed by flowoffload.nft" in proc.stderr
@@ -205,23 +221,25 @@ def test_table_guard_leaves_a_table_it_does_not_own_alone(tmp_path):
 
 
 def test_the_loader_looks_for_the_modules_mark():
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import OWNER_COMMENT
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
+        OWNER_COMMENT,
+    )
     assert f"'comment \"{OWNER_COMMENT}\"'" in H.LOADER
 
 
 @pytest.mark.parametrize("args", [("--table", "inet", "x"), ("--table", "inet", "x", "f", "extra"), ("--chain", "a", "b")])
-def test_loader_refuses_a_wrong_argument_count(tmp_path, args):
-    assert Host(tmp_path).sh(*args).returncode == 2
+def test_loader_refuses_a_wrong_argument_count(tmp_path, args, shell):
+    assert Host(tmp_path, shell).sh(*args).returncode == 2
 
 
 # --- the collection's folder ----------------------------------------------------------------
-def test_dir_read_lists_the_folder_and_every_entry_without_a_process(tmp_path):
+def test_dir_read_lists_the_folder_and_every_entry_without_a_process(tmp_path, shell):
     folder = tmp_path / "flowoffload"
     code = H.dir_code(str(folder))
     assert "$(" not in code and "ls" not in code.split()
 
     def run() -> str:
-        return subprocess.run([BUSYBOX, "sh", "-c", code], capture_output=True, text=True, check=True).stdout
+        return subprocess.run([*shell, "-c", code], capture_output=True, text=True, check=True).stdout
 
     assert run() == ""
     folder.mkdir()
@@ -246,8 +264,8 @@ def test_the_folder_goes_only_when_this_run_empties_it():
 
 
 # --- hotplug: a device that appears joins the flowtables that list it ----------------------
-def test_device_that_appears_joins_every_flowtable_listing_it(tmp_path):
-    host = Host(tmp_path)
+def test_device_that_appears_joins_every_flowtable_listing_it(tmp_path, shell):
+    host = Host(tmp_path, shell)
     host.write(rendered())
     host.write(rendered(table="filter", chain="forward", devices=["lan0"]))
     host.loaded("inet flowoffload ft", "inet filter ft")
@@ -258,15 +276,15 @@ def test_device_that_appears_joins_every_flowtable_listing_it(tmp_path):
     assert "lan0 joined flowtable inet flowoffload ft" in proc.stderr
 
 
-def test_unlisted_device_or_unloaded_flowtable_does_nothing(tmp_path):
-    host = lan0_wan0(tmp_path)
+def test_unlisted_device_or_unloaded_flowtable_does_nothing(tmp_path, shell):
+    host = lan0_wan0(tmp_path, shell)
     assert host.sh("--device", "eth9").returncode == 0 and host.batches() == []
     assert host.sh("--device", "lan0").returncode == 0 and host.batches() == []  # flowtable not loaded (nftables stopped)
     assert host.sh("--device").returncode == 2
 
 
-def test_present_adds_every_listed_device_that_exists(tmp_path):
-    host = lan0_wan0(tmp_path)
+def test_present_adds_every_listed_device_that_exists(tmp_path, shell):
+    host = lan0_wan0(tmp_path, shell)
     host.unplug("wan0")
     host.loaded("inet flowoffload ft")
     assert host.sh("--present").returncode == 0
@@ -277,8 +295,8 @@ def test_present_adds_every_listed_device_that_exists(tmp_path):
                                              (H.OPENWRT_NET_PATH, {"ACTION": "remove", "INTERFACE": "lan0"}, None),
                                              (H.OPENWRT_IFACE_PATH, {"ACTION": "ifup", "INTERFACE": "lan", "DEVICE": "br-lan"}, "all"),
                                              (H.OPENWRT_IFACE_PATH, {"ACTION": "ifdown", "INTERFACE": "lan"}, None)])
-def test_openwrt_hotplug_scripts_as_hotplug_call_sources_them(tmp_path, path, env, device):
-    host = Host(tmp_path)
+def test_openwrt_hotplug_scripts_as_hotplug_call_sources_them(tmp_path, path, env, device, shell):
+    host = Host(tmp_path, shell)
     files = rendered()
     host.write(files)
     host.loaded("inet flowoffload ft")
@@ -315,15 +333,33 @@ def test_shared_files_stay_while_any_collection_file_remains():
     assert openwrt == [H.LOADER_PATH, H.OPENWRT_NET_PATH, H.OPENWRT_IFACE_PATH]
 
 
-@pytest.mark.parametrize("name", ["LOADER", "OPENWRT_NET", "OPENWRT_IFACE"])
-def test_shipped_scripts_pass_shellcheck(tmp_path, name):
-    path = tmp_path / name
-    text = getattr(H, name)
-    path.write_text(text if text.startswith("#!") else "#!/bin/sh\n" + text)
-    proc = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout
+@pytest.mark.parametrize("name,text", [("hotplug_loader.sh", H.LOADER), ("hotplug_net.sh", H.OPENWRT_NET),
+                                       ("hotplug_iface.sh", H.OPENWRT_IFACE)])
+def test_installed_scripts_are_their_files_without_the_shellcheck_line(name, text):
+    """Linted as files (tests/unit/plugins/plugin_utils/target/test_sh.py), installed without line 1."""
+    with open(path_of(H.__file__, name), encoding="utf-8") as handle:
+        first, rest = handle.read().split("\n", 1)
+    assert first.startswith("# shellcheck shell=sh") and text == rest and text.startswith(H.HEADER)
+    assert "shellcheck shell" not in text
+    if name != "hotplug_loader.sh":  # the hooks run the loader where the collection installs it
+        assert f"/bin/sh {H.LOADER_PATH} --" in text
 
 
+def test_a_script_file_without_the_shellcheck_line_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "x.sh").write_text("# Managed\necho\n")
+    monkeypatch.setattr(H, "__file__", str(tmp_path / "hotplug.py"))
+    with pytest.raises(ValueError, match="first line"):
+        H.installed("x.sh")
+
+
+def test_persisted_read_lists_the_files_its_globs_match(tmp_path, shell, monkeypatch):
+    (tmp_path / "a.nft").write_text("x")
+    (tmp_path / "b.nft").mkdir()
+    (tmp_path / "c.txt").write_text("x")
+    monkeypatch.setattr(H, "PERSISTED_GLOBS", (f"{tmp_path}/*.nft", f"{tmp_path}/none-*.nft"))
+    code = H.hotplug_reads()[0].code
+    out = subprocess.run([*shell, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out == f"{tmp_path}/a.nft\n"
 def test_loader_text_has_no_shebang_needed():
     """Run as '/bin/sh LOADER ...' by the unit, udev and hotplug; its first line is the header."""
     assert H.LOADER.startswith(H.HEADER) and "FLOWOFFLOAD_ROOT" in H.LOADER
