@@ -21,18 +21,16 @@ without a ``systemctl`` process. Its keys start with ``audit:``.
 """
 from __future__ import annotations
 
-import re
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4 as _fw4
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.parse import parse_pairs
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import (
-    DEVICE_TAG,
     LOADER,
     LOADER_PATH,
     PERSISTED_GLOBS,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import resolve_priority
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import nft as _nft
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import WANTED_BY, should_be_active
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Snapshot, argv, file_code, when_tool
@@ -81,15 +79,6 @@ fo_rc 0"""
 _UCI_CODE = when_tool("uci", "\n  ".join(
     f"printf '{option}=%s\\n' \"$({argv('uci', '-q', 'get', f'{_fw4.SECTION}.{option}')})\"" for option in _fw4.OPTIONS))
 
-_ADD_RE = re.compile(r"^add flowtable\s+(\S+)\s+(\S+)\s+(\S+)\s*\{(.*)\}\s*$")
-_TABLE_RE = re.compile(r"^table\s+(\S+)\s+(\S+)\s*\{\s*$")
-_BLOCK_RE = re.compile(r"^flowtable\s+(\S+)\s*\{\s*$")
-_HOOK_RE = re.compile(r"^hook\s+(\S+)\s+priority\s+(.+?)\s*;?$")
-_DEVICES_RE = re.compile(r"devices\s*=\s*\{([^}]*)\}")
-
-Key = tuple[str, str, str]
-
-
 def config_reads() -> list[Read]:
     """The reads of the configured state (one dynamic read for the files)."""
     return [
@@ -100,81 +89,14 @@ def config_reads() -> list[Read]:
     ]
 
 
-def _unquote(word: str) -> str:
-    word = word.strip()
-    return word[1:-1] if len(word) >= 2 and word[0] == word[-1] == '"' else word
-
-
-def _priority(text: str) -> int | None:
-    try:
-        return resolve_priority(text.strip())
-    except Exception:  # pylint: disable=broad-except  # an odd priority is reported, not fatal
-        return None
-
-
-def _apply_parts(entry: dict[str, t.Any], parts: t.Iterable[str]) -> None:
-    """Set hook/priority/flags/counter/devices of entry from flowtable statements."""
-    for raw in parts:
-        part = raw.strip().rstrip(";").strip()
-        hook = _HOOK_RE.match(part)
-        if hook:
-            entry["hook"], entry["priority"] = hook.group(1), _priority(hook.group(2))
-        elif part.startswith("flags"):
-            entry["offload"] = "offload" in part[len("flags"):].replace(",", " ").split()
-        elif part == "counter":
-            entry["counter"] = True
-        elif part.startswith("devices"):
-            found = _DEVICES_RE.search(part)
-            if found:
-                entry["devices"].update(_unquote(dev) for dev in found.group(1).split(",") if dev.strip())
-
-
-def _entry(found: dict[Key, dict[str, t.Any]], key: Key, path: str) -> dict[str, t.Any]:
-    if key not in found:
-        found[key] = {"family": key[0], "table": key[1], "name": key[2], "hook": "ingress", "priority": 0,
-                      "devices": set(), "offload": False, "counter": False, "source": path}
-    return found[key]
-
-
 def parse_file(path: str, text: str) -> list[dict[str, t.Any]]:
     """The flowtables a persisted file configures (normalized, ``source`` = path).
 
-    Reads the definitions (``table F T { flowtable N {...} }`` blocks or ``add flowtable``
+    Read by the flowtable package's one parser (``flowtable.nft.parse_file``): the
+    definitions (``table F T { flowtable N {...} }`` blocks or ``add flowtable``
     statements) and the loader lines ``# flowoffload.nft:device=DEV add flowtable ...``,
     which give the configured devices (the definitions carry none)."""
-    found: dict[Key, dict[str, t.Any]] = {}
-    table: tuple[str, str] | None = None
-    block: dict[str, t.Any] | None = None
-    depth = 0
-    for raw in (text or "").splitlines():
-        line = raw.strip()
-        device_line = line.startswith(DEVICE_TAG)
-        if device_line:
-            line = line[len(DEVICE_TAG):].partition(" ")[2].strip()
-        elif not line or line.startswith("#"):
-            continue
-        add = _ADD_RE.match(line)
-        if add:
-            entry = _entry(found, (add.group(1), _unquote(add.group(2)), _unquote(add.group(3))), path)
-            _apply_parts(entry, add.group(4).split(";"))
-            continue
-        if device_line:
-            continue
-        opens, closes = line.count("{"), line.count("}")
-        if depth == 0 and _TABLE_RE.match(line):
-            match = _TABLE_RE.match(line)
-            table = (match.group(1), _unquote(match.group(2))) if match else None
-        elif depth == 1 and table and _BLOCK_RE.match(line):
-            match = _BLOCK_RE.match(line)
-            block = _entry(found, (table[0], table[1], _unquote(match.group(1))), path) if match else None
-        elif depth == 2 and block is not None:
-            _apply_parts(block, [line])
-        depth = max(depth + opens - closes, 0)
-        if depth <= 1:
-            block = None
-        if depth == 0:
-            table = None
-    return [{**entry, "devices": sorted(entry["devices"])} for _key, entry in sorted(found.items())]
+    return [{**ft.as_dict(), "source": path} for ft in _nft.parse_file(text)]
 
 
 def configured_from(snapshot: Snapshot) -> dict[str, t.Any]:

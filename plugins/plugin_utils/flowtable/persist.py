@@ -34,16 +34,17 @@ from __future__ import annotations
 import re
 import typing as t
 
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import DEVICE_TAG, LOADER_PATH
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
     RULE_TAG,
     Desired,
     FlowtableModel,
-    Plan,
     render_flowtable,
     render_table,
     rule_expr,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import DEVICE_TAG, LOADER_PATH
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import normalize_devices, parse_file
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.plan import Plan
 
 ETC_DIR = "/etc/flowoffload"
 UNIT_DIR = "/etc/systemd/system"
@@ -75,18 +76,14 @@ def unit_path(desired: Desired) -> str:
 
 def device_lines(ft: FlowtableModel, configured: t.Iterable[str]) -> str:
     """One loader line per configured device: the statement that adds it (one renderer)."""
-    return "".join(f"{DEVICE_TAG}{dev} {render_flowtable(ft.replace(devices=(dev,)))}\n" for dev in sorted(set(configured)))
+    return "".join(f"{DEVICE_TAG}{dev} {render_flowtable(ft.replace(devices=(dev,)))}\n"
+                   for dev in normalize_devices(configured))
 
 
 def file_devices(text: str | None) -> dict[str, set[str]]:
-    """flowtable name -> devices listed by the loader lines of a persisted file."""
-    found: dict[str, set[str]] = {}
-    for line in (text or "").splitlines():
-        if line.startswith(DEVICE_TAG):
-            words = line[len(DEVICE_TAG):].split()
-            if len(words) > 5 and words[1:3] == ["add", "flowtable"]:
-                found.setdefault(words[5], set()).add(words[0])
-    return found
+    """flowtable name -> devices a persisted file configures (its loader lines; read by the
+    one parser, as the audit reads the file back)."""
+    return {ft.name: set(ft.devices) for ft in parse_file(text)}
 
 
 def owned_file(desired: Desired, flowtables: t.Sequence[FlowtableModel], rules: t.Mapping[str, t.Sequence[str]],
@@ -165,7 +162,7 @@ def unit_text(desired: Desired, path: str) -> str:
 
 
 def file_plan(desired: Desired, plan: Plan, before_file: str | None, before_unit: str | None,
-              openwrt: bool, systemd: bool) -> list[dict[str, t.Any]]:
+              openwrt: bool, systemd: bool) -> list[dict[str, str]]:
     """Files to write or remove: [{path, before, after, mode}] where after '' means remove.
 
     Only entries whose content changes are returned; the unit only where systemd runs.

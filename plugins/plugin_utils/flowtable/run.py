@@ -15,26 +15,24 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import hotplug as _hotplug
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
     classify_nft_error,
     nft_hint,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4 as _fw4
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import hotplug as _hotplug
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.failure import (
+    STALE as STALE,
+    explain_failure,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
-    Current,
     Desired,
-    FlowtableModel,
-    check_devices_free,
     desired_state,
-    parse_chain_mode,
-    parse_owned,
-    plan_chain,
-    plan_owned,
     select_devices,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import parse_listing
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import (
     WANTED_BY,
     file_plan,
@@ -44,8 +42,22 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist 
     unit_name,
     unit_path,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4 as _fw4
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import parse_flowtables
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.plan import (
+    Current,
+    check_devices_free,
+    parse_chain_mode,
+    parse_owned,
+    plan_chain,
+    plan_owned,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.reads import (
+    PREFIX,
+    listing,
+    reads_for,
+    unit_state,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import Params, drive
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
     ApplySpec,
@@ -54,20 +66,15 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     Read,
     Snapshot,
     Step,
-    apply_host,
+    Target,
     argv,
-    file_code,
-    read_host,
-    shq,
 )
 
-PREFIX = "ft:"
 OPENWRT_WARNING = (
     "OpenWrt's kernel (generic patch 701) accepts 'flags offload' even where the NIC cannot "
     "offload, so acceptance proves nothing; the proof of hardware offload is conntrack "
     "entries marked [HW_OFFLOAD]"
 )
-STALE = "the host changed while planning (another run or an administrator); nothing was changed; run again"
 
 
 @dataclasses.dataclass
@@ -79,68 +86,7 @@ class FtPlan:
     desired: Desired | None = None
     snapshot: Snapshot | None = None
     devices: list[str] = dataclasses.field(default_factory=list)
-    fw4: t.Any = None
-
-
-# --- reads -------------------------------------------------------------------------------
-def _listing(what: str, desired: Desired, json_out: bool) -> str:
-    spec = [desired.family, desired.table] + ([desired.chain] if what == "chain" else [])
-    if what == "flowtable":
-        spec.append(desired.name)
-    return argv("nft", *(["-j"] if json_out else []), "list", what, *spec)
-
-
-def _unit_state_code(unit: str) -> str:
-    """``systemctl is-enabled`` and ``is-active`` of the collection's unit without a
-    process: enabled is the links ``enable`` makes in the .wants folders of its [Install]
-    section; active is systemd's ``/run/systemd/units/invocation:UNIT`` link, which PID 1
-    keeps while the unit is active (removed when it stops or fails). Prints ``enabled
-    active``, ``disabled inactive``, ...; the second word only where /run/systemd/units
-    exists (systemd 233 and later). rc 1 when not enabled, as is-enabled."""
-    links = " && ".join(f"[ -L {shq(f'/etc/systemd/system/{w}.wants/{unit}')} ]" for w in WANTED_BY)
-    invocation = shq(f"/run/systemd/units/invocation:{unit}")
-    return (f"if {links}; then fo_ue=enabled; else fo_ue=disabled; fi\n"
-            "if [ ! -d /run/systemd/units ]; then echo \"$fo_ue\"\n"
-            f"elif [ -L {invocation} ]; then echo \"$fo_ue active\"\n"
-            "else echo \"$fo_ue inactive\"; fi\n"
-            "[ \"$fo_ue\" = enabled ] || fo_rc 1")
-
-
-def unit_state(snapshot: Snapshot) -> tuple[bool, bool | None]:
-    """(enabled, active) of the unit from the ``unit-enabled`` read; active None when the
-    read could not tell (no /run/systemd/units, or a snapshot without the word)."""
-    words = snapshot.text(PREFIX + "unit-enabled").split()
-    active = {"active": True, "inactive": False}.get(words[1]) if len(words) > 1 else None
-    return bool(words) and words[0] == "enabled", active
-
-
-def _reads_for(desired: Desired) -> list[Read]:
-    reads: list[Read] = []
-    if desired.chain is None:
-        reads += [Read(PREFIX + "table-json", _listing("table", desired, True)),
-                  Read(PREFIX + "table-text", _listing("table", desired, False))]
-    else:
-        reads += [Read(PREFIX + "chain-json", _listing("chain", desired, True)),
-                  Read(PREFIX + "ft-json", _listing("flowtable", desired, True)),
-                  Read(PREFIX + "ft-text", _listing("flowtable", desired, False)),
-                  Read(PREFIX + "flowtables", argv("nft", "-j", "list", "flowtables", desired.family))]
-    reads += [
-        Read(PREFIX + "file", file_code(nft_path(desired, False))),
-        Read(PREFIX + "file-openwrt", file_code(nft_path(desired, True))),
-        Read(PREFIX + "unit", file_code(unit_path(desired))),
-        Read(PREFIX + "unit-enabled", _unit_state_code(unit_name(desired))),
-    ] + _hotplug.hotplug_reads()
-    if desired.state == "present":
-        reads.append(_probe.probe_read())
-    return reads
-
-
-def flowtable_reads(params: t.Mapping[str, t.Any]) -> list[Read]:
-    """Everything the plan needs, for one read script (validates params first)."""
-    desired = desired_state(params)
-    if desired.backend == "fw4":
-        return _fw4.fw4_reads(params)
-    return _host.host_reads() + _reads_for(desired)
+    fw4: _fw4.Fw4Plan | None = None
 
 
 # --- plan --------------------------------------------------------------------------------
@@ -207,12 +153,8 @@ def _expect(snapshot: Snapshot, key: str, code: str) -> Expect:
     return Expect(key, f"(\n{code}\n) 2>/dev/null\necho \"fo_rc=$?\"", out)
 
 
-def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool) -> FtPlan:
-    """Plan from the read snapshot: predicted result + ApplySpec (pure)."""
-    desired = desired_state(params)
-    if desired.backend == "fw4":
-        fw4_plan = _fw4.plan_fw4(snapshot, params, check_mode)
-        return FtPlan(fw4_plan.result, fw4_plan.spec, desired, snapshot, fw4=fw4_plan)
+def _plan_nft(snapshot: Snapshot, desired: Desired, check_mode: bool) -> FtPlan:
+    """Plan of the nft backend from the read snapshot: predicted result + ApplySpec (pure)."""
     # the plan is the same in check mode (run_flowtable decides whether to apply); only the
     # words of a warning differ
     host = _host.host_from(snapshot)
@@ -232,9 +174,8 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     hardware, fallback = _hardware(desired, snapshot, devices, warnings)
     new = desired.flowtable(devices, hardware) if desired.state == "present" else None
     if desired.chain is not None:
-        family_fts = parse_flowtables(snapshot.out(PREFIX + "flowtables") or "", "")
-        same_table = [FlowtableModel.from_dict(ft) for ft in family_fts if ft["table"] == desired.table]
-        check_devices_free(Current(flowtables=same_table), new)
+        family_fts = parse_listing(snapshot.out(PREFIX + "flowtables") or "", "")
+        check_devices_free(Current(flowtables=[ft for ft in family_fts if ft.table == desired.table]), new)
     plan = (plan_owned if desired.chain is None else plan_chain)(current, desired, new)
     if plan.commands and new is not None and _probe.software_verdict(snapshot)[0] is False:
         raise FlowOffloadError(f"offload: {_probe.software_verdict(snapshot)[1]}; nothing was changed")
@@ -264,11 +205,11 @@ def plan_flowtable(snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode
     if spec.changes():
         keys = ["table-json", "table-text"] if desired.chain is None else ["chain-json", "ft-json", "ft-text"]
         keys += [file_key, "unit", "hp:persisted", "hp:loader", "hp:udev", "hp:net", "hp:iface"]
-        reads = {r.key: r.code for r in _reads_for(desired)}
+        reads = {r.key: r.code for r in reads_for(desired)}
         spec.expect = [_expect(snapshot, PREFIX + key, reads[PREFIX + key]) for key in keys]
         what = "table" if desired.chain is None else "flowtable"
-        spec.readback = [Read(PREFIX + "after-json", _listing(what, desired, True)),
-                         Read(PREFIX + "after-text", _listing(what, desired, False))]
+        spec.readback = [Read(PREFIX + "after-json", listing(what, desired, True)),
+                         Read(PREFIX + "after-text", listing(what, desired, False))]
     if openwrt and hardware:
         warnings.append(OPENWRT_WARNING)
     table = f"{desired.family} {desired.table}"
@@ -353,81 +294,9 @@ def _unit_plan(desired: Desired, snapshot: Snapshot, systemd: bool, unit_after: 
                    "after": after_words + "\n"}
 
 
-# --- finish ------------------------------------------------------------------------------
-def _first_error(stderr: str) -> tuple[str, str]:
-    """(kind, line) of the FIRST error nft reports (later ones are often consequences)."""
-    lines = (stderr or "").splitlines()
-    for line in lines:
-        if "Error:" in line or "Operation not permitted" in line:
-            return classify_nft_error(line), line.strip()
-    return classify_nft_error(stderr), (lines[0].strip() if lines else "")
-
-
-def explain_failure(plan: FtPlan, res: ApplyResult) -> FlowOffloadError:
-    """The apply script stopped: a message naming the cause and the fix (no extra round trip)."""
-    sec = res.section()
-    err = sec.err if sec else res.stderr
-    details = {"rc": res.rc, "stdout": res.stdout, "stderr": err, "commands": list(plan.spec.nft)}
-    if res.status == "stale":
-        return FlowOffloadError(f"{STALE} (state read as {res.key} differs)", **details)
-    if res.status == "lost":
-        return FlowOffloadError(f"the apply script ended without a result (rc={res.rc}): {res.stderr.strip()}; "
-                                "check the host's state before running again", **details)
-    if res.key.startswith("stage:"):
-        path = res.key[len("stage:"):]
-        return FlowOffloadError(f"cannot write {path}: {err.strip() or 'write failed'} (disk full or read-only?); "
-                                "nothing was changed (ruleset and files as before); free space or fix the "
-                                "directory and run again", **details)
-    if res.key == "lock":
-        return FlowOffloadError(f"could not take the host lock: {err.strip()}; nothing was changed", **details)
-    if res.key in ("nft-check", "nft-apply"):
-        stage = "nft -c validation" if res.key == "nft-check" else "apply"
-        kind, detail = _first_error(err)
-        head = f"nft rejected the batch ({stage}; nothing was applied): {detail or f'rc={res.rc}'}"
-        return FlowOffloadError(f"{head}; {_advice(plan, kind, detail)}", **details)
-    if res.status == "failed-after":
-        return FlowOffloadError(f"the ruleset and files were changed but '{res.key}' failed: {err.strip()}; "
-                                "fix it and run again (the next run completes the change)", **details)
-    return FlowOffloadError(f"the apply script failed at {res.key}: {err.strip()}", **details)
-
-
-def _advice(plan: FtPlan, kind: str, detail: str) -> str:
-    snapshot = plan.snapshot or Snapshot({})
-    if kind == "eperm":
-        return "nft needs CAP_NET_ADMIN: run the task as root (become: true)"
-    if kind == "enoent":
-        if _probe.software_verdict(snapshot)[0] is False:
-            return ("the kernel lacks flowtable support (nf_flow_table): even a flowtable without devices is "
-                    f"refused. Hint: {nft_hint(detail)}; on Debian/Ubuntu the modules come with the kernel "
-                    "image package (linux-image-*/linux-modules-*)")
-        return ("a listed device does not exist any more (devices: " + ", ".join(plan.devices) + "); "
-                + nft_hint(detail))
-    if kind == "eopnotsupp":
-        verdicts = _probe.hardware_verdicts(snapshot)
-        failing = [dev for dev in plan.devices if verdicts.get(dev, (None, ""))[0] is False]
-        names = ", ".join(failing) if failing else "one of " + ", ".join(plan.devices)
-        return (f"offload: hardware offload is not supported on {names} (the driver cannot offload flows); "
-                "use offload=auto (falls back to software) or offload=false, or remove those devices")
-    if kind == "eexist":
-        desired = plan.desired
-        others = []
-        if desired is not None:
-            json_text = snapshot.out(PREFIX + ("table-json" if desired.chain is None else "flowtables")) or ""
-            others = [ft for ft in parse_flowtables(json_text, "") if ft["table"] == desired.table
-                      and ft["name"] != desired.name and set(ft["devices"]) & set(plan.devices)]
-        where = "; ".join(f"{', '.join(sorted(set(ft['devices']) & set(plan.devices)))} already in flowtable "
-                          f"{ft['name']}" for ft in others) or "a device is already in another flowtable of this table"
-        return (f"devices: {where}; a device can be in only one flowtable per table: remove it from devices "
-                "or from the other flowtable")
-    if kind == "ebusy":
-        return f"{nft_hint(detail)} (a rule outside flowoffload.nft uses the flowtable; remove that rule first)"
-    return nft_hint(detail) or "see stderr"
-
-
-def finish_flowtable(plan: FtPlan, apply_result: ApplyResult | None) -> dict[str, t.Any]:
+# --- finish --------------------------------------------------------------------------------
+def _finish_nft(plan: FtPlan, apply_result: ApplyResult | None) -> dict[str, t.Any]:
     """Final return values: the plan's, with ``flowtable`` read back after an apply."""
-    if plan.fw4 is not None:
-        return _fw4.finish_fw4(plan.fw4, apply_result)
     result = dict(plan.result)
     if apply_result is None:
         return result
@@ -436,19 +305,57 @@ def finish_flowtable(plan: FtPlan, apply_result: ApplyResult | None) -> dict[str
     desired = plan.desired
     json_text = apply_result.snapshot.out(PREFIX + "after-json")
     if desired is not None and desired.state == "present" and json_text is not None:
-        found = [ft for ft in parse_flowtables(json_text, apply_result.snapshot.text(PREFIX + "after-text"))
-                 if ft["name"] == desired.name and ft["table"] == desired.table]
+        found = [ft for ft in parse_listing(json_text, apply_result.snapshot.text(PREFIX + "after-text"))
+                 if ft.name == desired.name and ft.table == desired.table]
         if found:
-            result["flowtable"] = FlowtableModel.from_dict(found[0]).as_dict()
+            result["flowtable"] = found[0].as_dict()
     return result
 
 
-def run_flowtable(target: t.Any, params: t.Mapping[str, t.Any], check_mode: bool) -> dict[str, t.Any]:
-    """read -> plan -> (apply) -> finish; at most two round trips."""
+class NftPart:
+    """The nft backend as the one driver runs it (``target.driver.Part``)."""
+
+    def reads(self, params: Params) -> list[Read]:
+        """Everything the plan needs, for one read script (validates params first)."""
+        return _host.host_reads() + reads_for(desired_state(params))
+
+    def plan(self, snapshot: Snapshot, params: Params, check_mode: bool) -> FtPlan:
+        return _plan_nft(snapshot, desired_state(params), check_mode)
+
+    def finish(self, plan: FtPlan, applied: ApplyResult | None) -> dict[str, t.Any]:
+        return _finish_nft(plan, applied)
+
+
+NFT = NftPart()
+
+
+# --- the flowtable module: backend nft or fw4 (the gateway action calls these three) -----------
+def flowtable_reads(params: Params) -> list[Read]:
+    """Everything the plan needs, for one read script (validates params first)."""
+    if desired_state(params).backend == "fw4":
+        return _fw4.fw4_reads(params)
+    return NFT.reads(params)
+
+
+def plan_flowtable(snapshot: Snapshot, params: Params, check_mode: bool) -> FtPlan:
+    """Plan from the read snapshot: predicted result + ApplySpec (pure)."""
+    desired = desired_state(params)
+    if desired.backend == "fw4":
+        fw4_plan = _fw4.plan_fw4(snapshot, params, check_mode)
+        return FtPlan(fw4_plan.result, fw4_plan.spec, desired, snapshot, fw4=fw4_plan)
+    return NFT.plan(snapshot, params, check_mode)
+
+
+def finish_flowtable(plan: FtPlan, apply_result: ApplyResult | None) -> dict[str, t.Any]:
+    """Final return values of either backend's plan."""
+    if plan.fw4 is not None:
+        return _fw4.finish_fw4(plan.fw4, apply_result)
+    return NFT.finish(plan, apply_result)
+
+
+def run_flowtable(target: Target, params: Params, check_mode: bool) -> dict[str, t.Any]:
+    """read -> plan -> (apply) -> finish; at most two round trips (fw4: its own backend)."""
     desired = desired_state(params)  # refuse bad input before any script runs
     if desired.backend == "fw4":
         return _fw4.run_fw4(target, params, check_mode)
-    plan = plan_flowtable(read_host(target, flowtable_reads(params)), params, check_mode)
-    if check_mode or not plan.spec.changes():
-        return finish_flowtable(plan, None)
-    return finish_flowtable(plan, apply_host(target, plan.spec))
+    return drive(NFT, target, params, check_mode)

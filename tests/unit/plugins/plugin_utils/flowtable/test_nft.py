@@ -72,8 +72,8 @@ def test_validate_identifier_rejects(name):
 
 def test_parse_text_reads_table_comment_from_real_text():
     parsed = _nft.parse_text(fixture(f"{HOST}-owned-noflowtable.txt"))
-    assert parsed["comments"] == {("inet", "flowoffload"): "managed by flowoffload.nft"}
-    assert parsed["flags"] == {}
+    assert parsed.comments == {("inet", "flowoffload"): "managed by flowoffload.nft"}
+    assert parsed.flowtables == {}
 
 
 def test_parse_chains_and_rules_from_real_json():
@@ -115,15 +115,15 @@ def test_parse_flowtables_list_flowtables_with_empty_foreign_table():
 
 def test_in_place_add_without_counter_drops_it():
     # captured after 'add flowtable ... { devices = { eth3 }; }' without counter
-    flags = _nft.parse_text(fixture(f"{VM}-after-add-nocounter.txt"))["flags"]
-    assert flags == {("inet", "flowoffload", "ft"): {"offload": False, "counter": False}}
+    found = _nft.parse_text(fixture(f"{VM}-after-add-nocounter.txt")).flowtables
+    assert [(key, ft.offload, ft.counter) for key, ft in found.items()] == [(("inet", "flowoffload", "ft"), False, False)]
 
 
 def test_parse_text_flags_offload():
     # nft prints the flag set of a hardware flowtable on its own line ("flags offload")
     text = fixture(f"{VM}-chain-flowtable.txt").replace("\t\tcounter\n", "\t\tflags offload\n\t\tcounter\n")
-    flags = _nft.parse_text(text)["flags"][("inet", "filter", "ft")]
-    assert flags == {"offload": True, "counter": True}
+    ft = _nft.parse_text(text).flowtables[("inet", "filter", "ft")]
+    assert (ft.offload, ft.counter) == (True, True)
 
 
 def test_rule_offload_target_from_vm_rules():

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import model as F
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import persist as P
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import plan as PL
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import params
 
 NFT = "/usr/sbin/nft"
@@ -29,9 +30,9 @@ def test_paths():
     assert P.unit_path(d) == "/etc/systemd/system/flowoffload-inet-flowoffload.service"
 
 
-def plan_of(d: F.Desired, devices=None, current=None) -> F.Plan:
+def plan_of(d: F.Desired, devices=None, current=None) -> PL.Plan:
     new = d.flowtable(d.devices if devices is None else devices, False) if d.state == "present" else None
-    return (F.plan_owned if d.chain is None else F.plan_chain)(current or F.Current(), d, new)
+    return (PL.plan_owned if d.chain is None else PL.plan_chain)(current or PL.Current(), d, new)
 
 
 def test_owned_file_is_idempotent_on_its_own_and_uses_the_one_renderer():
@@ -128,7 +129,7 @@ def test_other_flowtables_keep_their_configured_devices():
     d2 = want(name="ft2", devices=["eth2"])
     first = P.file_plan(d2, plan_of(d2), None, None, False, True)[0]["after"]
     live_ft2 = d2.flowtable((), False)  # eth2 vanished: the kernel dropped it from ft2
-    current = F.Current(exists=True, owned=True, flowtables=[live_ft2],
+    current = PL.Current(exists=True, owned=True, flowtables=[live_ft2],
                         chains=[{"name": "forward", "type": "filter", "hook": "forward", "priority": 10, "policy": "accept"}],
                         rules=[(("ft2", ("tcp", "udp")), 1, "")])
     d = want()
