@@ -95,7 +95,7 @@ def parse_offload(value: t.Any) -> str:
     raise FlowOffloadError(f"offload: {value!r} is not valid; use false (software), true (hardware required) or auto")
 
 
-def validate(params: Params) -> dict[str, t.Any]:
+def validate(params: Params) -> dict[str, str]:
     """The params fw4 uses; refuses what fw4 cannot honour, before any script runs."""
     if params.get("devices"):
         raise FlowOffloadError(
@@ -108,7 +108,7 @@ def validate(params: Params) -> dict[str, t.Any]:
     return {"state": state, "offload": parse_offload(params.get("offload", False))}
 
 
-def wanted_values(desired: t.Mapping[str, t.Any]) -> dict[str, bool]:
+def wanted_values(desired: t.Mapping[str, str]) -> dict[str, bool]:
     """option -> on/off for firewall.@defaults[0]."""
     present = desired["state"] == "present"
     return {"flow_offloading": present, "flow_offloading_hw": present and desired["offload"] != "false"}
