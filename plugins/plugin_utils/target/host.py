@@ -5,6 +5,12 @@
 Every planner that needs to know what the host is (OpenWrt or not, init system, package
 manager, which binaries exist) adds ``host_reads()`` to its read script and calls
 ``host_from(snapshot)``: the kernel release and the platform are read one way only.
+
+The kernel release is read once, by ``release_read()`` (``release.sh``, section
+``host:osrelease``), and known from it by ``kernel_release(snapshot)``. The read also keeps
+it in the shell variable ``$fo_kr`` (``RELEASE_VAR``) for the sections after it: the kmod
+reads that look in ``/lib/modules/RELEASE`` come after ``host_reads()`` in every list that
+holds them. An apply step that needs it is given the release the plan read.
 """
 from __future__ import annotations
 
@@ -12,14 +18,23 @@ import re
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse as fp
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import packages as _packages
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Snapshot, file_code
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    packages as _packages,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import sh
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Read,
+    Snapshot,
+    file_code,
+)
 
 # Binaries whose presence the planners need (``command -v``); order does not matter.
 TOOLS = ("nft", "systemctl", "uci", "fw4", "opkg", "apk", "apt-get", "dpkg", "dnf", "yum", "rpm",
          "modprobe", "rmmod", "ip", "tc", "ethtool", "conntrack", "sysctl", "flock", "lock",
          "firewall-cmd", "ubus", "udevadm")
 PREFIX = "host:"
+RELEASE_KEY = PREFIX + "osrelease"
+RELEASE_VAR = "fo_kr"
 
 _HOST_CODE = """\
 for fo_x in {tools}; do
@@ -67,12 +82,22 @@ fi
 true"""
 
 
+def release_read() -> Read:
+    """The one read of the running kernel's release (see the module docstring)."""
+    return Read(RELEASE_KEY, sh.render(sh.path_of(__file__, "release.sh"), {}))
+
+
+def kernel_release(snapshot: Snapshot) -> str | None:
+    """The running kernel's release as ``release_read`` read it (None when it could not)."""
+    return (snapshot.out(RELEASE_KEY) or "").strip() or None
+
+
 def host_reads() -> list[Read]:
     """The reads ``host_from`` needs (deduplicated by key when several planners add them)."""
     return [
         Read(PREFIX + "os-release", "fo_rd /etc/os-release 2>/dev/null || fo_rd /usr/lib/os-release"),
         Read(PREFIX + "openwrt_release", file_code("/etc/openwrt_release")),
-        Read(PREFIX + "osrelease", "fo_rd /proc/sys/kernel/osrelease 2>/dev/null || uname -r"),
+        release_read(),
         Read(PREFIX + "pid1", "fo_rd /proc/1/comm"),
         Read(PREFIX + "tools", _HOST_CODE.format(tools=" ".join(TOOLS))),
         Read(PREFIX + "paths", _FILES_CODE),
@@ -137,7 +162,7 @@ def host_from(snapshot: Snapshot) -> dict[str, t.Any]:
         units.get("firewalld.service") == "active",
         enabled == "enabled" or active == "active",
     )
-    release = (snapshot.out(PREFIX + "osrelease") or "").strip() or None
+    release = kernel_release(snapshot)
     manager = "none"
     for binary, name in _packages.MANAGERS:
         if binary in found:

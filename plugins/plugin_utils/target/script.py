@@ -18,9 +18,14 @@ read -> plan -> apply -> verify:
    reads back the result. One more round trip, only when something changes.
 4. ``parse_apply`` gives the read-back ``Snapshot`` and how the script ended.
 
-Every value from the user reaches a script through ``shq`` (single quotes), so a device
-name such as ``eth0; flush ruleset`` is only ever a string (and validation refuses it
-before any script is rendered).
+The fixed sh is in script files beside this one, rendered by ``target.sh``:
+``prelude.sh`` (locale, PATH, the section framing), ``apply.sh`` (how an apply stops and
+reports), ``lock.sh`` (the host lock), ``proc_sys.sh``; ``target.render`` frames each Read,
+Expect, file and Step between them.
+
+Every value from the user reaches a script through ``shq`` (single quotes; defined in
+``target.sh``, imported from here), so a device name such as ``eth0; flush ruleset`` is only
+ever a string (and validation refuses it before any script is rendered).
 """
 from __future__ import annotations
 
@@ -32,24 +37,18 @@ import typing as t
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import render, sh
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import argv, shq
+
+__all__ = ["FlowOffloadError", "argv", "shq"]  # re-exported: every part quotes through target.script
 
 LOCK_FILE = "flowoffload.lock"
 LOCK_TIMEOUT = 120
+# Where the lock lives: the first of these that is a writable directory (tests point it elsewhere).
+LOCK_DIRS = ("/run", "/tmp")
 # Where binaries live on the platforms we support (OpenWrt keeps some in /usr/sbin).
 PATH_EXTRA = "/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin:/usr/local/bin"
-
-
-def shq(value: t.Any) -> str:
-    """One sh word for value, exactly as given (single-quoted)."""
-    text = str(value)
-    if text and re.fullmatch(r"[A-Za-z0-9_./:=@%+,-]+", text):
-        return text
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def argv(*words: t.Any) -> str:
-    """A command line of quoted words."""
-    return " ".join(shq(word) for word in words)
+_sh = sh.here(__file__)
 
 
 _SENTENCE_END = re.compile(r"[.;:!?](?=\s)")
@@ -142,77 +141,28 @@ class Snapshot:
 
 # --- the script prelude ------------------------------------------------------------------
 def _prelude(nonce: str) -> str:
-    return f"""\
-LC_ALL=C; LANG=C; export LC_ALL LANG
-PATH="${{PATH:-/usr/bin:/bin}}:{PATH_EXTRA}"; export PATH
-umask 022
-fo_nonce={nonce}
-fo_t=$(mktemp -d 2>/dev/null) || {{ fo_t=/tmp/flowoffload.$$; mkdir -p "$fo_t"; }}
-trap 'rm -rf "$fo_t"' EXIT
-: >"$fo_t/o"; : >"$fo_t/e"
-fo_head() {{ printf '@@%s %s@@\n' "$fo_nonce" "$1"; }}
-fo_tail() {{
-  printf '\n@@%s-err@@\n' "$fo_nonce"
-  [ ! -s "$fo_t/e" ] || fo_rd "$fo_t/e"
-  printf '\n@@%s-end %s@@\n' "$fo_nonce" "$1"
-}}
-fo_emit() {{
-  fo_head "$1"
-  [ ! -s "$fo_t/o" ] || cat "$fo_t/o"
-  fo_tail "$2"
-}}
-fo_cap() {{
-  fo_head "$1"; shift
-  "$@" 2>"$fo_t/e"; fo_tail $?
-}}
-fo_rc() {{ return "$1"; }}
-fo_val() {{
-  fo_v=''
-  {{ read -r fo_v <"$1" || [ -n "$fo_v" ]; }} 2>/dev/null
-}}
-fo_rd() {{
-  fo_rl=''
-  [ -r "$1" ] || {{ echo "cannot read $1" >&2; return 1; }}
-  while IFS= read -r fo_rl; do printf '%s\n' "$fo_rl"; done <"$1"
-  [ -z "$fo_rl" ] || printf '%s' "$fo_rl"
-}}
-fo_file() {{
-  [ -e "$1" ] || {{ echo absent >&2; return 2; }}
-  fo_rd "$1"
-}}
-"""
+    """prelude.sh: locale, PATH, the temporary folder and the section framing functions."""
+    return _sh("prelude.sh", {"fo_nonce": nonce, "fo_path": PATH_EXTRA})
 
 
-# Code that may leave the shell or change its state runs in a subshell; the rest runs in
-# a brace group (a fork costs tens of ms on a slow router, or a VM under TCG).
-_NEEDS_SUBSHELL = re.compile(r"\b(exit|cd|trap|set|shift|exec|umask|return|export|unset)\b")
-
-
-def _section_code(read: Read) -> str:
-    """sh that prints one section: stdout streamed, stderr kept aside, rc at the end."""
-    if read.dynamic:
-        return read.code.rstrip("\n") + "\n"
-    code = read.code.rstrip()
-    group = f"(\n{code}\n)" if _NEEDS_SUBSHELL.search(code) else f"{{\n{code}\n}}"
-    return f"fo_head {shq(read.key)}\n{group} 2>\"$fo_t/e\"\nfo_tail $?\n"
+def lock_code() -> str:
+    """lock.sh: the host lock of the apply script (``fo_stop failed lock ...`` when it cannot
+    be taken); the file says how it works. Reads LOCK_DIRS when called (tests point it elsewhere)."""
+    return _sh("lock.sh", {"fo_lock_dirs": sh.words(LOCK_DIRS), "fo_lock_name": LOCK_FILE,
+                           "fo_lock_wait": LOCK_TIMEOUT})
 
 
 def proc_sys_code(names: t.Iterable[str], dotted: bool) -> str:
     """sh printing ``NAME=VALUE`` for each readable /proc/sys value (names as paths below
-    /proc/sys, printed with dots when dotted), in ONE process: the kernel answers an integer
-    sysctl only to a read at offset 0, so the shell's byte-by-byte ``read`` would see its
-    first digit only."""
-    paths = " ".join(shq("/proc/sys/" + name) for name in names)
-    name_expr = 'f = FILENAME; sub(/^\\/proc\\/sys\\//, "", f)' + ('; gsub(/\\//, ".", f)' if dotted else "")
-    return (f"fo_gl=''\nfor fo_x in {paths}; do\n  if [ -r \"$fo_x\" ]; then fo_gl=\"$fo_gl $fo_x\"; fi\ndone\n"
-            "# shellcheck disable=SC2086\n"
-            f"if [ -n \"$fo_gl\" ]; then awk 'FNR == 1 {{ {name_expr}; print f \"=\" $0 }}' $fo_gl; fi")
+    /proc/sys, printed with dots when dotted), in ONE process (proc_sys.sh says why)."""
+    return _sh("proc_sys.sh", {"fo_sys_paths": sh.words("/proc/sys/" + name for name in names),
+                               "fo_sys_dotted": int(dotted)})
 
 
 def when_tool(tool: str, code: str) -> str:
     """code where tool is on the host, else rc 127 and ``TOOL: not found`` without a process
     (hosts read sections of tools they lack: uci, fw4 and ubus off OpenWrt)."""
-    return f"if command -v {tool} >/dev/null 2>&1; then\n  {code}\nelse echo '{tool}: not found' >&2; fo_rc 127; fi"
+    return f"if command -v {shq(tool)} >/dev/null 2>&1; then\n  {code}\nelse echo {shq(tool + ': not found')} >&2; fo_rc 127; fi"
 
 
 def file_code(path: str) -> str:
@@ -234,7 +184,7 @@ def read_script(reads: t.Sequence[Read], nonce: str | None = None) -> tuple[str,
         if read.key in seen:
             continue
         seen.add(read.key)
-        body.append(_section_code(read))
+        body.append(render.section(read))
     return "#!/bin/sh\n# flowoffload.nft: read\n" + _prelude(nonce) + "".join(body), nonce
 
 
@@ -249,7 +199,7 @@ def parse_sections(text: str, nonce: str) -> tuple[Snapshot, dict[str, str]]:
     begin = f"@@{nonce} "
     err_mark = f"\n@@{nonce}-err@@\n"
     end_re = re.compile(rf"\n@@{re.escape(nonce)}-end (-?\d+)@@\n")
-    marker_re = re.compile(rf"^@@{re.escape(nonce)}-(\w+) ?(.*)@@$", re.M)
+    marker_re = re.compile(rf"^@@{re.escape(nonce)}-(\w+) ?(.*)@@$", re.MULTILINE)
     pos = 0
     while True:
         start = text.find(begin, pos)
@@ -334,102 +284,6 @@ class ApplySpec:
         return self
 
 
-def _printf_to(content: str, dest: str) -> str:
-    """sh that writes content to dest byte for byte (no heredoc: no trailing newline added)."""
-    chunks = [content[i:i + 4000] for i in range(0, len(content), 4000)] or [""]
-    first = f"printf '%s' {shq(chunks[0])} >{dest}"
-    return "\n".join([first] + [f"printf '%s' {shq(chunk)} >>{dest}" for chunk in chunks[1:]])
-
-
-# Where the lock lives: the first of these that is a writable directory (tests point it elsewhere).
-LOCK_DIRS = ("/run", "/tmp")
-
-
-def lock_code() -> str:
-    """sh taking the host lock for the apply script (``fo_stop failed lock ...`` when it cannot).
-
-    The lock exists only while a run holds it: no run leaves a file behind (where /run is
-    missing it lives in /tmp, where a lock file left by every run would pile up in the
-    operator's view). Two schemes, both safe to remove while others wait:
-
-    - ``flock`` (util-linux): open LOCK, ``flock -w`` it, then check that LOCK still names
-      the file this run locked (``[ LOCK -ef /proc/$$/fd/9 ]``). A holder removes LOCK
-      *before* it releases the lock (the EXIT trap runs ``rm``; the descriptor closes when
-      the shell exits). A run that opened the file before that ``rm`` and gets the lock after
-      it holds a file no path names any more: it sees the mismatch, closes it and opens LOCK
-      again (a new file). So at any time at most one run holds the lock on the file LOCK
-      names, only that run removes it, and a waiter never proceeds on a removed file.
-    - without ``flock`` (OpenWrt's busybox): ``mkdir LOCK.d``, atomic on every filesystem.
-      The directory exists only while held (the EXIT trap removes it) and holds the holder's
-      pid. A holder that was killed (kill -9) leaves it behind: a waiter that finds a dead pid
-      takes the lock over only under a second ``mkdir`` (``LOCK.t``), re-reading the pid
-      there, so two waiters that both saw the dead pid never remove each other's fresh lock;
-      a directory without a pid yet is being created, not stale. (OpenWrt's ``lock`` applet
-      is not used: its file stays, holding the pid of a helper process that keeps the lock.)
-
-    HUP, INT and TERM end the script through ``exit``, so the EXIT trap releases the lock when
-    the connection drops too.
-    """
-    dirs = " ".join(shq(d) for d in LOCK_DIRS)
-    timeout = LOCK_TIMEOUT
-    held = f"another flowoffload.nft run holds $fo_lock for more than {timeout}s"
-    return f"""\
-fo_lockdir=''
-for fo_x in {dirs}; do
-  if [ -d "$fo_x" ] && [ -w "$fo_x" ]; then fo_lockdir=$fo_x; break; fi
-done
-[ -n "$fo_lockdir" ] || fo_stop failed lock "no writable directory for the lock ({' '.join(LOCK_DIRS)}; run with become: true)"
-fo_lock="$fo_lockdir/{LOCK_FILE}"
-fo_held=''
-fo_i=0
-if command -v flock >/dev/null 2>&1; then
-  while :; do
-    exec 9>>"$fo_lock" || fo_stop failed lock "cannot open $fo_lock (run with become: true)"
-    flock -w {timeout} 9 || fo_stop failed lock "{held}"
-    # without /proc no run can check, so none removes the file (it is kept, as before)
-    if [ ! -e "/proc/$$/fd/9" ]; then break; fi
-    # the run before us removed the file it held (and we then locked): open the new one;
-    # -ef is not POSIX, but busybox ash's and dash's test have it
-    # shellcheck disable=SC3013
-    if [ "$fo_lock" -ef "/proc/$$/fd/9" ]; then fo_held=flock; break; fi
-    exec 9>&-
-    fo_i=$((fo_i + 1)); [ "$fo_i" -lt {timeout} ] || fo_stop failed lock "{held}"
-  done
-else
-  # a pid is alive while /proc/PID exists (kill -0 alone would call another user's run dead)
-  fo_alive() {{ [ -d "/proc/$1" ] || kill -0 "$1" 2>/dev/null; }}
-  fo_lock="$fo_lock.d"
-  while ! mkdir "$fo_lock" 2>/dev/null; do
-    [ -w "$fo_lockdir" ] || fo_stop failed lock "cannot create $fo_lock (run with become: true)"
-    fo_p=''
-    [ ! -r "$fo_lock/pid" ] || read -r fo_p <"$fo_lock/pid" || :
-    if [ -n "$fo_p" ] && ! fo_alive "$fo_p" && mkdir "$fo_lockdir/{LOCK_FILE}.t" 2>/dev/null; then
-      fo_q=''
-      [ ! -r "$fo_lock/pid" ] || read -r fo_q <"$fo_lock/pid" || :
-      if [ "$fo_q" = "$fo_p" ]; then rm -rf "$fo_lock"; fi
-      rmdir "$fo_lockdir/{LOCK_FILE}.t"
-      continue
-    fi
-    fo_i=$((fo_i + 1))
-    [ "$fo_i" -lt {timeout} ] || fo_stop failed lock "{held} (if no run is active, a killed one left it: remove it)"
-    sleep 1
-  done
-  echo $$ >"$fo_lock/pid"
-  fo_held=dir
-fi
-fo_release() {{
-  case $fo_held in
-    flock) rm -f "$fo_lock" ;;
-    dir) rm -rf "$fo_lock" ;;
-  esac
-}}
-trap 'rm -rf "$fo_t"; fo_release' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-"""
-
-
 def apply_script(spec: ApplySpec, nonce: str | None = None) -> tuple[str, str]:
     """(script, nonce): the one script that applies spec, in the order the module doc states.
 
@@ -440,67 +294,28 @@ def apply_script(spec: ApplySpec, nonce: str | None = None) -> tuple[str, str]:
     """
     nonce = nonce or new_nonce()
     # file contents are printf data in single quotes: a '$' in them must not expand (SC2016)
-    out = ["#!/bin/sh\n# flowoffload.nft: apply\n# shellcheck disable=SC2016\n", _prelude(nonce)]
-    out.append(
-        "fo_staged=''\n"
-        "fo_stop() {\n"
-        "  for fo_f in $fo_staged; do rm -f \"$fo_f\"; done\n"
-        "  printf '@@%s-result %s %s@@\\n' \"$fo_nonce\" \"$1\" \"$2\"\n"
-        "  [ -z \"${3:-}\" ] || printf '%s\\n' \"$3\" >&2\n"
-        "  exit 3\n"
-        "}\n"
-    )
-    out.append(lock_code())
+    out = ["#!/bin/sh\n# flowoffload.nft: apply\n# shellcheck disable=SC2016\n", _prelude(nonce),
+           _sh("apply.sh", {}), lock_code()]
     # 1. the state we planned from must be the state we change
-    for index, exp in enumerate(spec.expect):
-        want = f'"$fo_t/x{index}"'
-        out.append(_printf_to(exp.out, want) + "\n")
-        out.append(f"(\n{exp.code.rstrip()}\n) >\"$fo_t/o\" 2>\"$fo_t/e\"\n")
-        out.append(f"cmp -s \"$fo_t/o\" {want} || {{ fo_emit {shq('stale:' + exp.key)} 1; fo_stop stale {shq(exp.key)}; }}\n")
-    # 2. stage files next to their targets: a full disk stops here, before any change
-    for change in spec.files:
-        if change.content is None:
-            continue
-        path = shq(change.path)
-        tmp = shq(f"{change.path}.fo-new")
-        out.append(
-            f"if ! {{ mkdir -p \"$(dirname {path})\" && {_printf_to(change.content, tmp)} && chmod {change.mode} {tmp}; }} 2>\"$fo_t/e\"; then\n"
-            f"  : >\"$fo_t/o\"; fo_emit {shq('stage:' + change.path)} 1; rm -f {tmp}\n"
-            f"  fo_stop failed {shq('stage:' + change.path)}\n"
-            "fi\n"
-            f"fo_staged=\"$fo_staged {tmp}\"\n"
-        )
+    out += [render.expect(index, exp) for index, exp in enumerate(spec.expect)]
+    # 2. stage files next to their targets
+    out += [render.stage(change) for change in spec.files if change.content is not None]
     # 3. preparatory steps (packages, modules) and 4. validate + apply the nft batch
-    for step in spec.pre:
-        out.append(_step_code(step, "failed"))
+    out += [render.step(step, "failed") for step in spec.pre]
     if spec.nft:
-        batch = "".join(f"{line}\n" for line in spec.nft)
-        out.append(_printf_to(batch, '"$fo_t/batch"') + "\n")
-        out.append(_step_code(Step("nft-check", 'nft -c -f "$fo_t/batch"'), "failed"))
-        out.append(_step_code(Step("nft-apply", 'nft -f "$fo_t/batch"'), "failed"))
+        out.append(render.printf_to("".join(f"{line}\n" for line in spec.nft), '"$fo_t/batch"') + "\n")
+        out.append(render.step(Step("nft-check", 'nft -c -f "$fo_t/batch"'), "failed"))
+        out.append(render.step(Step("nft-apply", 'nft -f "$fo_t/batch"'), "failed"))
     # 5. move the staged files into place, remove the dropped ones
     for change in spec.files:
-        path = shq(change.path)
-        if change.content is None:
-            code = f"rm -f {path}"
-        else:
-            code = f"mv -f {shq(change.path + '.fo-new')} {path}"
-        out.append(_step_code(Step("file:" + change.path, code), "failed-after"))
+        code = argv("rm", "-f", change.path) if change.content is None else argv("mv", "-f", change.path + ".fo-new", change.path)
+        out.append(render.step(Step("file:" + change.path, code), "failed-after"))
     out.append("fo_staged=''\n")
     # 6. follow-up steps (units, sysctl, uci) and 7. the read-back
-    for step in spec.post:
-        out.append(_step_code(step, "failed-after"))
-    for read in spec.readback:
-        out.append(_section_code(read))
-    out.append("printf '@@%s-result ok -@@\\n' \"$fo_nonce\"\n")
+    out += [render.step(step, "failed-after") for step in spec.post]
+    out += [render.section(read) for read in spec.readback]
+    out.append("fo_ok\n")
     return "".join(out), nonce
-
-
-def _step_code(step: Step, status: str) -> str:
-    code = f"(\n{step.code.rstrip()}\n) >\"$fo_t/o\" 2>\"$fo_t/e\"\nfo_rc=$?\nfo_emit {shq(step.key)} \"$fo_rc\"\n"
-    if step.check:
-        code += f"[ \"$fo_rc\" -eq 0 ] || fo_stop {status} {shq(step.key)}\n"
-    return code
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,8 +6,10 @@ A script file is plain POSIX sh that shellcheck reads whole (ansible-test sanity
 suite's shellcheck stage lint it as a file, not a rendering of it). It starts with
 ``# shellcheck shell=sh`` and names its inputs on one line ``# inputs: NAME ...``: shell
 variables it reads and never assigns. ``render(path, values)`` assigns each input first,
-every value quoted by ``shq`` (the one quoting function), then appends the file's code, so
-no value is ever pasted into code. Comment lines but shellcheck's directives are left out of
+every value quoted by ``shq`` (the one quoting function, defined here and imported from
+``target.script`` by the parts), then appends the file's code, so no value is ever pasted
+into code. An input the script splits into words (``for x in $fo_list``) is built by
+``words``, which refuses a value that would not split back into itself. Comment lines but shellcheck's directives are left out of
 the rendering (the script crosses the connection as one argument or on stdin, and the
 rendering is linted too); a script file holds no here-document, so a line that starts with
 ``#`` is always a comment.
@@ -17,11 +19,33 @@ from __future__ import annotations
 import functools
 import os
 import re
+import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import shq
-
-_INPUTS = re.compile(r"^# inputs:(.*)$", re.M)
+_INPUTS = re.compile(r"^# inputs:(.*)$", re.MULTILINE)
 _NAME = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9_]+$")
+
+
+def shq(value: object) -> str:
+    """One sh word for value, exactly as given (single-quoted): the one quoting function."""
+    text = str(value)
+    if text and re.fullmatch(r"[A-Za-z0-9_./:=@%+,-]+", text):
+        return text
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def argv(*words: object) -> str:
+    """A command line of quoted words."""
+    return " ".join(shq(word) for word in words)
+
+
+def words(values: t.Iterable[str]) -> str:
+    """A list of names for an input the script splits into words (``for x in $fo_list``):
+    each must be one word without glob characters, so the split gives them back exactly."""
+    out = [str(value) for value in values]
+    bad = [value for value in out if not re.fullmatch(r"[A-Za-z0-9_./:=@%+,~-]+", value)]
+    if bad:
+        raise ValueError(f"not single words without glob characters: {bad}")
+    return " ".join(out)
 
 
 def path_of(module_file: str, name: str) -> str:
@@ -43,6 +67,14 @@ def load(path: str) -> tuple[tuple[str, ...], str]:
     code = "\n".join(line for line in text.splitlines()
                      if line.strip() and (not line.lstrip().startswith("#") or line.lstrip().startswith("# shellcheck ")))
     return declared, code + "\n"
+
+
+def here(module_file: str) -> t.Callable[[str, dict[str, object]], str]:
+    """``render`` for the script files beside module_file: ``_sh = here(__file__)``, then
+    ``_sh("name.sh", {...})``."""
+    def render_here(name: str, values: dict[str, object]) -> str:
+        return render(path_of(module_file, name), values)
+    return render_here
 
 
 def render(path: str, values: dict[str, object]) -> str:

@@ -11,7 +11,7 @@ import time
 import typing as t
 
 import pytest
-
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as H
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import script as T
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     FakeTarget,
@@ -19,6 +19,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
     sec,
 )
 
+SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
 NASTY = ["eth0; flush ruleset", "a'b", 'q"uote', "$(reboot)", "`id`", "back\\slash", "new\nline", "", "%s%d", "-n"]
 
 
@@ -326,3 +327,43 @@ def test_clip_keeps_the_start_and_cuts_at_a_boundary() -> None:
     assert T.clip(one, 100).startswith("First sentence names the cause. Second sentence; [... ")
     assert T.clip("short", 100) == "short" and T.clip("", 10) == ""
     assert T.clip("z" * 50, 10).startswith("z" * 10 + " [... 40 more")
+
+
+# --- the script files (prelude.sh, apply.sh, lock.sh, proc_sys.sh, release.sh) in both shells ----
+@pytest.mark.parametrize("shell", SHELLS, ids=list(SHELLS))
+def test_read_and_apply_scripts_run_alike_in_busybox_ash_and_dash(shell: str, tmp_path: t.Any,
+                                                                  monkeypatch: t.Any) -> None:
+    monkeypatch.setattr(T, "LOCK_DIRS", (str(tmp_path / "no-run"), str(tmp_path)))
+    monkeypatch.setenv("FAIL_CHECK", str(tmp_path / "no-such"))
+    target = ShellTarget(doubles=_log_double(tmp_path), shell=SHELLS[shell])
+    (tmp_path / "f").write_text("a\nb")
+    snap = read(target, [H.release_read(), T.Read("f", T.file_code(str(tmp_path / "f"))),
+                         T.Read("g", T.file_code(str(tmp_path / "none"))), T.Read("kr", 'printf %s "$fo_kr"'),
+                         T.Read("v", T.proc_sys_code(["kernel/osrelease", "no/such"], dotted=True))])
+    release = os.uname().release
+    assert H.kernel_release(snap) == release and snap.out("kr") == release  # $fo_kr for the sections after it
+    assert snap.out("f") == "a\nb" and snap.get("g") == T.Section(2, "", "absent\n")
+    assert snap.out("v") == f"kernel.osrelease={release}\n"
+    dest = tmp_path / "etc" / "x.conf"
+    spec = T.ApplySpec(expect=[T.Expect("e", "printf same", "same")], files=[T.FileChange(str(dest), "x" * 9000)],
+                       pre=[T.Step("p", "echo pre; echo warn >&2")], nft=["add table inet t"],
+                       post=[T.Step("s", "exit 5", check=False), T.Step("q", 'echo "$fo_held"')],
+                       readback=[T.Read("rb", "echo done")])
+    res = apply(target, spec)
+    assert res.ok and dest.read_text() == "x" * 9000, res.stdout
+    assert res.snapshot.get("p") == T.Section(0, "pre\n", "warn\n") and res.snapshot.get("s").rc == 5
+    assert res.snapshot.out("q") in ("flock\n", "dir\n") and res.snapshot.out("rb") == "done\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("flowoffload")] == []  # the lock is gone
+    stale = apply(target, T.ApplySpec(expect=[T.Expect("e", "printf now", "then")], files=[T.FileChange(str(dest), "y")]))
+    assert (stale.status, stale.key) == ("stale", "e") and dest.read_text() == "x" * 9000
+    failed = apply(target, T.ApplySpec(files=[T.FileChange(str(dest), "z")], pre=[T.Step("p", "exit 4")]))
+    assert (failed.status, failed.key, failed.section().rc) == ("failed", "p", 4)
+    assert dest.read_text() == "x" * 9000 and not list(dest.parent.glob("*.fo-new"))
+
+
+def test_words_refuses_what_would_not_split_back() -> None:
+    with pytest.raises(ValueError, match="single words"):
+        T.sh.words(["/run", "a b"])
+    with pytest.raises(ValueError, match="single words"):
+        T.sh.words(["x*"])
+    assert T.sh.words(["/run", "/tmp"]) == "/run /tmp"

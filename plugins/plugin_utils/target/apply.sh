@@ -1,0 +1,33 @@
+# shellcheck shell=sh disable=SC2154
+# The fixed part of the apply script (apply_script in target/script.py renders it after the
+# prelude, before the lock): how a run stops and how each of its parts reports. The
+# generated part calls these functions (target/render.py: one piece for each expectation,
+# file and step; a step's section is fo_emit's).
+#
+#   fo_stop STATUS KEY [MESSAGE]   remove the staged files, print the result marker
+#                                  @@NONCE-result STATUS KEY@@ (MESSAGE on stderr), exit 3
+#   fo_expect KEY FILE             after the re-check of KEY printed $fo_t/o: unless it is
+#                                  FILE byte for byte, section stale:KEY and stop "stale"
+#   fo_staging RC PATH             after staging PATH.fo-new (RC its status): on a failure,
+#                                  section stage:PATH and stop "failed" (nothing changed)
+#   fo_ok                          the result marker of a run that went through
+# No inputs: the prelude sets $fo_nonce and $fo_t (SC2154 above).
+
+fo_staged=''
+fo_stop() {
+  for fo_f in $fo_staged; do rm -f "$fo_f"; done
+  printf '@@%s-result %s %s@@\n' "$fo_nonce" "$1" "$2"
+  [ -z "${3:-}" ] || printf '%s\n' "$3" >&2
+  exit 3
+}
+fo_expect() {
+  cmp -s "$fo_t/o" "$2" || { fo_emit "stale:$1" 1; fo_stop stale "$1"; }
+}
+fo_staging() {
+  if [ "$1" -ne 0 ]; then
+    : >"$fo_t/o"; fo_emit "stage:$2" 1; rm -f "$2.fo-new"
+    fo_stop failed "stage:$2"
+  fi
+  fo_staged="$fo_staged $2.fo-new"
+}
+fo_ok() { printf '@@%s-result ok -@@\n' "$fo_nonce"; }
