@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """fw4 backend: planning from the real OpenWrt captures, FakeTarget runs, and the apply
-script run for real under busybox with the uci/fw4/ubus/nft doubles."""
+script run for real under busybox ash and dash with the uci/fw4/ubus/nft doubles
+(tests/unit/doubles/openwrt)."""
 from __future__ import annotations
 
 import json
@@ -11,18 +12,37 @@ import subprocess
 import typing as t
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4 as _fw4
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    fw4 as _fw4,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4_state
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import ATTEMPTS
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Snapshot, apply_script, read_script
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import (
+    host as _host,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import (
+    ATTEMPTS,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Read,
+    Snapshot,
+    apply_script,
+    read_script,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
-    FakeTarget, ShellTarget, sec,
+    FakeTarget,
+    ShellTarget,
+    sec,
 )
 from ansible_collections.flowoffload.nft.tests.unit.test_openwrt_doubles import (
-    BUSYBOX, DOUBLES, NFT_DOUBLE, SHARED_CAPTURES, router, sh,
+    BUSYBOX,
+    DOUBLES,
+    NFT_DOUBLE,
+    SHARED_CAPTURES,
+    router,
+    sh,
 )
 
 PARAMS = {"state": "present", "offload": False, "devices": None, "backend": "fw4", "name": "ft", "family": "inet",
@@ -34,9 +54,7 @@ FT_JSON = json.dumps({"nftables": [
                    "dev": ["br-lan", "wan0"]}}]})
 NO_FT_JSON = json.dumps({"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}]})
 FT_TEXT = "table inet fw4 {\n\tflowtable ft {\n\t\thook ingress priority filter\n\t\tdevices = { br-lan, wan0 }\n\t\tcounter\n\t}\n}\n"
-SHELLS = {"busybox": [BUSYBOX or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
-needs_shell = pytest.mark.skipif(BUSYBOX is None or not os.path.isdir(DOUBLES),
-                                 reason="needs busybox and extensions/molecule/openwrt (not in the collection artifact)")
+SHELLS = {"busybox": [BUSYBOX, "sh"], "dash": [shutil.which("dash") or "dash"]}
 
 
 def params(**kw: t.Any) -> dict[str, t.Any]:
@@ -280,7 +298,6 @@ def _host_reads(env: t.Mapping[str, str]) -> list[Read]:
             Read("host:netdevs", f"ls {env['FW4_SYSFS_NET']}")]
 
 
-@needs_shell
 def test_apply_kernel_refuses_restores_and_fails(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell)
     with pytest.raises(FlowOffloadError) as exc:
@@ -293,7 +310,6 @@ def test_apply_kernel_refuses_restores_and_fails(tmp_path: t.Any, monkeypatch: t
     assert box.target.round_trips == 2
 
 
-@needs_shell
 def test_apply_verify_catches_reload_exit_0(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
     """fw4 check is skipped by a double that accepts the check: the listing still decides."""
     box = Router(str(tmp_path), shell)
@@ -310,7 +326,6 @@ def test_apply_verify_catches_reload_exit_0(tmp_path: t.Any, monkeypatch: t.Any,
     assert box.uci("flow_offloading")[2] == 1
 
 
-@needs_shell
 def test_apply_on_a_kernel_with_flowtables_then_idempotent(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True)
     result = box.run(monkeypatch)
@@ -323,7 +338,6 @@ def test_apply_on_a_kernel_with_flowtables_then_idempotent(tmp_path: t.Any, monk
     assert off["changed"] and off["flowtable"] == {} and box.uci("flow_offloading")[2] == 1
 
 
-@needs_shell
 def test_apply_auto_reports_fw4s_fallback(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True)
     result = box.run(monkeypatch, offload="auto")
@@ -332,7 +346,6 @@ def test_apply_auto_reports_fw4s_fallback(tmp_path: t.Any, monkeypatch: t.Any, s
     assert box.uci("flow_offloading_hw")[0] == "1\n"
 
 
-@needs_shell
 def test_apply_true_with_fallback_restores(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True)
     with pytest.raises(FlowOffloadError, match="offload: true needs hardware offloading"):
@@ -340,7 +353,6 @@ def test_apply_true_with_fallback_restores(tmp_path: t.Any, monkeypatch: t.Any, 
     assert box.uci("flow_offloading")[2] == 1 and box.uci("flow_offloading_hw")[2] == 1
 
 
-@needs_shell
 def test_apply_true_on_hardware(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True, hw_capable=True)
     result = box.run(monkeypatch, offload=True)
@@ -348,7 +360,6 @@ def test_apply_true_on_hardware(tmp_path: t.Any, monkeypatch: t.Any, shell: list
     assert result["fallback_reason"] == ""
 
 
-@needs_shell
 def test_apply_fw4_not_started(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True, started=False)
     with pytest.raises(FlowOffloadError, match="fw4 is not running"):
@@ -356,7 +367,6 @@ def test_apply_fw4_not_started(tmp_path: t.Any, monkeypatch: t.Any, shell: list[
     assert box.uci("flow_offloading")[2] == 1
 
 
-@needs_shell
 def test_apply_script_passes_shellcheck() -> None:
     plan = _fw4.plan_fw4(Snapshot(openwrt()), params(offload=True), False)
     script, _nonce = apply_script(plan.spec)

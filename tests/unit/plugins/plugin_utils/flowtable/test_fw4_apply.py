@@ -11,10 +11,12 @@ import subprocess
 import typing as t
 
 import pytest
-
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4_apply
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import script as T
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import ApplyResult, ApplySpec
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    ApplyResult,
+    ApplySpec,
+)
 
 SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
 STUBS = """\
