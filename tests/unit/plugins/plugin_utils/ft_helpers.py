@@ -6,8 +6,17 @@ from __future__ import annotations
 import os
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import hotplug as _hotplug
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import ApplySpec, Section, Snapshot
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    hotplug as _hotplug,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    run as _run,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    ApplySpec,
+    Section,
+    Snapshot,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     FIXTURES,
     fixture,
@@ -122,3 +131,12 @@ def owned(prefix: str | None = None, files: t.Mapping[str, str] | None = None, e
 
 def snap(sections: t.Mapping[str, Section]) -> Snapshot:
     return Snapshot(sections)
+
+
+ONE_TABLE = "1.0.6-bookworm-handmade-ft-owned-one"
+
+
+def persisted(prefix: str = ONE_TABLE, **changes: t.Any) -> dict[str, Section]:
+    """Sections of a host where a first run already wrote the files and enabled the unit."""
+    plan = _run.plan_flowtable(snap(owned(None)), params(**changes), False)
+    return owned(prefix, files=written(plan.spec))

@@ -4,11 +4,18 @@
 from __future__ import annotations
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import model as F
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import plan as PL
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import fixture
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    model as F,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    plan as PL,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    fixture,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
     VM,
     params,

@@ -6,9 +6,10 @@ import os
 import subprocess
 
 import pytest
-
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import run as R
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
     Snapshot,
@@ -21,27 +22,20 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
     fixture,
     sec,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import host as R_host
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
+    ONE_TABLE,
     VM,
+    file_sections,
     listing,
     owned,
     params,
-    file_sections,
+    persisted,
     snap,
-    unit_section,
     written,
 )
 
 DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "nft"))
 EOPNOTSUPP = fixture("1.0.6-bookworm-vm-facts-probe-hardware-veth-eopnotsupp.stderr")
-ONE = "1.0.6-bookworm-handmade-ft-owned-one"
-
-
-def _persisted(prefix=ONE, **p):
-    """Sections of a host where a first run already wrote the files and enabled the unit."""
-    plan = R.plan_flowtable(snap(owned(None)), params(**p), False)
-    return owned(prefix, files=written(plan.spec))
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -95,15 +89,18 @@ def test_create_plan_has_batch_files_units_expect_and_readback():
 
 
 def test_idempotent_plan_is_empty():
-    plan = R.plan_flowtable(snap(_persisted()), params(), False)
+    plan = R.plan_flowtable(snap(persisted()), params(), False)
     assert not plan.spec.changes() and plan.result["changed"] is False and plan.result["commands"] == []
 
 
 def test_snapshot_with_other_sections_and_merged_spec():
-    sections = dict(_persisted(), **{"kmod:proc-modules": sec("nf_flow_table 1 0\n"), "fw4:x": sec("y")})
+    sections = dict(persisted(), **{"kmod:proc-modules": sec("nf_flow_table 1 0\n"), "fw4:x": sec("y")})
     plan = R.plan_flowtable(Snapshot(sections), params(devices=["lan0"]), False)
     assert plan.spec.changes()
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import ApplySpec, Step
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+        ApplySpec,
+        Step,
+    )
     other = ApplySpec(nft=["add table inet other"], post=[Step("kmod:x", "true")])
     merged = ApplySpec().extend(other).extend(plan.spec)
     assert merged.nft[0] == "add table inet other" and merged.nft[1:] == plan.spec.nft
@@ -162,7 +159,7 @@ def test_listing_errors_say_what_to_do():
 
 
 def test_persist_false_removes_files_and_disables_the_unit():
-    plan = R.plan_flowtable(snap(_persisted()), params(persist=False), False)
+    plan = R.plan_flowtable(snap(persisted()), params(persist=False), False)
     assert [(c.path, c.content) for c in plan.spec.files] == [
         ("/etc/flowoffload/inet-flowoffload.nft", None), ("/etc/systemd/system/flowoffload-inet-flowoffload.service", None),
         ("/etc/flowoffload/flowoffload-load", None), ("/etc/udev/rules.d/90-flowoffload.rules", None)]
@@ -190,7 +187,7 @@ def test_openwrt_file_and_no_unit():
     assert not [line for line in include.splitlines() if "devices =" in line and not line.startswith("# flowoffload.nft:device=")]
     assert '# flowoffload.nft:device=wan0 add flowtable inet flowoffload ft { hook ingress priority 0; devices = { "wan0" }; counter; }' in include
     again = dict(sections, **file_sections(written(plan.spec)))
-    again.update(dict(zip(("ft:table-json", "ft:table-text"), listing(ONE))))
+    again.update(dict(zip(("ft:table-json", "ft:table-text"), listing(ONE_TABLE))))
     assert not R.plan_flowtable(snap(again), params(), False).spec.changes()
 
 
@@ -207,15 +204,15 @@ def test_chain_mode_eexist_is_caught_before_apply():
 
 # --- FakeTarget runs: round trips --------------------------------------------------------
 def test_idempotent_run_is_one_round_trip():
-    target = FakeTarget(_persisted())
+    target = FakeTarget(persisted())
     res = R.run_flowtable(target, params(), False)
     assert res["changed"] is False and target.round_trips == 1 and not target.applies
 
 
 def test_change_is_two_round_trips_and_flowtable_is_read_back():
-    json_sec, text_sec = listing(ONE)
+    json_sec, text_sec = listing(ONE_TABLE)
     target = FakeTarget(owned(None), apply_sections={"ft:after-json": json_sec, "ft:after-text": text_sec},
-                        after_apply=_persisted())
+                        after_apply=persisted())
     res = R.run_flowtable(target, params(), False)
     assert res["changed"] and target.round_trips == 2 and len(target.applies) == 1
     assert res["flowtable"] == {"family": "inet", "table": "flowoffload", "name": "ft", "hook": "ingress",
@@ -225,7 +222,7 @@ def test_change_is_two_round_trips_and_flowtable_is_read_back():
 
 
 def test_drift_run_restores_then_is_idempotent():
-    target = FakeTarget(_persisted("1.0.6-bookworm-handmade-ft-owned-drift"), after_apply=_persisted())
+    target = FakeTarget(persisted("1.0.6-bookworm-handmade-ft-owned-drift"), after_apply=persisted())
     res = R.run_flowtable(target, params(), False)
     assert res["changed"] and res["commands"][0] == "flush chain inet flowoffload forward"
     assert R.run_flowtable(target, params(), False)["changed"] is False
@@ -261,7 +258,9 @@ def _failed(status_key, sections, **p):
 
 
 def _apply(target, plan):
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import parse_apply
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+        parse_apply,
+    )
     script, nonce = apply_script(plan.spec)
     rc, out, err = target.run_script(script)
     return parse_apply(rc, out, err, nonce)
@@ -320,13 +319,17 @@ def _shell_run(tmp_path, spec, env):
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import parse_apply
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+        parse_apply,
+    )
     return parse_apply(rc, out, err, nonce), log.read_text() if log.exists() else ""
 
 
 def _spec_into(tmp_path, plan):
     """The plan's spec with its files under tmp_path and no systemctl steps."""
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import FileChange
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+        FileChange,
+    )
     spec = plan.spec
     spec.files = [FileChange(str(tmp_path / "root") + c.path, c.content, c.mode) for c in spec.files]
     spec.post = []
@@ -335,7 +338,7 @@ def _spec_into(tmp_path, plan):
 
 def test_apply_under_busybox_orders_check_apply_then_files(tmp_path):
     (tmp_path / "answers").mkdir()
-    json_sec, text_sec = listing(ONE)
+    json_sec, text_sec = listing(ONE_TABLE)
     (tmp_path / "answers" / "list -j table inet flowoffload").write_text(json_sec.out)
     (tmp_path / "answers" / "list table inet flowoffload").write_text(text_sec.out)
     plan = R.plan_flowtable(snap(owned(None)), params(), False)
@@ -395,174 +398,3 @@ def test_unwritable_file_leaves_the_host_unchanged_and_names_the_path(tmp_path):
     with pytest.raises(FlowOffloadError) as err:
         R.finish_flowtable(plan, res)
     assert f"cannot write {path}" in err.value.msg and "nothing was changed" in err.value.msg
-
-
-def test_host_without_systemd_gets_the_loader_and_is_told_how_to_run_it():
-    from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import host
-    sections = dict(owned(None), **host(systemd=False, udev=False))
-    plan = R.plan_flowtable(snap(sections), params(), False)
-    assert plan.result["persist_files"] == ["/etc/flowoffload/inet-flowoffload.nft", "/etc/flowoffload/flowoffload-load"]
-    assert any("/bin/sh /etc/flowoffload/flowoffload-load --table inet flowoffload /etc/flowoffload/inet-flowoffload.nft"
-               in w for w in plan.result["warnings"])
-
-
-def test_unit_enabled_is_read_from_the_wants_links():
-    """No systemctl process: enabled means the links of the unit's [Install] section exist,
-    active that systemd keeps the unit's invocation link."""
-    code = next(r.code for r in R.flowtable_reads(params()) if r.key == "ft:unit-enabled")
-    assert "systemctl" not in code and "$(" not in code
-    for wanted in ("multi-user.target", "nftables.service"):
-        assert f"/etc/systemd/system/{wanted}.wants/flowoffload-inet-flowoffload.service" in code
-    assert "[ -L /run/systemd/units/invocation:flowoffload-inet-flowoffload.service ]" in code
-
-
-@pytest.mark.parametrize("links, invocation, units, out, rc", [
-    (True, True, True, "enabled active", 0),
-    (True, False, True, "enabled inactive", 0),
-    (False, False, True, "disabled inactive", 1),
-    (False, True, True, "disabled active", 1),
-    (True, True, False, "enabled", 0),  # no /run/systemd/units: the active state is not told
-])
-def test_unit_state_read_runs_under_busybox(tmp_path, links, invocation, units, out, rc):
-    """The read's code against a fake root (its absolute paths moved under tmp_path)."""
-    unit = "flowoffload-inet-flowoffload.service"
-    root = tmp_path
-    for wanted in ("multi-user.target", "nftables.service"):
-        (root / f"etc/systemd/system/{wanted}.wants").mkdir(parents=True)
-        if links:
-            (root / f"etc/systemd/system/{wanted}.wants/{unit}").symlink_to(f"/etc/systemd/system/{unit}")
-    if units:
-        (root / "run/systemd/units").mkdir(parents=True)
-        if invocation:
-            (root / f"run/systemd/units/invocation:{unit}").symlink_to("0123456789abcdef")
-    code = next(r.code for r in R.flowtable_reads(params()) if r.key == "ft:unit-enabled")
-    code = code.replace("/etc/", f"{root}/etc/").replace("/run/", f"{root}/run/")
-    script, nonce = read_script([R.Read("ft:unit-enabled", code)])
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import parse_sections
-    snapshot, _m = parse_sections(ShellTarget().run_script(script)[1], nonce)
-    assert (snapshot.text("ft:unit-enabled").strip(), snapshot.get("ft:unit-enabled").rc) == (out, rc)
-    assert R.unit_state(snapshot) == (links, {"enabled active": True, "enabled": None}.get(out, "active" in out.split()[1:]))
-
-
-# --- issue 19: the unit is active after a changing apply, and the read checks it ------------
-NFT_ACTIVE = {"host:systemd-units": sec("Id=firewalld.service\nActiveState=inactive\nUnitFileState=\n\n"
-                                        "Id=nftables.service\nActiveState=active\nUnitFileState=enabled\n\n")}
-NFT_STOPPED = {"host:systemd-units": sec("Id=nftables.service\nActiveState=inactive\nUnitFileState=disabled\n\n")}
-
-
-def _inactive(check_mode=False, **extra):
-    """The lab VM after a run of an older version: files, table, unit enabled, not started."""
-    sections = dict(_persisted(), **NFT_ACTIVE)
-    sections["ft:unit-enabled"] = unit_section(True, False)
-    sections.update(extra)
-    return R.plan_flowtable(snap(sections), params(), check_mode)
-
-
-def test_enabled_but_inactive_unit_is_drift_the_run_starts_and_says_why():
-    plan = _inactive()
-    res = plan.result
-    assert res["changed"] and res["commands"] == [] and res["persist_files"] == [] and plan.spec.files == []
-    assert [(s.key, s.code) for s in plan.spec.post] == [("ft:start", "systemctl start flowoffload-inet-flowoffload.service")]
-    [warning] = res["warnings"]
-    assert warning.startswith("unit flowoffload-inet-flowoffload.service was enabled but inactive")
-    assert "'systemctl reload nftables' reaches only active units" in warning and warning.endswith(
-        "started it (its start finds the loaded flowtables and changes nothing in the ruleset)")
-    assert res["diff"][-1] == {"before_header": "systemd: flowoffload-inet-flowoffload.service",
-                               "after_header": "systemd: flowoffload-inet-flowoffload.service",
-                               "before": "enabled, inactive\n", "after": "enabled, active\n"}
-    # the apply re-checks the state it planned from, as for any change
-    assert {e.key for e in plan.spec.expect} >= {"ft:table-json", "ft:unit"}
-
-
-def test_check_mode_on_an_inactive_unit_reports_changed_and_says_it_would_start_it():
-    target = FakeTarget(dict(_persisted(), **NFT_ACTIVE, **{"ft:unit-enabled": unit_section(True, False)}))
-    res = R.run_flowtable(target, params(), True)
-    assert res["changed"] is True and target.round_trips == 1 and not target.applies
-    assert any("check mode: the run would start it" in w for w in res["warnings"])
-
-
-def test_the_repaired_unit_is_idempotent_in_one_round_trip():
-    after = dict(_persisted(), **NFT_ACTIVE, **{"ft:unit-enabled": unit_section(True, True)})
-    target = FakeTarget(dict(after, **{"ft:unit-enabled": unit_section(True, False)}), after_apply=after)
-    assert R.run_flowtable(target, params(), False)["changed"] is True and "systemctl start" in target.applies[0]
-    again = FakeTarget(target.sections)
-    res = R.run_flowtable(again, params(), False)
-    assert res["changed"] is False and again.round_trips == 1 and res["warnings"] == []
-
-
-def test_nftables_installed_but_stopped_leaves_the_unit_to_its_next_start():
-    """Started now, the unit would stay active through 'systemctl start nftables', whose
-    flush would drop the table: the .wants link starts it after the ruleset instead."""
-    first = R.plan_flowtable(snap(dict(owned(None, enabled=False, active=False), **NFT_STOPPED)), params(), False)
-    assert [s.key for s in first.spec.post] == ["ft:daemon-reload", "ft:enable", "ft:udev-reload"]
-    assert {"before": "not installed, inactive\n", "after": "enabled, inactive\n"}.items() <= first.result["diff"][-1].items()
-    again = R.plan_flowtable(snap(dict(_persisted(), **NFT_STOPPED, **{"ft:unit-enabled": unit_section(True, False)})),
-                             params(), False)
-    assert not again.spec.changes() and again.result["warnings"] == []
-
-
-def test_without_nftables_service_the_unit_is_started():
-    """firewalld or no firewall service: nothing starts the unit but the boot, so the apply does."""
-    none = {"host:systemd-units": sec("Id=nftables.service\nActiveState=inactive\nUnitFileState=\n\n")}
-    plan = _inactive(**none)
-    assert [s.key for s in plan.spec.post] == ["ft:start"]
-
-
-def test_a_rewritten_unit_that_is_active_is_not_started_again():
-    sections = dict(_persisted(), **NFT_ACTIVE, **{"ft:unit-enabled": unit_section(True, True)})
-    sections["ft:unit"] = sec(sections["ft:unit"].out.replace(" --table inet flowoffload", ""))  # an older version's unit
-    plan = R.plan_flowtable(snap(sections), params(), False)
-    assert [s.key for s in plan.spec.post] == ["ft:daemon-reload", "ft:enable"]
-    assert not any(d["before_header"].startswith("systemd:") for d in plan.result["diff"])
-
-
-def test_off_stops_disables_and_removes_the_unit_and_the_folder():
-    sections = dict(_persisted(), **NFT_ACTIVE, **{"ft:unit-enabled": unit_section(True, True)})
-    plan = R.plan_flowtable(snap(sections), params(state="absent"), False)
-    assert plan.spec.nft == ["delete table inet flowoffload"]
-    assert [s.key for s in plan.spec.post] == ["ft:disable", "ft:udev-reload", "ft:rmdir"]
-    assert {"before": "enabled, active\n", "after": "not installed, inactive\n"}.items() <= next(
-        d for d in plan.result["diff"] if d["before_header"].startswith("systemd:")).items()
-    assert "/etc/flowoffload" in plan.result["persist_files"]
-
-
-def test_a_unit_left_active_without_its_file_is_stopped_once():
-    """off of an older version removed the file of a started unit without stopping it."""
-    sections = dict(owned(None), **NFT_ACTIVE, **{"ft:unit-enabled": unit_section(False, True)})
-    plan = R.plan_flowtable(snap(sections), params(state="absent"), False)
-    assert [s.key for s in plan.spec.post] == ["ft:disable"] and plan.result["changed"]
-    sections["ft:unit-enabled"] = unit_section(False, False)
-    assert not R.plan_flowtable(snap(sections), params(state="absent"), False).spec.changes()
-
-
-@pytest.mark.parametrize("listing, planned", [
-    ("/etc/flowoffload/\n", True),                              # left empty by an older version's off
-    ("/etc/flowoffload/\n/etc/flowoffload/notes.txt\n", False),  # someone else's file: kept, and no change
-    ("", False),                                                # no folder
-])
-def test_off_removes_the_collections_folder_only_when_nothing_else_is_in_it(listing, planned):
-    sections = dict(owned(None, enabled=False, active=False), **{"ft:hp:dir": sec(listing)})
-    plan = R.plan_flowtable(snap(sections), params(state="absent"), False)
-    assert plan.spec.changes() is planned and plan.result["changed"] is planned
-    assert [s.key for s in plan.spec.post] == (["ft:rmdir"] if planned else [])
-
-
-def test_other_tables_files_keep_the_folder():
-    other = "/etc/flowoffload/inet-other.nft"
-    sections = _persisted()
-    sections["ft:hp:persisted"] = sec(sections["ft:hp:persisted"].out + other + "\n")
-    sections["ft:hp:dir"] = sec(sections["ft:hp:dir"].out + other + "\n")
-    plan = R.plan_flowtable(snap(sections), params(state="absent"), False)
-    assert "ft:rmdir" not in [s.key for s in plan.spec.post]
-    assert "/etc/flowoffload/flowoffload-load" not in plan.result["persist_files"]
-
-
-def test_systemctl_without_systemd_running_gets_no_unit_and_no_systemctl_step():
-    # a container or router that ships systemctl but did not boot systemd (PID 1 is not
-    # systemd, no /run/systemd/system): daemon-reload would fail after the change
-    sections = dict(owned(None, enabled=False))
-    sections.update(R_host(booted=False))
-    plan = R.plan_flowtable(snap(sections), params(), False)
-    assert [s.key for s in plan.spec.post] == ["ft:udev-reload"]
-    assert "/etc/systemd/system/flowoffload-inet-flowoffload.service" not in plan.result["persist_files"]
-    assert any("systemd does not run here (init: other)" in w for w in plan.result.get("warnings", []))

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import model as F
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import nft as _nft
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import params
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    model as F,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    nft as _nft,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
+    params,
+)
 
 
 # --- model and renderer ------------------------------------------------------------------
