@@ -4,8 +4,8 @@
 
 Each capture's command runs through busybox sh with the OpenWrt doubles
 (tests/unit/doubles/openwrt, which the Molecule scenario extensions/molecule/openwrt also
-installs) first on PATH and the unit-test nft double (tests/unit/doubles/openwrt/nft, a
-kernel without flowtables) behind them, in the captures' order on one router, as they
+installs) first on PATH and the unit-test nft double (tests/unit/doubles/nft/nft, here
+a kernel without flowtables) behind them, in the captures' order on one router, as they
 were recorded.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 DOUBLES = os.path.join(HERE, "doubles", "openwrt")
-NFT_DOUBLE = os.path.join(HERE, "doubles", "openwrt")
+NFT_DOUBLE = os.path.join(HERE, "doubles", "nft")
 FIREWALL_CONFIG = os.path.join(DOUBLES, "firewall.config")
 NETDEVS = ("br-lan", "lan0", "lan1", "wan0", "lo")
 BUSYBOX = shutil.which("busybox") or "busybox"  # conftest fails the suite without it
@@ -57,6 +57,8 @@ def router(tmp: str, manager: str) -> dict[str, str]:
     for sub in ("config", "uci", "net", "nft", "ubus", "root/etc"):
         os.makedirs(os.path.join(tmp, sub), exist_ok=True)
     shutil.copy(FIREWALL_CONFIG, os.path.join(tmp, "config", "firewall"))
+    # the captured router's kernel has no flowtables (a test writes nft/flowtables to give it them)
+    open(os.path.join(tmp, "nft", "no-flowtables"), "w", encoding="utf-8").close()
     for dev in NETDEVS:
         open(os.path.join(tmp, "net", dev), "w", encoding="utf-8").close()
     for case, name in (("04-ubus-network-interface-dump", "network.interface.dump"),
