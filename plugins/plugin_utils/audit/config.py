@@ -23,17 +23,34 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4 as _fw4
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.parse import parse_pairs
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.parse import (
+    parse_pairs,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    fw4 as _fw4,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    nft as _nft,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import (
     LOADER,
     LOADER_PATH,
     PERSISTED_GLOBS,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import nft as _nft
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import WANTED_BY, should_be_active
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Snapshot, argv, file_code, when_tool
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import (
+    WANTED_BY,
+    should_be_active,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import (
+    host as _host,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Read,
+    Snapshot,
+    argv,
+    file_code,
+    when_tool,
+)
 
 PREFIX = "audit:"
 FILE_PREFIX = PREFIX + "file:"

@@ -16,14 +16,30 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     classify_nft_error,
     nft_hint,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import FlowtableModel
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import normalize_devices, parse_listing
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.reads import PREFIX
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import ApplyResult, Snapshot
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    probe as _probe,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
+    FlowtableModel,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import (
+    parse_listing,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.reads import (
+    PREFIX,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
+    normalize_devices,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    ApplyResult,
+    Snapshot,
+)
 
 if t.TYPE_CHECKING:  # the plan is run.py's; only its type is named here
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.run import FtPlan
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.run import (
+        FtPlan,
+    )
 
 STALE = "the host changed while planning (another run or an administrator); nothing was changed; run again"
 

@@ -23,19 +23,18 @@ import typing as t
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import DEVICE_TAG
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import FlowtableModel
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import (
+    DEVICE_TAG,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
+    FlowtableModel,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
-    PRIORITY_MAX as PRIORITY_MAX,
-    PRIORITY_MIN as PRIORITY_MIN,
-    PROTOCOL_NUMBERS as PROTOCOL_NUMBERS,
-    device_problem as device_problem,
-    normalize_devices as normalize_devices,
+    device_problem,  # noqa: F401  # re-exported: the device rule, as docs/design.md names it
     normalize_protocols,
-    protocol_number as protocol_number,
     resolve_priority,
-    validate_device as validate_device,
-    validate_identifier as validate_identifier,
+    validate_device,  # noqa: F401  # re-exported: profile.inputs imports it from here
+    validate_identifier,  # noqa: F401  # re-exported: profile.inputs imports it from here
 )
 
 FAMILIES = ("inet", "ip", "ip6", "netdev", "arp", "bridge")

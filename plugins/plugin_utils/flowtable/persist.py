@@ -34,7 +34,10 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import DEVICE_TAG, LOADER_PATH
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import (
+    DEVICE_TAG,
+    LOADER_PATH,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
     RULE_TAG,
     Desired,
@@ -43,8 +46,13 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model im
     render_table,
     rule_expr,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import normalize_devices, parse_file
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import (
+    parse_file,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.plan import Plan
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
+    normalize_devices,
+)
 
 ETC_DIR = "/etc/flowoffload"
 UNIT_DIR = "/etc/systemd/system"
@@ -52,7 +60,7 @@ OPENWRT_DIR = "/usr/share/nftables.d/ruleset-post"
 HEADER = "# Managed by flowoffload.nft (Ansible); changes are overwritten.\n"
 _SECTION_RE = re.compile(
     r"^# flowoffload\.nft:(?P<name>\S+) begin\n(?P<body>.*?)^# flowoffload\.nft:(?P=name) end\n",
-    re.M | re.S,
+    re.MULTILINE | re.DOTALL,
 )
 
 

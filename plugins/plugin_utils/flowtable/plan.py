@@ -38,6 +38,9 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft impo
     parse_rules,
     parse_text,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
+    normalize_devices,
+)
 
 RuleKey = tuple[str, tuple[str, ...]]  # (flowtable name, protocols) of one of our rules
 
@@ -150,7 +153,7 @@ def check_devices_free(current: Current, new: FlowtableModel | None) -> None:
     if new is None:
         return
     for other in current.flowtables:
-        shared = sorted(set(other.devices) & set(new.devices))
+        shared = normalize_devices(set(other.devices) & set(new.devices))
         if other.name != new.name and shared:
             raise FlowOffloadError(
                 f"devices: {', '.join(shared)} already in flowtable {other.name} (table {new.family} "

@@ -42,7 +42,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model im
     FlowtableModel,
     render_flowtable,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import (
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
     device_problem,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
@@ -74,7 +74,7 @@ def probe_batch(device: str | None, table: str) -> str:
 
 
 BATCH_KEY = "probe:batch"
-_ERROR_LINE = re.compile(r"^\S*?:(\d+):\d+(?:-\d+)?: Error: ", re.M)
+_ERROR_LINE = re.compile(r"^\S*?:(\d+):\d+(?:-\d+)?: Error: ", re.MULTILINE)
 
 
 def _printf_code(device: str | None, table_word: str, device_word: str) -> str:

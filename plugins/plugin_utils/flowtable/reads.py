@@ -9,9 +9,15 @@ probes.
 """
 from __future__ import annotations
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import hotplug as _hotplug
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import Desired
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    hotplug as _hotplug,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    probe as _probe,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
+    Desired,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import (
     WANTED_BY,
     nft_path,

@@ -20,11 +20,16 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     classify_nft_error,
     nft_hint,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4 as _fw4
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import hotplug as _hotplug
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    fw4 as _fw4,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    hotplug as _hotplug,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    probe as _probe,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.failure import (
-    STALE as STALE,
     explain_failure,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
@@ -32,7 +37,9 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model im
     desired_state,
     select_devices,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import parse_listing
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import (
+    parse_listing,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import (
     WANTED_BY,
     file_plan,
@@ -56,8 +63,13 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.reads im
     reads_for,
     unit_state,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import Params, drive
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import (
+    host as _host,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import (
+    Params,
+    drive,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
     ApplySpec,

@@ -34,7 +34,7 @@ _IDENT_MAX = 255
 # Words nft's scanner (src/scanner.l) turns into keyword tokens in every state, plus the
 # hook and statement words of older releases: as a bare table/chain/flowtable name they make
 # nft's parser fail with a syntax error that does not name the option, so they are refused.
-_RESERVED = frozenset("""
+_RESERVED_WORDS = """
 eq ne le lt ge gt lshift rshift xor and or not vmap include define redefine undefine describe
 hook device devices table chain rule set element map flowtable handle ruleset socket tproxy
 accept drop continue jump goto return to inet netdev add replace update create insert delete get
@@ -47,7 +47,8 @@ mark iif iifname iiftype oif oifname oiftype skuid skgid nftrace rtclassid ibrip
 obriport obrname pkttype cpu iifgroup oifgroup cgroup ct numgen jhash symhash dup fwd fib osf
 synproxy tunnel notrack all exists missing exthdr ipsec secmark xt ingress egress chains sets
 tables flowtables counters quotas rules meters maps
-""".split())
+"""
+_RESERVED = frozenset(_RESERVED_WORDS.split())
 # The kernel keeps a hook priority as a signed 32-bit integer (NFTA_FLOWTABLE_HOOK_PRIORITY).
 PRIORITY_MIN, PRIORITY_MAX = -(2 ** 31), 2 ** 31 - 1
 # IANA protocol numbers nft prints when /etc/protocols is missing (meta l4proto { 6, 17 }).

@@ -11,18 +11,29 @@ import shutil
 import typing as t
 
 import pytest
-
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit import config as ac
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import FlowtableModel, desired_state
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import (
+    LOADER,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
+    FlowtableModel,
+    desired_state,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist import (
     chain_section,
     merge_sections,
     nft_path,
     owned_file,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import LOADER
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Section, Snapshot, read_host
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import ShellTarget
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Read,
+    Section,
+    Snapshot,
+    read_host,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    ShellTarget,
+)
 
 
 def owned(devices: t.Sequence[str], offload: bool, **params: t.Any) -> tuple[str, str]:

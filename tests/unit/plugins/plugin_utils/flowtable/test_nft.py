@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import nft as _nft
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import fixture
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    nft as _nft,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    fixture,
+)
 
 HOST = "1.0.6-bookworm-host-ft"
 VM = "1.0.6-bookworm-vm-ft"

@@ -5,11 +5,18 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import model as F
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import persist as P
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import plan as PL
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import params
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    model as F,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    persist as P,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    plan as PL,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
+    params,
+)
 
 NFT = "/usr/sbin/nft"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    probe as _probe,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Snapshot,
     read_host,
