@@ -160,3 +160,25 @@ def test_chain_rule_lines_strip_handles():
 
 def test_other_objects():
     assert _nft.other_objects('{"nftables": [{"set": {"name": "s"}}, {"table": {"name": "t"}}]}') == ["set s"]
+
+
+# --- the one parser: listing text alone, listing JSON + text, persisted files -------------
+@pytest.mark.parametrize("listing", [f"{VM}-owned-two", f"{VM}-list-flowtables", f"{VM}-chain-flowtable",
+                                     "1.1.3-trixie-vm-capture-list-flowtables"])
+def test_the_text_parser_reads_a_listing_as_json_and_text_together(listing):
+    """Devices, hook and priority (keywords resolved) from the text alone equal the JSON's."""
+    models = _nft.parse_listing(fixture(f"{listing}.json"), fixture(f"{listing}.txt"))
+    assert models and _nft.parse_text(fixture(f"{listing}.txt")).models() == models
+    assert _nft.parse_flowtables(fixture(f"{listing}.json"), fixture(f"{listing}.txt")) == [m.as_dict() for m in models]
+
+
+def test_a_persisted_file_gives_its_devices_from_the_loader_lines():
+    text = ("table inet t {\n}\ndelete table inet t\ntable inet t {\n\tcomment \"managed by flowoffload.nft\"\n"
+            "\tflowtable ft {\n\t\thook ingress priority filter + 5\n\t\tflags offload\n\t}\n}\n"
+            '# flowoffload.nft:device=wan0 add flowtable inet t ft { hook ingress priority 5; devices = { "wan0" }; '
+            "flags offload; }\n"
+            '# flowoffload.nft:device=lan0 add flowtable inet t ft { hook ingress priority 5; devices = { "lan0" }; '
+            "flags offload; }\n")
+    assert _nft.parse_file(text) == [_nft.FlowtableModel("inet", "t", "ft", priority=5, devices=("lan0", "wan0"),
+                                                         offload=True)]
+    assert _nft.parse_text(text).comments == {("inet", "t"): "managed by flowoffload.nft"}
