@@ -2,13 +2,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Flowtable module on the controller: read -> plan -> apply -> verify (private).
 
-``flowtable_reads(params)`` lists what one read script prints (keys ``ft:*``, ``host:*``,
-``probe:*``); ``plan_flowtable(snapshot, params, check_mode)`` plans from it (pure) and
-gives the predicted result and the ``ApplySpec``; ``finish_flowtable(plan, apply_result)``
-turns the apply script's read-back (or its failure) into the module's return values;
-``run_flowtable`` chains them: one round trip when nothing changes, two when it does.
-The three pieces work on a snapshot holding other planners' sections and with the spec
-merged into others' (the gateway action): every key of ours starts with ``ft:``.
+The nft backend is a part of the one driver (``target.driver``): ``NFT`` reads
+(``flowtable.reads``: keys ``ft:*``, ``host:*``, ``probe:*``), plans from the snapshot
+(pure: the predicted result and the ``ApplySpec``) and finishes from the apply script's
+read-back (or its failure, ``flowtable.failure``). ``run_flowtable`` sends backend ``fw4``
+to ``flowtable.fw4`` and drives ``NFT`` otherwise: one round trip when nothing changes,
+two when it does. ``flowtable_reads`` / ``plan_flowtable`` / ``finish_flowtable`` are the
+same three steps for either backend, as the gateway action merges them with other parts'
+(a snapshot holding other planners' sections, a spec merged into others'): every key of
+ours starts with ``ft:``.
 """
 from __future__ import annotations
 
@@ -81,13 +83,6 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     Target,
     argv,
 )
-
-OPENWRT_WARNING = (
-    "OpenWrt's kernel (generic patch 701) accepts 'flags offload' even where the NIC cannot "
-    "offload, so acceptance proves nothing; the proof of hardware offload is conntrack "
-    "entries marked [HW_OFFLOAD]"
-)
-
 
 @dataclasses.dataclass
 class FtPlan:
@@ -223,7 +218,7 @@ def _plan_nft(snapshot: Snapshot, desired: Desired, check_mode: bool) -> FtPlan:
         spec.readback = [Read(PREFIX + "after-json", listing(what, desired, True)),
                          Read(PREFIX + "after-text", listing(what, desired, False))]
     if openwrt and hardware:
-        warnings.append(OPENWRT_WARNING)
+        warnings.append(_fw4.OPENWRT_WARNING)  # one text for both backends
     table = f"{desired.family} {desired.table}"
     diff = [{"before_header": f"nft: {table} (owned objects)", "after_header": f"nft: {table} (owned objects)",
              "before": plan.before, "after": plan.after}]
