@@ -234,8 +234,7 @@ def plan_chain(current: Current, desired: Desired, new: FlowtableModel | None) -
     before = render_table(family, table, [cur_ft] if cur_ft else [], before_rules, chain) if cur_ft or our_rules else ""
     deletes = [f"delete rule {spec} {chain} handle {handle}" for _k, handle in our_rules]
     if new is None:
-        lines = deletes + ([f"delete flowtable {spec} {name}"] if cur_ft else [])
-        return Plan(lines, before, "", None, [], {})
+        return Plan(deletes + ([f"delete flowtable {spec} {name}"] if cur_ft else []), before, "", None, [], {})
     rule_line = f"insert rule {spec} {chain} {rule_expr(name, list(desired.protocols))}"
     rule_ok = len(our_rules) == 1 and our_rules[0][0] == (name, desired.protocols)
     lines: list[str] = []
