@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import typing as t
+from pathlib import Path
 
 import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
@@ -27,6 +28,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver impo
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Read,
+    Section,
     Snapshot,
     apply_script,
     read_script,
@@ -61,7 +63,7 @@ def params(**kw: t.Any) -> dict[str, t.Any]:
     return {**PARAMS, **kw}
 
 
-def cap(case: str, manager: str = "opkg") -> t.Any:
+def cap(case: str, manager: str = "opkg") -> Section:
     base = os.path.join(SHARED_CAPTURES, manager, case)
     parts = []
     for ext in ("out", "rc", "err"):
@@ -70,7 +72,7 @@ def cap(case: str, manager: str = "opkg") -> t.Any:
     return sec(parts[0], int(parts[1]), parts[2])
 
 
-def openwrt(manager: str = "opkg", **over: t.Any) -> dict[str, t.Any]:
+def openwrt(manager: str = "opkg", **over: Section) -> dict[str, Section]:
     """The read sections of the captured router (fw4 started, offloading unset)."""
     sections = {
         "host:os-release": cap("33-os-release", manager), "host:openwrt_release": cap("32-openwrt-release", manager),
@@ -89,7 +91,7 @@ def openwrt(manager: str = "opkg", **over: t.Any) -> dict[str, t.Any]:
     return sections
 
 
-def offloading(hw: bool = False) -> dict[str, t.Any]:
+def offloading(hw: bool = False) -> dict[str, Section]:
     return openwrt(**{"fw4:flow_offloading": sec("1\n"), "fw4:flow_offloading_hw": sec("1\n") if hw else sec("", 1),
                       "fw4:ft-json": sec(FT_JSON), "fw4:ft-text": sec(FT_TEXT)})
 
@@ -170,7 +172,7 @@ def test_idempotent_true_fails_when_fw4_fell_back() -> None:
     ({"fw4:defaults": sec("", 1, "uci: Entry not found\n")}, "no 'defaults' section"),
     ({"fw4:changes": cap("08-uci-changes")}, "uncommitted UCI changes"),
 ])
-def test_plan_refuses_with_the_cause(over: dict[str, t.Any], match: str) -> None:
+def test_plan_refuses_with_the_cause(over: dict[str, Section], match: str) -> None:
     with pytest.raises(FlowOffloadError, match=match):
         _fw4.plan_fw4(Snapshot(openwrt(**over)), params(), False)
 
@@ -279,7 +281,7 @@ class Router:
             assert sh("fw4 start", self.env)[2] == 0
         self.target = ShellTarget(doubles=self.bin, shell=shell)
 
-    def run(self, monkeypatch: t.Any, check_mode: bool = False, **kw: t.Any) -> dict[str, t.Any]:
+    def run(self, monkeypatch: pytest.MonkeyPatch, check_mode: bool = False, **kw: t.Any) -> dict[str, t.Any]:
         for key, value in self.env.items():
             if key != "PATH":
                 monkeypatch.setenv(key, value)
@@ -298,7 +300,7 @@ def _host_reads(env: t.Mapping[str, str]) -> list[Read]:
             Read("host:netdevs", f"ls {env['FW4_SYSFS_NET']}")]
 
 
-def test_apply_kernel_refuses_restores_and_fails(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+def test_apply_kernel_refuses_restores_and_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell)
     with pytest.raises(FlowOffloadError) as exc:
         box.run(monkeypatch)
@@ -310,7 +312,7 @@ def test_apply_kernel_refuses_restores_and_fails(tmp_path: t.Any, monkeypatch: t
     assert box.target.round_trips == 2
 
 
-def test_apply_verify_catches_reload_exit_0(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+def test_apply_verify_catches_reload_exit_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shell: list[str]) -> None:
     """fw4 check is skipped by a double that accepts the check: the listing still decides."""
     box = Router(str(tmp_path), shell)
     with open(os.path.join(box.dir, "fw4"), encoding="utf-8") as handle:
@@ -326,7 +328,7 @@ def test_apply_verify_catches_reload_exit_0(tmp_path: t.Any, monkeypatch: t.Any,
     assert box.uci("flow_offloading")[2] == 1
 
 
-def test_apply_on_a_kernel_with_flowtables_then_idempotent(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+def test_apply_on_a_kernel_with_flowtables_then_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True)
     result = box.run(monkeypatch)
     assert result["changed"] and result["flowtable"]["devices"] == ["br-lan", "wan0"]
@@ -338,7 +340,7 @@ def test_apply_on_a_kernel_with_flowtables_then_idempotent(tmp_path: t.Any, monk
     assert off["changed"] and off["flowtable"] == {} and box.uci("flow_offloading")[2] == 1
 
 
-def test_apply_auto_reports_fw4s_fallback(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+def test_apply_auto_reports_fw4s_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True)
     result = box.run(monkeypatch, offload="auto")
     assert result["changed"] and result["hardware_offload"] is False
@@ -346,21 +348,21 @@ def test_apply_auto_reports_fw4s_fallback(tmp_path: t.Any, monkeypatch: t.Any, s
     assert box.uci("flow_offloading_hw")[0] == "1\n"
 
 
-def test_apply_true_with_fallback_restores(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+def test_apply_true_with_fallback_restores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True)
     with pytest.raises(FlowOffloadError, match="offload: true needs hardware offloading"):
         box.run(monkeypatch, offload=True)
     assert box.uci("flow_offloading")[2] == 1 and box.uci("flow_offloading_hw")[2] == 1
 
 
-def test_apply_true_on_hardware(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+def test_apply_true_on_hardware(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True, hw_capable=True)
     result = box.run(monkeypatch, offload=True)
     assert result["hardware_offload"] is True and result["flowtable"]["offload"] is True
     assert result["fallback_reason"] == ""
 
 
-def test_apply_fw4_not_started(tmp_path: t.Any, monkeypatch: t.Any, shell: list[str]) -> None:
+def test_apply_fw4_not_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shell: list[str]) -> None:
     box = Router(str(tmp_path), shell, flowtables=True, started=False)
     with pytest.raises(FlowOffloadError, match="fw4 is not running"):
         box.run(monkeypatch)

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import typing as t
+from pathlib import Path
 
 import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import fw4_apply
@@ -29,8 +30,14 @@ SW = "firewall.@defaults[0].flow_offloading"
 HW = "firewall.@defaults[0].flow_offloading_hw"
 
 
+class Run(t.Protocol):
+    def __call__(self, changes: dict[str, str | None], before: dict[str, str | None], want_ft: bool, need_hw: bool,
+                 **env: str) -> tuple[ApplyResult, list[str]]:
+        ...
+
+
 @pytest.fixture(params=sorted(SHELLS))
-def run(request: pytest.FixtureRequest, tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> t.Callable[..., tuple[ApplyResult, list[str]]]:
+def run(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     """run(changes, before, want_ft, need_hw, **env) -> (how the apply script ended, the stubs' log)."""
     monkeypatch.setattr(T, "LOCK_DIRS", (str(tmp_path),))
 
@@ -50,17 +57,17 @@ def rcs(res: ApplyResult) -> dict[str, int]:
     return {key: sec.rc for key, sec in res.snapshot.sections.items()}
 
 
-def test_sets_commits_checks_reloads_and_verifies_each_as_a_section(run: t.Any) -> None:
+def test_sets_commits_checks_reloads_and_verifies_each_as_a_section(run: Run) -> None:
     res, log = run({"flow_offloading": "1"}, UNSET, True, False, LISTED="table inet fw4 { flowtable ft { } }")
     assert res.status == "ok", res.stdout
     assert log == [f"uci set {SW}=1", "uci commit firewall", "fw4 check", "fw4 reload", "nft list flowtable inet fw4 ft"]
     assert rcs(res) == {"fw4:uci-set": 0, "fw4:uci-commit": 0, "fw4:check": 0, "fw4:reload": 0, "fw4:verify": 0,
                         "fw4:restore": 0, "fw4:reload-restore": 0, "fw4": 0}
     assert res.snapshot.text("fw4:verify") == "table inet fw4 { flowtable ft { } }\n"
-    assert res.snapshot.get("fw4:restore").err == "skipped: nothing to put back\n"
+    assert res.snapshot.sections["fw4:restore"].err == "skipped: nothing to put back\n"
 
 
-def test_flowtable_not_listed_puts_the_old_values_back_and_reloads(run: t.Any) -> None:
+def test_flowtable_not_listed_puts_the_old_values_back_and_reloads(run: Run) -> None:
     res, log = run({"flow_offloading": "1", "flow_offloading_hw": "1"}, {"flow_offloading": None, "flow_offloading_hw": "0"},
                    True, True)
     assert (res.status, res.key, res.snapshot.text("fw4")) == ("failed-after", "fw4", "verify\n")
@@ -68,35 +75,35 @@ def test_flowtable_not_listed_puts_the_old_values_back_and_reloads(run: t.Any) -
     assert rcs(res)["fw4:verify"] == 1 and rcs(res)["fw4:restore"] == 0 and rcs(res)["fw4:reload-restore"] == 0
 
 
-def test_listed_without_flags_offload_fails_the_hardware_need(run: t.Any) -> None:
+def test_listed_without_flags_offload_fails_the_hardware_need(run: Run) -> None:
     res, log = run({"flow_offloading_hw": "1"}, {"flow_offloading": "1", "flow_offloading_hw": None}, True, True,
                    LISTED="flowtable ft { devices = { br-lan } }")
     assert res.snapshot.text("fw4") == "hardware\n" and rcs(res)["fw4:verify"] == 1
     assert log[-3:] == [f"uci -q delete {HW}", "uci commit firewall", "fw4 reload"]
 
 
-def test_failed_check_restores_uci_without_a_reload(run: t.Any) -> None:
+def test_failed_check_restores_uci_without_a_reload(run: Run) -> None:
     res, log = run({"flow_offloading": None}, {"flow_offloading": "1", "flow_offloading_hw": None}, False, False,
                    FAIL_CHECK="3")
     assert res.snapshot.text("fw4") == "check\n" and rcs(res)["fw4:check"] == 3
     assert "fw4 reload" not in log and log[-2:] == [f"uci set {SW}=1", "uci commit firewall"]
-    assert res.snapshot.get("fw4:reload").err == "skipped: fw4:check failed\n"
-    assert res.snapshot.get("fw4:reload-restore").err == "skipped: nothing to put back\n"
+    assert res.snapshot.sections["fw4:reload"].err == "skipped: fw4:check failed\n"
+    assert res.snapshot.sections["fw4:reload-restore"].err == "skipped: nothing to put back\n"
 
 
-def test_failed_uci_set_reverts_and_runs_nothing_else(run: t.Any) -> None:
+def test_failed_uci_set_reverts_and_runs_nothing_else(run: Run) -> None:
     res, log = run({"flow_offloading": "1"}, UNSET, True, False, FAIL_UCI="1")
     assert res.snapshot.text("fw4") == "uci-set\n" and rcs(res)["fw4:uci-set"] == 1
     assert log == [f"uci set {SW}=1", "uci revert firewall"]
 
 
-def test_flowtable_still_listed_after_turning_it_off_fails_the_verify(run: t.Any) -> None:
+def test_flowtable_still_listed_after_turning_it_off_fails_the_verify(run: Run) -> None:
     res, log = run({"flow_offloading": None}, {"flow_offloading": "1", "flow_offloading_hw": None}, False, False,
                    LISTED="flowtable ft")
     assert res.snapshot.text("fw4") == "verify\n" and log[-3:] == [f"uci set {SW}=1", "uci commit firewall", "fw4 reload"]
 
 
-def test_reload_only_changes_no_uci_value(run: t.Any) -> None:
+def test_reload_only_changes_no_uci_value(run: Run) -> None:
     res, log = run({}, {"flow_offloading": "1", "flow_offloading_hw": None}, True, False, LISTED="flowtable ft")
     assert res.status == "ok" and log == ["fw4 check", "fw4 reload", "nft list flowtable inet fw4 ft"]
     assert sorted(rcs(res)) == ["fw4", "fw4:check", "fw4:reload", "fw4:verify"]

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import typing as t
+from pathlib import Path
 
 import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
@@ -52,7 +53,7 @@ def rendered(**p: t.Any) -> dict[str, str]:
 class Host:
     """A fake root: files, /sys/class/net, the nft double's answers and log."""
 
-    def __init__(self, tmp: t.Any, shell: list[str], devices: t.Iterable[str] = ("lo", "lan0", "wan0")) -> None:
+    def __init__(self, tmp: Path, shell: list[str], devices: t.Iterable[str] = ("lo", "lan0", "wan0")) -> None:
         self.tmp = tmp
         self.shell = shell
         self.root = tmp / "root"
@@ -107,7 +108,7 @@ class Host:
         return out
 
 
-def lan0_wan0(tmp: t.Any, shell: list[str], **p: t.Any) -> Host:
+def lan0_wan0(tmp: Path, shell: list[str], **p: t.Any) -> Host:
     host = Host(tmp, shell)
     host.write(rendered(**p))
     return host
