@@ -12,8 +12,12 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import run as R
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
+    ApplySpec,
+    FileChange,
     Snapshot,
+    Step,
     apply_script,
+    parse_apply,
     read_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
@@ -97,10 +101,6 @@ def test_snapshot_with_other_sections_and_merged_spec():
     sections = dict(persisted(), **{"kmod:proc-modules": sec("nf_flow_table 1 0\n"), "fw4:x": sec("y")})
     plan = R.plan_flowtable(Snapshot(sections), params(devices=["lan0"]), False)
     assert plan.spec.changes()
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-        ApplySpec,
-        Step,
-    )
     other = ApplySpec(nft=["add table inet other"], post=[Step("kmod:x", "true")])
     merged = ApplySpec().extend(other).extend(plan.spec)
     assert merged.nft[0] == "add table inet other" and merged.nft[1:] == plan.spec.nft
@@ -258,9 +258,6 @@ def _failed(status_key, sections, **p):
 
 
 def _apply(target, plan):
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-        parse_apply,
-    )
     script, nonce = apply_script(plan.spec)
     rc, out, err = target.run_script(script)
     return parse_apply(rc, out, err, nonce)
@@ -319,17 +316,11 @@ def _shell_run(tmp_path, spec, env):
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-        parse_apply,
-    )
     return parse_apply(rc, out, err, nonce), log.read_text() if log.exists() else ""
 
 
 def _spec_into(tmp_path, plan):
     """The plan's spec with its files under tmp_path and no systemctl steps."""
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-        FileChange,
-    )
     spec = plan.spec
     spec.files = [FileChange(str(tmp_path / "root") + c.path, c.content, c.mode) for c in spec.files]
     spec.post = []
