@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import shutil
 import subprocess
 
@@ -15,6 +16,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     ApplyResult, FileChange, Read, Snapshot, parse_sections, read_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import ShellTarget, sec
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import HostRoot
 
 DOUBLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "profile")
 TCP, UDP = ps.TIMEOUTS
@@ -124,15 +126,19 @@ def test_finish_failures_name_the_file() -> None:
 
 
 # --- the sh, for real under busybox ash ---------------------------------------------------------
-def test_reads_run_under_busybox() -> None:
+@pytest.mark.parametrize("shell", ["busybox", "dash"])
+def test_reads_run_on_a_host_root(tmp_path: pathlib.Path, shell: str) -> None:
+    host = HostRoot(tmp_path, shell, tools={})
+    host.seed({"/proc/sys/net/ipv4/ip_forward": "1\n", "/proc/sys/net/netfilter/nf_flowtable_tcp_timeout": "45\n"})
     script, nonce = read_script(ps.sysctl_reads())
-    rc, out, err = ShellTarget().run_script(script)
+    rc, out, err = host.run_script(script)
     assert rc == 0, err
     snapshot, _markers = parse_sections(out, nonce)
-    assert snapshot.text(ps.FILE_KEY).split("\n")[0] in ("present", "absent")
-    running = ps.parse_running(snapshot.text(ps.RUNNING_KEY))
-    if os.path.exists("/proc/sys/net/ipv4/ip_forward"):
-        assert V4 in running
+    assert snapshot.text(ps.FILE_KEY) == "absent\n"
+    assert ps.parse_running(snapshot.text(ps.RUNNING_KEY)) == {V4: 1, "net.netfilter.nf_flowtable_tcp_timeout": 45}
+    host.write(ps.FILE, "net.ipv4.ip_forward = 1\n")
+    snapshot, _markers = parse_sections(host.run_script(script)[1], nonce)
+    assert snapshot.text(ps.FILE_KEY) == "present\nnet.ipv4.ip_forward = 1\n"
 
 
 # under busybox ash (ShellTarget shims the double over busybox's own sysctl applet) and dash
@@ -155,12 +161,13 @@ def test_apply_step_failure_is_reported() -> None:
     assert rc == 0 and section is not None and section.rc == 1 and "sysctl: error: bad" in section.err
 
 
-def test_apply_step_under_busybox_reaches_its_sysctl_applet() -> None:
-    # the file does not exist here: busybox's sysctl says so, naming it (nothing is written)
-    if os.path.exists(ps.FILE):
-        pytest.skip(f"{ps.FILE} exists on this host")
+def test_apply_step_under_busybox_reaches_its_sysctl_applet(tmp_path: pathlib.Path) -> None:
+    # no sysctl double: busybox's own applet runs; the file does not exist, it says so, naming it
+    host = HostRoot(tmp_path, "busybox", tools={})
+    before = host.snapshot()
     script, nonce = read_script([Read("step", ps.apply_code("procd"))])
-    rc, out, err = ShellTarget().run_script(script)
+    rc, out, err = host.run_script(script)
+    assert host.snapshot() == before
     assert rc == 0, err
     assert ps.FILE in parse_sections(out, nonce)[0].sections["step"].err
 
