@@ -2,23 +2,47 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Kernel modules for flow offload: state, boot-time load list, readers (private).
 
-``module_reads``/``persistence_reads`` are the sections of the read script that
-``module_states_from``, ``kernel_config_from``, ``module_support_from`` and
-``persistence_from`` turn into data (shared by offload_facts and offload_kmod);
-parsers and the boot-time list helpers are pure. Planning and applying live in
-``_kmod_plan``.
+``module_reads``/``persistence_reads`` are the sections of the read script (read_*.sh
+beside this file) that ``module_states_from``, ``kernel_config_from``,
+``module_support_from`` and ``persistence_from`` turn into data (shared by offload_facts
+and offload_kmod); the parsers (``kmod.parse``) and the boot-time list helpers are pure.
+Planning and applying live in ``kmod.plan``.
 """
 from __future__ import annotations
 
 import re
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.modules.offload_kmod import ARGUMENT_SPEC as KMOD_SPEC
+from ansible_collections.flowoffload.nft.plugins.modules.offload_kmod import (
+    ARGUMENT_SPEC as KMOD_SPEC,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import host_from, host_reads
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Read, Section, Snapshot, file_code, shq
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod.parse import (
+    ModState,
+    config_symbol,
+    module_name,
+    normalize,
+    parse_kernel_config,
+    parse_modinfo_lines,
+    parse_modules_builtin,
+    parse_modules_dep,
+    parse_proc_modules,
+    parse_sys_modules,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import sh
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import (
+    host_reads,
+    kernel_release,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Read,
+    Section,
+    Snapshot,
+    file_code,
+    shq,
+)
 
 # The default of offload_kmod's ``modules`` option: the module file is its one source.
 DEFAULT_MODULES: list[str] = list(KMOD_SPEC["modules"]["default"])
@@ -38,15 +62,23 @@ FILE_HEADER = (
     "# Written by flowoffload.nft (offload_kmod): kernel modules for netfilter flow\n"
     "# offload, loaded at boot. Removed by state=absent; local edits are overwritten.\n"
 )
-ModState = dict[str, t.Any]
 
 
-def normalize(name: str) -> str:
-    """Kernel module names treat '-' and '_' alike; '_' is the canonical form."""
-    return name.replace("-", "_")
+class Persistence(t.TypedDict):
+    """The boot-time load list offload_kmod keeps: its file (``""``: none on this platform),
+    whether our entries are there and which, ``kind`` (file|block|none), the file's content,
+    whether it exists and the read section it came from."""
+
+    file: str
+    present: bool
+    modules: list[str]
+    kind: str
+    content: str
+    exists: bool
+    key: str
 
 
-def validate_modules(names: t.Any) -> list[str]:
+def validate_modules(names: object) -> list[str]:
     """The modules option as a list of valid names, or FlowOffloadError naming it."""
     if not isinstance(names, list) or not names:
         raise FlowOffloadError(
@@ -64,70 +96,6 @@ def validate_modules(names: t.Any) -> list[str]:
         if normalize(name) not in [normalize(n) for n in result]:
             result.append(name)
     return result
-
-
-# --- pure parsers ----------------------------------------------------------------------
-def parse_proc_modules(text: str) -> dict[str, ModState]:
-    """/proc/modules: name -> {size, refcnt, users, state}.
-
-    Line format: ``name size refcnt users state address``; users is ``-`` or a
-    comma-separated list with a trailing comma (``[permanent]`` marks unloadable ones).
-    """
-    result: dict[str, ModState] = {}
-    for line in (text or "").splitlines():
-        parts = line.split()
-        if len(parts) < 5:
-            continue
-        refcnt = int(parts[2]) if parts[2].lstrip("-").isdigit() else 0
-        users = [u for u in parts[3].split(",") if u and u != "-"]
-        result[normalize(parts[0])] = {
-            "size": int(parts[1]) if parts[1].isdigit() else 0,
-            "refcnt": refcnt,
-            "users": [normalize(u) for u in users],
-            "state": parts[4],
-        }
-    return result
-
-
-def _module_name(path: str) -> str:
-    base = path.strip().rsplit("/", 1)[-1]
-    return normalize(re.sub(r"\.ko(\.(xz|gz|zst))?$", "", base))
-
-
-def parse_modules_builtin(text: str) -> dict[str, str]:
-    """modules.builtin (``kernel/net/netfilter/nf_flow_table.ko`` lines): name -> path."""
-    return {_module_name(line): line.strip() for line in (text or "").splitlines()
-            if line.strip().endswith(".ko")}
-
-
-def parse_modules_dep(text: str) -> dict[str, str]:
-    """modules.dep (``path: dep dep``): name -> path relative to /lib/modules/RELEASE."""
-    result: dict[str, str] = {}
-    for line in (text or "").splitlines():
-        if ":" in line:
-            path = line.split(":", 1)[0].strip()
-            if ".ko" in path:
-                result[_module_name(path)] = path
-    return result
-
-
-def parse_kernel_config(text: str) -> dict[str, str]:
-    """Kernel config (``CONFIG_X=y``, ``# CONFIG_X is not set``): symbol -> y|m|n|value."""
-    result: dict[str, str] = {}
-    for line in (text or "").splitlines():
-        line = line.strip()
-        unset = re.match(r"^# (CONFIG_\w+) is not set$", line)
-        if unset:
-            result[unset.group(1)] = "n"
-        elif line.startswith("CONFIG_") and "=" in line:
-            key, value = line.split("=", 1)
-            result[key] = value.strip('"')
-    return result
-
-
-def config_symbol(name: str) -> str:
-    """nf_flow_table -> CONFIG_NF_FLOW_TABLE (true for the flow offload modules)."""
-    return f"CONFIG_{normalize(name).upper()}"
 
 
 # --- boot-time load list ---------------------------------------------------------------
@@ -189,7 +157,9 @@ FLOW_NAMES_RE = "nf_flow_table[a-z0-9_]*|nft_flow_offload"
 _FLOW_NAME = re.compile(rf"^({FLOW_NAMES_RE})$")
 # What the kernel config section keeps (CONFIG_MODULES for module support).
 CONFIG_RE = r"^(# )?CONFIG_(MODULES|NF_FLOW[A-Z0-9_]*|NFT_FLOW[A-Z0-9_]*)[= ]"
-_RELEASE = "if fo_val /proc/sys/kernel/osrelease; then fo_r=$fo_v; else fo_r=$(uname -r); fi"
+# The read sections are script files beside this one (read_*.sh); they find the running
+# kernel's folder through $fo_kr, which the host reads before them set (target/host.py).
+_sh = sh.here(__file__)
 
 
 def _group(names: t.Sequence[str]) -> tuple[str, list[str], str]:
@@ -205,10 +175,6 @@ def _group(names: t.Sequence[str]) -> tuple[str, list[str], str]:
     return (":" + ",".join(extras) if extras else ""), loop, alternation
 
 
-def _names_code(loop: t.Sequence[str]) -> str:
-    return " ".join(shq(n) for n in loop)
-
-
 def file_res(alt: str) -> tuple[str, str]:
     """(modules.builtin line, modules.dep line) EREs for the module names of alt."""
     return f"(^|/)({alt})\\.ko(\\.(xz|gz|zst))?$", f"^([^:]*/)?({alt})\\.ko(\\.(xz|gz|zst))?:"
@@ -220,34 +186,9 @@ def _awk_re(regex: str) -> str:
 
 
 def _files_code(mdir: str, builtin_re: str, dep_re: str) -> str:
-    """modules.builtin, modules.dep and the kernel config searched by ONE awk process (a grep
-    each cost three): ``@present PATH``/``@absent PATH`` per file, ``@config SOURCE`` (or
-    ``@noconfig /boot/config-REL``), then the matching lines tagged ``b``, ``d`` or ``c``.
-    /proc/config.gz is read through gzip, as awk's standard input."""
-    program = shq("FILENAME == B && $0 ~ RB { print \"b \" $0; next } "
-                  "FILENAME == D && $0 ~ RD { print \"d \" $0; next } "
-                  "FILENAME != B && FILENAME != D && $0 ~ RC { print \"c \" $0 }")
-    awk = (f'fo_kawk() {{ awk -v B="$fo_b" -v D="$fo_d" -v RB={shq(_awk_re(builtin_re))} '
-           f'-v RD={shq(_awk_re(dep_re))} -v RC={shq(_awk_re(CONFIG_RE))} {program} "$@"; }}')
-    return (
-        f"{_RELEASE}\n"
-        f'fo_b="{mdir}/$fo_r/modules.builtin" fo_d="{mdir}/$fo_r/modules.dep" fo_c="/boot/config-$fo_r" fo_fl=\'\'\n'
-        f"{awk}\n"
-        'for fo_x in "$fo_b" "$fo_d"; do\n'
-        '  if [ -e "$fo_x" ]; then echo "@present $fo_x"; fo_fl="$fo_fl $fo_x"; else echo "@absent $fo_x"; fi\n'
-        "done\n"
-        "# shellcheck disable=SC2086\n"
-        "if [ -r /proc/config.gz ]; then\n"
-        "  echo '@config /proc/config.gz'\n"
-        "  gzip -dc /proc/config.gz | fo_kawk $fo_fl -\n"
-        'elif [ -r "$fo_c" ]; then\n'
-        '  echo "@config $fo_c"\n'
-        '  fo_kawk $fo_fl "$fo_c"\n'
-        "else\n"
-        '  echo "@noconfig $fo_c"\n'
-        '  if [ -n "$fo_fl" ]; then fo_kawk $fo_fl; fi\n'
-        "fi"
-    )
+    """read_files.sh: modules.builtin, modules.dep and the kernel config searched by ONE awk."""
+    return _sh("read_files.sh", {"fo_kmdir": mdir, "fo_kbre": _awk_re(builtin_re), "fo_kdre": _awk_re(dep_re),
+                                 "fo_kcre": _awk_re(CONFIG_RE)})
 
 
 def _split_files(suffix: str) -> t.Callable[[Section], dict[str, Section]]:
@@ -285,54 +226,23 @@ def _split_files(suffix: str) -> t.Callable[[Section], dict[str, Section]]:
 
 def module_reads(names: t.Sequence[str] = ()) -> list[Read]:
     """Reads for ``module_states_from``/``kernel_config_from``/``module_support_from``
-    (plus the host reads: the kernel release). Raises FlowOffloadError on a bad name."""
+    (after the host reads: the kernel release). Raises FlowOffloadError on a bad name."""
     suffix, loop, alt = _group(names)
     extras = suffix[1:].split(",") if suffix else []
     files, dep = file_res(alt)
-    mods = _names_code(loop)
-    mdir = MODULES_DIR  # a constant path (tests point it elsewhere): no quoting needed in "..."
+    mods = sh.words(loop)
+    spellings = sh.words(v for name in extras for v in sorted({name.replace("-", "_"), name.replace("_", "-")}))
     return host_reads() + [
         Read(PREFIX + "proc-modules", f"fo_rd {shq(PROC_MODULES)}"),
-        Read(PREFIX + "files" + suffix, _files_code(mdir, files, dep), expand=_split_files(suffix)),
-        Read(PREFIX + "ls" + suffix,
-             f'{_RELEASE}\nif [ -d "{mdir}/$fo_r" ]; then\n'
-             f'  for fo_x in "{mdir}/$fo_r"/*; do\n'
-             f'    case ${{fo_x##*/}} in {_ko_patterns(extras)}) printf \'%s\\n\' "${{fo_x##*/}}" ;; esac\n'
-             '  done\n'
-             f'else echo "absent: {mdir}/$fo_r" >&2; fo_rc 2; fi'),
-        Read(PREFIX + "sys" + suffix,
-             f"for fo_m in {mods}; do\n"
-             '  fo_d="/sys/module/$fo_m"\n'
-             '  [ -e "$fo_d" ] || continue\n'
-             '  fo_val "$fo_d/initstate" && fo_i=$fo_v || fo_i=-\n'
-             '  fo_val "$fo_d/refcnt" && fo_c=$fo_v || fo_c=-\n'
-             "  fo_h=''\n"
-             '  for fo_x in "$fo_d"/holders/*; do [ -e "$fo_x" ] && fo_h="$fo_h${fo_x##*/},"; done\n'
-             '  printf \'%s %s %s %s\\n\' "$fo_m" "${fo_i:--}" "${fo_c:--}" "${fo_h:--}"\n'
-             "done"),
-        Read(PREFIX + "modinfo" + suffix,
-             "if command -v modinfo >/dev/null 2>&1; then\n"
-             "  fo_pm=' '; fo_nl='\n'\n"
-             f"  while read -r fo_x _; do fo_pm=\"$fo_pm$fo_x \"; done <{shq(PROC_MODULES)}\n"
-             f"  for fo_m in {mods}; do\n"
-             '    case $fo_pm in *" $fo_m "*) continue ;; esac\n'
-             '    fo_o=$(modinfo -n "$fo_m" 2>&1); fo_c=$?\n'
-             '    printf \'%s %s %s\\n\' "$fo_m" "$fo_c" "${fo_o%%"$fo_nl"*}"\n'
-             "  done\n"
-             "else echo 'modinfo not found' >&2; fo_rc 127; fi"),
+        Read(PREFIX + "files" + suffix, _files_code(MODULES_DIR, files, dep), expand=_split_files(suffix)),
+        Read(PREFIX + "ls" + suffix, _sh("read_ls.sh", {"fo_kmdir": MODULES_DIR, "fo_kextra": spellings})),
+        Read(PREFIX + "sys" + suffix, _sh("read_sys.sh", {"fo_kmods": mods})),
+        Read(PREFIX + "modinfo" + suffix, _sh("read_modinfo.sh", {"fo_kproc": PROC_MODULES, "fo_kmods": mods})),
     ]
 
 
-def _ko_patterns(extras: t.Sequence[str]) -> str:
-    """sh case patterns for the .ko files (compressed too) that ``FLOW_NAMES_RE`` and the
-    extra names match (``-``/``_`` either way)."""
-    names = ["nf_flow_table*", "nft_flow_offload"]
-    names += [shq(v) for name in extras for v in sorted({name.replace("-", "_"), name.replace("_", "-")})]
-    return "|".join(f"{n}.ko|{n}.ko.*" for n in names)
-
-
 def _release(snapshot: Snapshot) -> str:
-    return str(host_from(snapshot).get("kernel") or "")
+    return kernel_release(snapshot) or ""
 
 
 def _source_lines(text: str) -> tuple[str, list[str]]:
@@ -342,7 +252,7 @@ def _source_lines(text: str) -> tuple[str, list[str]]:
     return "", lines
 
 
-def kernel_config_from(snapshot: Snapshot) -> dict[str, t.Any]:
+def kernel_config_from(snapshot: Snapshot) -> dict[str, str | None]:
     """{file: /proc/config.gz|/boot/config-REL|None, CONFIG_X: y|m|n|value, ...}: the
     CONFIG_MODULES and flow offload symbols the config states (absent ones are absent)."""
     text = snapshot.out(PREFIX + "config")
@@ -360,32 +270,6 @@ def module_support_from(snapshot: Snapshot) -> bool | None:
     return False if kernel_config_from(snapshot).get("CONFIG_MODULES") == "n" else None
 
 
-def parse_sys_modules(text: str) -> dict[str, ModState]:
-    """Lines ``name initstate refcnt holders,`` of the sys section (``-`` for none)."""
-    result: dict[str, ModState] = {}
-    for line in (text or "").splitlines():
-        parts = line.split()
-        if len(parts) != 4:
-            continue
-        name, init, refcnt, holders = parts
-        result[normalize(name)] = {
-            "initstate": None if init == "-" else init,
-            "refcnt": int(refcnt) if refcnt.isdigit() else 0,
-            "users": [normalize(h) for h in holders.split(",") if h and h != "-"],
-        }
-    return result
-
-
-def parse_modinfo_lines(text: str) -> dict[str, tuple[int, str]]:
-    """Lines ``name rc first-line-of-output`` of the modinfo section."""
-    result: dict[str, tuple[int, str]] = {}
-    for line in (text or "").splitlines():
-        parts = line.split(" ", 2)
-        if len(parts) >= 2 and parts[1].lstrip("-").isdigit():
-            result[normalize(parts[0])] = (int(parts[1]), parts[2].strip() if len(parts) > 2 else "")
-    return result
-
-
 def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> dict[str, ModState]:
     """module_states_from plus ``refcnt`` and ``users`` (what planning state=absent needs)."""
     suffix, _loop, _alt = _group(names)
@@ -397,7 +281,7 @@ def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> dict[str, ModSta
     dep_text = snapshot.out(PREFIX + "dep" + suffix)
     dep = parse_modules_dep(dep_text or "")
     if dep_text is None:  # OpenWrt: flat folder of NAME.ko, no modules.dep
-        dep = {_module_name(f): f for f in (snapshot.out(PREFIX + "ls" + suffix) or "").split()}
+        dep = {module_name(f): f for f in (snapshot.out(PREFIX + "ls" + suffix) or "").split()}
     config = kernel_config_from(snapshot)
     config_path = config.get("file") or ""
     sys_mods = parse_sys_modules(snapshot.text(PREFIX + "sys" + suffix))
@@ -452,7 +336,7 @@ def inspect_from(snapshot: Snapshot, names: t.Sequence[str]) -> dict[str, ModSta
 def module_states_from(snapshot: Snapshot, names: t.Sequence[str] = ()) -> dict[str, ModState]:
     """name -> {state: loaded|builtin|module|missing, path, evidence} (offload_facts'
     ``kernel.modules``); ``names`` as given to ``module_reads`` (default: DEFAULT_MODULES)."""
-    return {name: {k: v[k] for k in ("state", "path", "evidence")}
+    return {name: {"state": v.get("state"), "path": v.get("path"), "evidence": v.get("evidence", "")}
             for name, v in inspect_from(snapshot, list(names) or DEFAULT_MODULES).items()}
 
 
@@ -468,7 +352,7 @@ def persistence_reads() -> list[Read]:
                            _file_read(PREFIX + "modules-load", SYSTEMD_FILE)]
 
 
-def persistence_state_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+def persistence_state_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> Persistence:
     """persistence_from plus ``kind`` (file|block|none), ``content`` ("" if absent),
     ``exists`` and ``key`` (the section it came from)."""
     path, kind = persistence_target(platform)
@@ -490,4 +374,4 @@ def persistence_from(snapshot: Snapshot, platform: t.Mapping[str, t.Any]) -> dic
     """{file, present, modules}: the boot-time load list offload_kmod writes
     (offload_facts' ``kernel.persistence``); platform = ``_host.host_from(snapshot)``."""
     state = persistence_state_from(snapshot, platform)
-    return {k: state[k] for k in ("file", "present", "modules")}
+    return {"file": state["file"], "present": state["present"], "modules": state["modules"]}

@@ -21,6 +21,9 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
     packages as _packages,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    pkg_parse as _pkg_parse,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import sh
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Read,
@@ -140,12 +143,12 @@ def host_from(snapshot: Snapshot) -> dict[str, t.Any]:
     present = paths(snapshot)
     openwrt_text = snapshot.out(PREFIX + "openwrt_release")
     openwrt = openwrt_text is not None
-    os_release = _packages.parse_os_release(snapshot.out(PREFIX + "os-release") or "")
-    family = _packages.os_family(os_release, openwrt)
+    os_release = _pkg_parse.parse_os_release(snapshot.out(PREFIX + "os-release") or "")
+    family = _pkg_parse.os_family(os_release, openwrt)
     distribution = os_release.get("ID", "")
     version = os_release.get("VERSION_ID", "")
     if openwrt:
-        owrt = _packages.parse_os_release(openwrt_text or "")
+        owrt = _pkg_parse.parse_os_release(openwrt_text or "")
         distribution = owrt.get("DISTRIB_ID", "") or "OpenWrt"
         version = owrt.get("DISTRIB_RELEASE", "") or version
     init = fp.init_system(

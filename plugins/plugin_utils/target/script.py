@@ -140,9 +140,10 @@ class Snapshot:
 
 
 # --- the script prelude ------------------------------------------------------------------
-def _prelude(nonce: str) -> str:
-    """prelude.sh: locale, PATH, the temporary folder and the section framing functions."""
-    return _sh("prelude.sh", {"fo_nonce": nonce, "fo_path": PATH_EXTRA})
+def prelude_code(nonce: str | None = None) -> str:
+    """prelude.sh: locale, PATH, the temporary folder and the section framing functions
+    (nonce: the marker of the script's sections; a new one when not given)."""
+    return _sh("prelude.sh", {"fo_nonce": nonce or new_nonce(), "fo_path": PATH_EXTRA})
 
 
 def lock_code() -> str:
@@ -185,7 +186,7 @@ def read_script(reads: t.Sequence[Read], nonce: str | None = None) -> tuple[str,
             continue
         seen.add(read.key)
         body.append(render.section(read))
-    return "#!/bin/sh\n# flowoffload.nft: read\n" + _prelude(nonce) + "".join(body), nonce
+    return "#!/bin/sh\n# flowoffload.nft: read\n" + prelude_code(nonce) + "".join(body), nonce
 
 
 def parse_sections(text: str, nonce: str) -> tuple[Snapshot, dict[str, str]]:
@@ -294,7 +295,7 @@ def apply_script(spec: ApplySpec, nonce: str | None = None) -> tuple[str, str]:
     """
     nonce = nonce or new_nonce()
     # file contents are printf data in single quotes: a '$' in them must not expand (SC2016)
-    out = ["#!/bin/sh\n# flowoffload.nft: apply\n# shellcheck disable=SC2016\n", _prelude(nonce),
+    out = ["#!/bin/sh\n# flowoffload.nft: apply\n# shellcheck disable=SC2016\n", prelude_code(nonce),
            _sh("apply.sh", {}), lock_code()]
     # 1. the state we planned from must be the state we change
     out += [render.expect(index, exp) for index, exp in enumerate(spec.expect)]

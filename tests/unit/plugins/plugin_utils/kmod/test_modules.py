@@ -6,15 +6,26 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import host_from
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    modules as _kmod,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    packages as _packages,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    plan as _kmod_plan,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import (
+    host_from,
+    release_read,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Read,
     Section,
@@ -36,6 +47,7 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.kmod_fa
     vm_sections,
 )
 
+SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
 BASE = f"/lib/modules/{REL}"
 FRESH = fixture(f"{VM}-proc-modules-fresh.txt")
 LOADED = fixture(f"{VM}-proc-modules-loaded.txt")
@@ -113,7 +125,10 @@ def test_reads_share_keys_for_the_flow_modules_and_suffix_others():
     assert other[1:3] == ["kmod:files:br_netfilter", "kmod:ls:br_netfilter"]
     assert [r.key for r in _kmod.persistence_reads() if r.key.startswith("kmod:")] == [
         "kmod:etc-modules", "kmod:modules-load"]
-    assert any(r.key == "host:osrelease" for r in _kmod.module_reads())
+    # the sections find /lib/modules/RELEASE through $fo_kr: the one release read comes first
+    for reads in (_kmod.module_reads(), _packages.package_reads(), _kmod_plan.kmod_reads({})):
+        keys = [r.key for r in reads]
+        assert keys.index("host:osrelease") < min(i for i, k in enumerate(keys) if k.startswith("kmod:"))
 
 
 def test_read_script_passes_shellcheck():
@@ -127,10 +142,12 @@ def _tree(tmp_path, monkeypatch, proc=FRESH):
     return module_tree(tmp_path, monkeypatch, DEP, proc, BUILTIN)
 
 
-def test_read_script_under_busybox_gives_the_states_of_the_captured_tree(tmp_path, monkeypatch):
+@pytest.mark.parametrize("shell", SHELLS, ids=list(SHELLS))
+def test_read_script_in_both_shells_gives_the_states_of_the_captured_tree(tmp_path, monkeypatch, shell):
     folder = _tree(tmp_path, monkeypatch, proc=LOADED)
     (tmp_path / "etc-modules").write_text(_kmod.edit_block(VM_ETC_MODULES, NAMES))
-    target = ShellTarget(doubles=os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "kmod"))
+    target = ShellTarget(doubles=os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "kmod"),
+                         shell=SHELLS[shell])
     snapshot = read_host(target, _kmod.module_reads(NAMES + ["nf_conntrack"]) + _kmod.persistence_reads())
     dep = snapshot.out("kmod:dep:nf_conntrack")
     assert dep is not None and all(
@@ -144,6 +161,11 @@ def test_read_script_under_busybox_gives_the_states_of_the_captured_tree(tmp_pat
     assert _kmod.persistence_from(snapshot, platform) == {
         "file": str(tmp_path / "etc-modules"), "present": True, "modules": NAMES}
     assert snapshot.get("kmod:modules-load") == Section(2, "", "absent\n")
+    # read_ls.sh: the flow module files and the extra names' (either spelling) in the folder
+    for name in ("nf_flow_table.ko", "nf_conntrack.ko.xz", "nf-conntrack.ko", "nf_conntrack_ftp.ko", "x.ko"):
+        (folder / name).write_text("")
+    listing = read_host(target, _kmod.module_reads(["nf-conntrack"])).out("kmod:ls:nf_conntrack")
+    assert sorted(listing.split()) == ["nf-conntrack.ko", "nf_conntrack.ko.xz", "nf_flow_table.ko"]
 
 
 # --- states ----------------------------------------------------------------------------
@@ -267,9 +289,10 @@ def test_config_gz_like_the_read_script_prints_it():
     assert "# CONFIG_MODULES is not set" in kept and len(kept) < 10
 
 
+@pytest.mark.parametrize("shell", SHELLS, ids=list(SHELLS))
 @pytest.mark.parametrize("config", ["boot", "gz", "none"])
-def test_one_awk_prints_what_a_grep_of_each_file_printed(tmp_path, config):
-    release = open("/proc/sys/kernel/osrelease", encoding="ascii").read().strip()
+def test_one_awk_prints_what_a_grep_of_each_file_printed(tmp_path, config, shell):
+    release = os.uname().release  # what /proc/sys/kernel/osrelease says
     tree = tmp_path / "lib" / "modules" / release
     tree.mkdir(parents=True)
     (tree / "modules.builtin").write_text("kernel/net/core/x.ko\nkernel/net/netfilter/nf_flow_table.ko\n"
@@ -287,7 +310,8 @@ def test_one_awk_prints_what_a_grep_of_each_file_printed(tmp_path, config):
     builtin_re, dep_re = _kmod.file_res(_kmod.FLOW_NAMES_RE)
     code = (_kmod._files_code(str(tmp_path / "lib" / "modules"), builtin_re, dep_re)
             .replace("/boot/config-", f"{tmp_path}/boot/config-").replace("/proc/config.gz", f"{tmp_path}/config.gz"))
-    snap = read_host(ShellTarget(), [Read("kmod:files", code, expand=_kmod._split_files(""))])
+    reads = [release_read(), Read("kmod:files", code, expand=_kmod._split_files(""))]  # $fo_kr: the release read
+    snap = read_host(ShellTarget(shell=SHELLS[shell]), reads)
 
     def grep(regex, path):
         proc = subprocess.run(["grep", "-E", regex, str(path)], capture_output=True, text=True, check=False)
@@ -306,6 +330,7 @@ def test_one_awk_prints_what_a_grep_of_each_file_printed(tmp_path, config):
         assert "CONFIG_NFT" not in _kmod.kernel_config_from(snap)
     # a file that is not there fails its own section only, as before (rc 2, absent: PATH)
     (tree / "modules.dep").unlink()
-    snap = read_host(ShellTarget(), [Read("kmod:files", code, expand=_kmod._split_files(""))])
+    reads = [release_read(), Read("kmod:files", code, expand=_kmod._split_files(""))]  # $fo_kr: the release read
+    snap = read_host(ShellTarget(shell=SHELLS[shell]), reads)
     assert snap.get("kmod:dep").rc == 2 and snap.get("kmod:dep").err == f"absent: {tree}/modules.dep\n"
     assert snap.out("kmod:builtin") == "kernel/net/netfilter/nf_flow_table.ko\n"

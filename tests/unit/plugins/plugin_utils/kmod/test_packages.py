@@ -6,12 +6,18 @@ import shutil
 import subprocess
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import packages as _packages
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import host_from
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    packages as _packages,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    pkg_parse as _pkg_parse,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import (
+    host_from,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Section,
     Snapshot,
@@ -89,14 +95,14 @@ def test_apk_who_owns():
 
 
 def test_os_release_and_family():
-    data = _packages.parse_os_release(HOST_OS)
+    data = _pkg_parse.parse_os_release(HOST_OS)
     assert data["ID"] == "debian" and data["VERSION_ID"] == "12"
-    assert _packages.os_family(data, False) == "Debian"
-    assert _packages.os_family(data, True) == "OpenWrt"
-    assert _packages.os_family({"ID": "ubuntu", "ID_LIKE": "debian"}, False) == "Debian"
-    assert _packages.os_family({"ID": "rocky", "ID_LIKE": "rhel centos fedora"}, False) == "RedHat"
-    assert _packages.os_family({"ID": "alpine"}, False) == "Alpine"
-    assert _packages.os_family({"ID": "arch"}, False) == "other"
+    assert _pkg_parse.os_family(data, False) == "Debian"
+    assert _pkg_parse.os_family(data, True) == "OpenWrt"
+    assert _pkg_parse.os_family({"ID": "ubuntu", "ID_LIKE": "debian"}, False) == "Debian"
+    assert _pkg_parse.os_family({"ID": "rocky", "ID_LIKE": "rhel centos fedora"}, False) == "RedHat"
+    assert _pkg_parse.os_family({"ID": "alpine"}, False) == "Alpine"
+    assert _pkg_parse.os_family({"ID": "arch"}, False) == "other"
 
 
 @pytest.mark.parametrize("platform, expected", [
@@ -114,8 +120,11 @@ def test_provider_candidates(platform, expected):
 
 
 # --- package_from over read snapshots ------------------------------------------------
-def _run_db_code(tmp_path, files):
-    """The db/files read sections for real under busybox, with the fixed paths moved to tmp_path."""
+SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
+
+
+def _run_db_code(tmp_path, files, shell="busybox"):
+    """The db/files read sections for real in shell, with the fixed paths moved to tmp_path."""
     code = {r.key: r.code for r in _packages.package_reads()}
     script, nonce = read_script([r for r in _packages.package_reads() if r.key.startswith("kmod:")])
     script = script.replace(_packages.OPENWRT_RELEASE, str(tmp_path / "openwrt_release"))
@@ -124,7 +133,7 @@ def _run_db_code(tmp_path, files):
         script = script.replace(path, str(tmp_path / path.strip("/").replace("/", "_")))
         (tmp_path / path.strip("/").replace("/", "_")).write_text(content)
     assert code
-    proc = subprocess.run([shutil.which("busybox"), "sh", "-c", script], capture_output=True, text=True, check=False)
+    proc = subprocess.run([*SHELLS[shell], "-c", script], capture_output=True, text=True, check=False)
     return parse_sections(proc.stdout, nonce)[0]
 
 
@@ -132,8 +141,9 @@ def openwrt_snap(db_sections):
     return Snapshot({**host_sections("6.6.86", openwrt=True, tools=("opkg",)), **db_sections})
 
 
-def test_opkg_status_read_for_real_keeps_only_our_stanzas(tmp_path):
-    snapshot = _run_db_code(tmp_path, {_packages.OPKG_STATUS: OPKG_STATUS})
+@pytest.mark.parametrize("shell", SHELLS)
+def test_opkg_status_read_for_real_keeps_only_our_stanzas(tmp_path, shell):
+    snapshot = _run_db_code(tmp_path, {_packages.OPKG_STATUS: OPKG_STATUS}, shell)
     text = snapshot.out("kmod:pkg-db")
     assert text.startswith(f"@ opkg {tmp_path}") and "firewall4" not in text
     pkg = _packages.package_from(openwrt_snap({"kmod:pkg-db": sec(text)}), {"os_family": "OpenWrt",
@@ -143,8 +153,9 @@ def test_opkg_status_read_for_real_keeps_only_our_stanzas(tmp_path):
                    "dependencies": [{"name": "kmod-nf-flow", "installed": True, "version": "6.6.86-r1"}]}
 
 
-def test_apk_db_read_for_real(tmp_path):
-    snapshot = _run_db_code(tmp_path, {_packages.APK_INSTALLED: APK_DB})
+@pytest.mark.parametrize("shell", SHELLS)
+def test_apk_db_read_for_real(tmp_path, shell):
+    snapshot = _run_db_code(tmp_path, {_packages.APK_INSTALLED: APK_DB}, shell)
     text = snapshot.out("kmod:pkg-db")
     assert "nftables-json" not in text and "R:" not in text
     pkg = _packages.package_from(Snapshot({"kmod:pkg-db": sec(text)}), {"openwrt": True, "package_manager": "apk"})
@@ -244,9 +255,11 @@ def test_install_code_for_apt_is_one_quoted_command():
 
 def test_install_code_for_opkg_updates_when_lists_are_missing_or_unknown():
     code = _packages.install_code("opkg", ["kmod-nft-offload"])
-    assert "fo_update; fo_u=1" in code and "opkg install kmod-nft-offload" in code
-    assert _packages.MISSING_LISTS_ERE in code
-    assert "lists_dir" not in _packages.install_code("apk", ["kmod-nft-offload"])
+    assert "fo_update; fo_u=1" in code and "fo_kinstall='opkg install kmod-nft-offload'\n" in code
+    assert f"fo_kmissing='{_packages.MISSING_LISTS_ERE}'\n" in code and "fo_kmgr=opkg\n" in code
+    assert "fo_kinstall='apk add kmod-nft-offload'\n" in _packages.install_code("apk", ["kmod-nft-offload"])
+    with pytest.raises(ValueError, match="single words"):  # validate_package refuses such names first
+        _packages.install_code("opkg", ["a b"])
 
 
 def test_install_failure_message_from_the_apk_capture():
@@ -325,21 +338,23 @@ dpkg() {
 """
 
 
-def test_owner_on_merged_usr_is_found_under_usr():
+@pytest.mark.parametrize("shell", SHELLS)
+def test_owner_on_merged_usr_is_found_under_usr(shell):
     read = next(r for r in _packages.package_reads() if r.key == "kmod:pkg-owner")
     script, nonce = read_script([read])
     script = script.replace("#!/bin/sh\n", "#!/bin/sh\n" + _TRIXIE_DPKG, 1)
-    rc, out, err = ShellTarget(shell=["busybox", "sh"]).run_script(script)
+    rc, out, err = ShellTarget(shell=SHELLS[shell]).run_script(script)
     assert rc == 0, err
     owner = _packages.parse_owner_section(parse_sections(out, nonce)[0].text("kmod:pkg-owner"))
     assert owner["rc"] == 0 and owner["path"].startswith("/usr/lib/modules/6.12.117+deb13-amd64/")
     assert _packages.parse_dpkg_search(owner["out"]) == "linux-image-6.12.117+deb13-amd64"
 
 
-def test_size_read_runs_no_process_off_openwrt_and_passes_shellcheck(tmp_path):
+@pytest.mark.parametrize("shell", SHELLS)
+def test_size_read_runs_no_process_off_openwrt_and_passes_shellcheck(tmp_path, shell):
     script, nonce = read_script([_packages.size_read()])
     assert "(\n" not in script.split("fo_head kmod:pkg-size", 1)[1]  # a brace group: no subshell fork
-    rc, out, _err = ShellTarget().run_script(script)
+    rc, out, _err = ShellTarget(shell=SHELLS[shell]).run_script(script)
     assert rc == 0 and parse_sections(out, nonce)[0].get("kmod:pkg-size") == Section(0, "", "")
     path = tmp_path / "read.sh"
     path.write_text(script)
