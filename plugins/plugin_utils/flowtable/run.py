@@ -84,6 +84,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     argv,
 )
 
+
 @dataclasses.dataclass
 class FtPlan:
     """The predicted return values and what to apply (an empty spec when nothing changes)."""
