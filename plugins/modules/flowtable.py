@@ -37,6 +37,7 @@ extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
   - flowoffload.nft._attributes.PLAN_APPLY
+  - flowoffload.nft.rollback
 attributes:
   action:
     support: full
@@ -260,6 +261,16 @@ persist_files:
   type: list
   elements: str
   sample: [/etc/flowoffload/inet-flowoffload.nft, /etc/systemd/system/flowoffload-inet-flowoffload.service]
+rollback:
+  description:
+    - The commit-confirmed apply (O(rollback_timeout) above V(0)); empty otherwise.
+    - C(armed) is true when a change was applied under a rollback, C(confirmed) when the confirm
+      over a new connection kept it; C(health_check) holds the check's C(rc), C(stdout) and
+      C(stderr). When the check fails or the confirm comes too late the task fails, and the same
+      dictionary is in the failed result.
+  returned: when O(rollback_timeout) is above V(0)
+  type: dict
+  sample: {armed: true, timeout: 120, confirmed: true, health_check: {rc: 0, stdout: "", stderr: ""}}
 """
 
 # The module runs as an action plugin of the same name (plugins/action/flowtable.py) on the
@@ -279,4 +290,6 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
     persist=dict(type="bool", default=True),
     backend=dict(type="str", choices=["nft", "fw4"], default="nft"),
+    rollback_timeout=dict(type="raw", default=0),
+    health_check=dict(type="str", default=""),
 )

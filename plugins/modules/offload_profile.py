@@ -43,6 +43,7 @@ extends_documentation_fragment:
   - flowoffload.nft._attributes
   - flowoffload.nft._attributes.PLATFORM
   - flowoffload.nft._attributes.PLAN_APPLY
+  - flowoffload.nft.rollback
 attributes:
   action:
     support: full
@@ -143,7 +144,8 @@ options:
     description:
       - Refuse every C(gateway_*) variable of the play that is not a variable of the role
         (a misspelled C(gateway_profle) would otherwise leave the default profile to run), nor
-        C(gateway_result), C(gateway_hosts) or a name of O(allowed_extra_vars).
+        C(gateway_result), C(gateway_hosts), C(gateway_batch), C(gateway_max_fail_percentage) or a name of
+        O(allowed_extra_vars).
       - The role sets it; it needs the action plugin (it reads the play's variables).
     type: bool
     default: false
@@ -297,6 +299,16 @@ round_trips:
   returned: always
   type: int
   sample: 1
+rollback:
+  description:
+    - The commit-confirmed apply (O(rollback_timeout) above V(0)); empty otherwise.
+    - C(armed) is true when a change was applied under a rollback, C(confirmed) when the confirm
+      over a new connection kept it; C(health_check) holds the check's C(rc), C(stdout) and
+      C(stderr). When the check fails or the confirm comes too late the task fails, and the same
+      dictionary is in the failed result.
+  returned: when O(rollback_timeout) is above V(0)
+  type: dict
+  sample: {armed: true, timeout: 120, confirmed: true, health_check: {rc: 0, stdout: "", stderr: ""}}
 """
 
 # The module runs as an action plugin of the same name (plugins/action/offload_profile.py) on the
@@ -322,4 +334,6 @@ ARGUMENT_SPEC = {
     "allowed_extra_vars": {"type": "list", "elements": "str", "default": []},
     "install_packages": {"type": "bool", "default": True},
     "check_role_vars": {"type": "bool", "default": False},
+    "rollback_timeout": {"type": "raw", "default": 0},
+    "health_check": {"type": "str", "default": ""},
 }

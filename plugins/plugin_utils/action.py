@@ -14,6 +14,7 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
+from ansible.plugins.connection import ConnectionBase
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
@@ -49,6 +50,15 @@ class ActionTarget:
             res = self._action._low_level_execute_command(script, executable="/bin/sh")
         # pylint: enable=protected-access
         return int(res.get("rc") or 0), to_text(res.get("stdout", "")), to_text(res.get("stderr", ""))
+
+    def reconnect(self) -> None:
+        """Make the next script open a new connection (the confirm of a commit-confirmed apply
+        proves that one reaches the router). ssh: stop the ControlPersist master that carried the
+        apply; a connection plugin without ``reset`` (local, podman) opens one per command."""
+        # pylint: disable=protected-access
+        connection = self._action._connection
+        if type(connection).reset is not ConnectionBase.reset:
+            connection.reset()
 
 
 class FlowOffloadAction(ActionBase):

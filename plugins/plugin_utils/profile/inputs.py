@@ -25,7 +25,8 @@ ROLE_PREFIX = "gateway_"
 ROLE_OPTIONS = (
     "profile", "devices", "protocols", "counter", "tcp_timeout", "udp_timeout", "forwarding",
     "conflicts", "backend", "bootstrap_python", "fail_unsupported", "verify", "table",
-    "flowtable", "chain", "priority", "allowed_extra_vars", "install_packages",
+    "flowtable", "chain", "priority", "allowed_extra_vars", "install_packages", "rollback_timeout",
+    "health_check",
 )
 # gateway_* variables that are not inputs of the role but belong to it: its output, and
 # the variables of playbooks/gateway.yml (host pattern, batch sizes, failure limit).

@@ -133,6 +133,9 @@ class ProfilePlan:
 class ProfilePart:
     """The gateway profile as a part of target/driver.py: one read, one apply at most."""
 
+    # what the driver calls rollback_timeout and health_check in its messages: the role's names
+    option_prefix = "gateway_"
+
     def __init__(self, task_vars_keys: t.Iterable[str] | None = None,
                  known_vars: t.Iterable[str] | None = None) -> None:
         self.task_vars_keys = task_vars_keys

@@ -26,11 +26,16 @@ nothing and ends ``stale``. ``drive`` then reads and plans again from the new st
 ``ATTEMPTS`` times in all: the later run either finds nothing left to do or applies its own
 change on top, so overlapping runs all end ``ok``. Each further attempt costs one read and,
 when something is still to change, one apply.
+
+With ``rollback_timeout`` (the parts that change the host have it) the apply arms a rollback
+on the host and the run confirms it over a new connection after the health check
+(target/confirm.py): a changing run is then three round trips, an idempotent one still one.
 """
 from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import confirm
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
     ApplySpec,
@@ -73,14 +78,27 @@ class Part(t.Protocol[P]):
 
 
 def drive(part: Part[P], target: Target, params: Params, check_mode: bool) -> dict[str, t.Any]:
-    """read -> plan -> (apply) -> finish, for any part; at most two round trips."""
+    """read -> plan -> (apply -> confirm) -> finish, for any part."""
     reads = part.reads(params)  # refuses bad input before any script runs
+    rollback = confirm.Rollback.from_params(params, getattr(part, "option_prefix", ""))
     attempt = 1
     while True:
         plan = part.plan(read_host(target, reads), params, check_mode)
         if check_mode or not plan.spec.changes():
-            return part.finish(plan, None)
-        applied = apply_host(target, plan.spec)
-        if applied.status != "stale" or attempt >= ATTEMPTS:
+            result = part.finish(plan, None)
+            break
+        arm = None if rollback is None else confirm.arm_code(plan.spec, rollback)
+        applied = apply_host(target, plan.spec, arm)
+        if applied.status == "stale" and attempt < ATTEMPTS:
+            attempt += 1
+            continue
+        if rollback is None or not applied.ok:
             return part.finish(plan, applied)
-        attempt += 1
+        confirmed = confirm.confirm_host(target, plan.spec, rollback, applied)
+        result = part.finish(plan, applied)
+        result["rollback"] = confirmed
+        return result
+    if rollback is not None:
+        result["rollback"] = {"armed": False, "timeout": rollback.timeout, "confirmed": False,
+                              "health_check": {}}
+    return result

@@ -153,6 +153,18 @@ def lock_code() -> str:
                            "fo_lock_wait": LOCK_TIMEOUT})
 
 
+# The record of an armed rollback (target/confirm.py): the first writable of these (tmpfs), and
+# how long an apply waits for another run's pending confirmation or rollback to end.
+ARM_DIRS = ("/run", "/tmp")
+ARM_WAIT = 120
+
+
+def rollback_code() -> str:
+    """rollback.sh: the functions of the rollback record (every apply waits for an armed one
+    to end before it takes the lock; confirm.py arms, confirms and expires with them)."""
+    return _sh("rollback.sh", {"fo_arm_dirs": sh.words(ARM_DIRS), "fo_arm_wait": ARM_WAIT})
+
+
 def proc_sys_code(names: t.Iterable[str], dotted: bool) -> str:
     """sh printing ``NAME=VALUE`` for each readable /proc/sys value (names as paths below
     /proc/sys, printed with dots when dotted), in ONE process (proc_sys.sh says why)."""
@@ -245,11 +257,15 @@ class Step:
     """A command of the apply script (sh code built with ``argv``); its result is a section.
 
     ``check``: a non-zero exit stops the script there and reports ``failed KEY``.
+    ``runtime``: a follow-up step that makes the change take effect (fw4's reload); with a
+    rollback armed it runs in the apply, while the others (units, udev, sysctl files: what
+    makes the change permanent) wait for the confirm.
     """
 
     key: str
     code: str
     check: bool = True
+    runtime: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,6 +287,9 @@ class ApplySpec:
     nft: list[str] = dataclasses.field(default_factory=list)
     post: list[Step] = dataclasses.field(default_factory=list)
     readback: list[Read] = dataclasses.field(default_factory=list)
+    # what puts the collection's running state back as read (an armed rollback runs it)
+    undo_nft: list[str] = dataclasses.field(default_factory=list)
+    undo: list[Step] = dataclasses.field(default_factory=list)
 
     def changes(self) -> bool:
         return bool(self.files or self.pre or self.nft or self.post)
@@ -282,21 +301,29 @@ class ApplySpec:
         self.nft += other.nft
         self.post += other.post
         self.readback += other.readback
+        self.undo_nft += other.undo_nft
+        self.undo += other.undo
         return self
 
 
-def apply_script(spec: ApplySpec, nonce: str | None = None) -> tuple[str, str]:
+def apply_script(spec: ApplySpec, nonce: str | None = None, arm: str | None = None) -> tuple[str, str]:
     """(script, nonce): the one script that applies spec, in the order the module doc states.
 
     It ends with a marker ``@@NONCE-result STATUS KEY@@``: ``ok -``, ``stale KEY`` (the
     state changed since the read: nothing was changed), ``failed KEY`` (nothing was
     changed when KEY is ``lock``, ``stage:PATH``, ``pre-check``, ``nft-check``) or
     ``failed-after KEY`` (the nft batch or files were applied; a follow-up step failed).
+
+    ``arm`` (confirm.arm_code): a commit-confirmed apply; the files stay staged and the steps
+    that are not ``runtime`` wait for the confirm, and the script arms the rollback last.
+    Every apply first waits for another run's armed rollback to be confirmed or carried out.
     """
     nonce = nonce or new_nonce()
     # file contents are printf data in single quotes: a '$' in them must not expand (SC2016)
     out = ["#!/bin/sh\n# flowoffload.nft: apply\n# shellcheck disable=SC2016\n", prelude_code(nonce),
-           _sh("apply.sh", {}), lock_code()]
+           _sh("apply.sh", {}), rollback_code(), "fo_wait_disarmed\n", lock_code(),
+           'if fo_armed; then fo_stop failed armed "the change of run $fo_v waits for its confirm; '
+           'run again once it is confirmed or rolled back"; fi\n']
     # 1. the state we planned from must be the state we change
     out += [render.expect(index, exp) for index, exp in enumerate(spec.expect)]
     # 2. stage files next to their targets
@@ -307,13 +334,16 @@ def apply_script(spec: ApplySpec, nonce: str | None = None) -> tuple[str, str]:
         out.append(render.printf_to("".join(f"{line}\n" for line in spec.nft), '"$fo_t/batch"') + "\n")
         out.append(render.step(Step("nft-check", 'nft -c -f "$fo_t/batch"'), "failed"))
         out.append(render.step(Step("nft-apply", 'nft -f "$fo_t/batch"'), "failed"))
-    # 5. move the staged files into place, remove the dropped ones
-    for change in spec.files:
+    # 5. move the staged files into place, remove the dropped ones (with a rollback: at the confirm)
+    for change in [] if arm is not None else spec.files:
         code = argv("rm", "-f", change.path) if change.content is None else argv("mv", "-f", change.path + ".fo-new", change.path)
         out.append(render.step(Step("file:" + change.path, code), "failed-after"))
+    # 6. follow-up steps (units, sysctl, uci; with a rollback only those that take effect now),
+    # the rollback armed, and 7. the read-back
+    out += [render.step(step, "failed-after") for step in spec.post if arm is None or step.runtime]
+    if arm is not None:
+        out.append(arm)
     out.append("fo_staged=''\n")
-    # 6. follow-up steps (units, sysctl, uci) and 7. the read-back
-    out += [render.step(step, "failed-after") for step in spec.post]
     out += [render.section(read) for read in spec.readback]
     out.append("fo_ok\n")
     return "".join(out), nonce
@@ -327,6 +357,7 @@ class ApplyResult:
     stdout: str
     stderr: str
     rc: int
+    nonce: str = ""  # the script's marker (an armed rollback's record names it)
 
     @property
     def ok(self) -> bool:
@@ -341,9 +372,9 @@ def parse_apply(rc: int, stdout: str, stderr: str, nonce: str) -> ApplyResult:
     snapshot, markers = parse_sections(stdout, nonce)
     result = markers.get("result")
     if result is None:
-        return ApplyResult("lost", "", snapshot, stdout, stderr, rc)
+        return ApplyResult("lost", "", snapshot, stdout, stderr, rc, nonce)
     status, _sep, key = result.partition(" ")
-    return ApplyResult(status, key.strip(), snapshot, stdout, stderr, rc)
+    return ApplyResult(status, key.strip(), snapshot, stdout, stderr, rc, nonce)
 
 
 def _expand(snapshot: Snapshot, reads: t.Sequence[Read]) -> None:
@@ -369,9 +400,10 @@ def read_host(target: Target, reads: t.Sequence[Read]) -> Snapshot:
     return snapshot
 
 
-def apply_host(target: Target, spec: ApplySpec) -> ApplyResult:
-    """Run the apply script of spec on target (one round trip) and parse how it ended."""
-    script, nonce = apply_script(spec)
+def apply_host(target: Target, spec: ApplySpec, arm: str | None = None) -> ApplyResult:
+    """Run the apply script of spec on target (one round trip) and parse how it ended
+    (arm: the rollback to arm, see apply_script)."""
+    script, nonce = apply_script(spec, arm=arm)
     result = parse_apply(*target.run_script(script), nonce)
     _expand(result.snapshot, spec.readback)
     return result

@@ -15,6 +15,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.flowoffload.nft.plugins.action.fleet_report import ActionModule
 from ansible_collections.flowoffload.nft.plugins.modules import fleet_report
+from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import module_doc
 from ansible_collections.flowoffload.nft.tests.browser.fleet import fleet
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
 
@@ -77,7 +78,7 @@ def test_bad_input_fails_before_anything_is_written(tmp_path):
 
 
 def test_documentation_matches_the_argspec():
-    doc = yaml.safe_load(fleet_report.DOCUMENTATION)
+    doc = module_doc(fleet_report)
     assert doc["version_added"] == "0.1.0"
     assert set(doc["options"]) == set(fleet_report.ARGUMENT_SPEC)
     for name, spec in fleet_report.ARGUMENT_SPEC.items():

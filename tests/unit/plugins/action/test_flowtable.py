@@ -13,6 +13,7 @@ import yaml
 
 from ansible_collections.flowoffload.nft.plugins.action.flowtable import ActionModule
 from ansible_collections.flowoffload.nft.plugins.modules import flowtable
+from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import module_doc
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
     listing,
@@ -32,7 +33,7 @@ def test_argument_spec_is_the_modules():
 
 
 def test_argspec_matches_documentation_and_action_attribute():
-    doc = yaml.safe_load(flowtable.DOCUMENTATION)
+    doc = module_doc(flowtable)
     assert set(doc["options"]) == set(flowtable.ARGUMENT_SPEC)
     for name, spec in flowtable.ARGUMENT_SPEC.items():
         assert doc["options"][name]["type"] == spec["type"], name

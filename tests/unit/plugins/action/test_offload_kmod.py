@@ -16,6 +16,7 @@ import yaml
 from ansible_collections.flowoffload.nft.plugins.action.offload_kmod import ActionModule
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
 from ansible_collections.flowoffload.nft.plugins.modules import offload_kmod
+from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import module_doc
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     action_on,
     FakeTarget,
@@ -79,7 +80,7 @@ def test_bad_input_fails_without_touching_the_host(args, match):
 
 
 def test_documentation_matches_the_argument_spec():
-    doc = yaml.safe_load(offload_kmod.DOCUMENTATION)
+    doc = module_doc(offload_kmod)
     assert set(doc["options"]) == set(offload_kmod.ARGUMENT_SPEC)
     for name, spec in offload_kmod.ARGUMENT_SPEC.items():
         assert doc["options"][name].get("default") == spec.get("default"), name

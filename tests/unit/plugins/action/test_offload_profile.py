@@ -15,6 +15,7 @@ from ansible_collections.flowoffload.nft.plugins.action import offload_profile a
 from ansible_collections.flowoffload.nft.plugins.action.offload_profile import ActionModule, role_variables
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import inputs as pin
 from ansible_collections.flowoffload.nft.plugins.modules import offload_profile
+from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import module_doc
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.test_profile_run import (
     LAN_WAN,
@@ -97,7 +98,7 @@ def test_bad_input_fails_naming_the_variable_before_any_round_trip() -> None:
 
 # --- the module file ------------------------------------------------------------------------------
 def test_documentation_matches_the_argument_spec() -> None:
-    doc = yaml.safe_load(offload_profile.DOCUMENTATION)
+    doc = module_doc(offload_profile)
     assert set(doc["options"]) == set(offload_profile.ARGUMENT_SPEC)
     for name, spec in offload_profile.ARGUMENT_SPEC.items():
         opt = doc["options"][name]
