@@ -31,6 +31,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.fw4_apply import (
     STEP,
     apply_steps,
+    undo_steps,
     command_err,
     failure,
 )
@@ -237,6 +238,7 @@ def plan_fw4(snapshot: Snapshot, params: Params, check_mode: bool) -> Fw4Plan:
         spec.expect = [Expect(PREFIX + o, _get(o), snapshot.text(PREFIX + o) if before[o] is not None else "")
                        for o in OPTIONS]
         spec.post = apply_steps(changes, before, want_ft, desired["offload"] == "true")
+        spec.undo, spec.arm_files = undo_steps(changes, before)
         spec.readback = [Read(PREFIX + o, _get(o)) for o in OPTIONS] + flowtable_reads()
     return Fw4Plan(result, spec, changes, before, want_ft)
 

@@ -23,6 +23,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.fw4_stat
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
+    FileChange,
     Section,
     Step,
 )
@@ -32,6 +33,8 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import (
 )
 
 APPLY_SH = path_of(__file__, "fw4_apply.sh")
+BOOT_UNDO_SH = path_of(__file__, "fw4_boot_undo.sh")
+BOOT_UNDO_PATH = "/etc/uci-defaults/99-flowoffload-rollback"
 STEP = "fw4"  # the last step: "failed-after fw4" names the command that failed
 COMMAND = STEP + ":"  # the steps of the commands: fw4:uci-set, fw4:check, ...
 # after which failed command the old values are put back, and reloaded
@@ -44,26 +47,44 @@ def _action(value: str | None) -> str:
     return "delete" if value is None else f"set:{value}"
 
 
-def apply_steps(changes: t.Mapping[str, str | None], before: t.Mapping[str, str | None],
-                want_ft: bool, need_hw: bool) -> list[Step]:
-    """One step per command: set + commit, fw4 check, fw4 reload, verify; after a failure
-    the old values back; then ``fw4``, which fails when one of them did."""
+def _values(changes: t.Mapping[str, str | None], before: t.Mapping[str, str | None]) -> dict[str, object]:
+    """The inputs that say what changes and what was there before."""
     def old(option: str) -> str:
         return "none" if before.get(option) is None else f"set:{before[option]}"
-    values: dict[str, object] = {
+    return {
         "fo4_section": SECTION,
         "fo4_sw": _action(changes["flow_offloading"]) if "flow_offloading" in changes else "",
         "fo4_hw": _action(changes["flow_offloading_hw"]) if "flow_offloading_hw" in changes else "",
         "fo4_sw_old": old("flow_offloading"),
         "fo4_hw_old": old("flow_offloading_hw"),
-        "fo4_want_ft": int(want_ft),
-        "fo4_need_hw": int(need_hw),
     }
+
+
+def apply_steps(changes: t.Mapping[str, str | None], before: t.Mapping[str, str | None],
+                want_ft: bool, need_hw: bool) -> list[Step]:
+    """One step per command: set + commit, fw4 check, fw4 reload, verify; after a failure
+    the old values back; then ``fw4``, which fails when one of them did."""
+    values: dict[str, object] = {**_values(changes, before), "fo4_want_ft": int(want_ft),
+                                 "fo4_need_hw": int(need_hw)}
     uci = ["uci-set", "uci-commit"] if changes else []
     restore = ["restore", "reload-restore"] if changes else []
-    steps = [Step(COMMAND + name, render_sh(APPLY_SH, {**values, "fo4_do": name}), check=False)
+    # runtime: with a rollback armed they still run in the apply (they are the change)
+    steps = [Step(COMMAND + name, render_sh(APPLY_SH, {**values, "fo4_do": name}), check=False, runtime=True)
              for name in [*uci, "check", "reload", "verify", *restore]]
-    return steps + [Step(STEP, render_sh(APPLY_SH, {**values, "fo4_do": "result"}))]
+    return steps + [Step(STEP, render_sh(APPLY_SH, {**values, "fo4_do": "result"}), runtime=True)]
+
+
+def undo_steps(changes: t.Mapping[str, str | None], before: t.Mapping[str, str | None]
+               ) -> tuple[list[Step], list[FileChange]]:
+    """What an armed rollback runs (the values before, committed, fw4 reloaded) and the
+    uci-defaults script that does the same at boot while the rollback is armed."""
+    if not changes:
+        return [], []
+    values = _values(changes, before)
+    undo = Step(COMMAND + "undo", render_sh(APPLY_SH, {**values, "fo4_want_ft": 0, "fo4_need_hw": 0,
+                                                       "fo4_do": "undo"}))
+    boot = "#!/bin/sh\n" + render_sh(BOOT_UNDO_SH, values)
+    return [undo], [FileChange(BOOT_UNDO_PATH, boot, "0755")]
 
 
 # --- what the steps said ------------------------------------------------------------------

@@ -10,7 +10,7 @@
 # so the verify reads nft's listing.
 #
 # Inputs (SC2154 above: the renderer assigns them):
-#   fo4_do                   the step: uci-set uci-commit check reload verify restore
+#   fo4_do                   the step: uci-set uci-commit check reload verify restore undo
 #                            reload-restore, or result
 #   fo4_section              the UCI section, firewall.@defaults[0]
 #   fo4_sw, fo4_hw           the change of flow_offloading / flow_offloading_hw:
@@ -55,6 +55,7 @@ case $fo4_do:$fo4_was in
   restore:check | restore:reload | restore:verify | restore:hardware) ;;
   reload-restore:reload | reload-restore:verify | reload-restore:hardware) ;;
   restore:* | reload-restore:*) echo "skipped: nothing to put back" >&2; exit 0 ;;
+  undo:*) ;;
   *:?*) echo "skipped: fw4:$fo4_was failed" >&2; exit 0 ;;
 esac
 
@@ -83,4 +84,9 @@ case $fo4_do in
       { [ -z "$fo4_hw" ] || fo4_put flow_offloading_hw "$fo4_hw_old"; } &&
       uci commit firewall ;;
   reload-restore) fw4 reload ;;
+  undo)
+    # the rollback of a commit-confirmed apply: the values before it, committed, reloaded
+    { [ -z "$fo4_sw" ] || fo4_put flow_offloading "$fo4_sw_old"; } &&
+      { [ -z "$fo4_hw" ] || fo4_put flow_offloading_hw "$fo4_hw_old"; } &&
+      uci commit firewall && fw4 reload ;;
 esac

@@ -65,6 +65,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.reads im
     reads_for,
     unit_state,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.undo import chain_undo, owned_undo
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import (
     host as _host,
 )
@@ -210,6 +211,11 @@ def _plan_nft(snapshot: Snapshot, desired: Desired, check_mode: bool) -> FtPlan:
         post.append(Step(PREFIX + "rmdir", argv("rmdir", _hotplug.COLLECTION_DIR), check=False))
     spec = ApplySpec(nft=list(plan.commands), post=post,
                      files=[FileChange(e["path"], e["after"] or None, e["mode"]) for e in entries])
+    if plan.commands:  # what an armed rollback puts back (target/confirm.py)
+        if desired.chain is None:
+            spec.undo_nft = owned_undo(desired, snapshot.out(PREFIX + "table-text") if current.exists else None)
+        else:
+            spec.undo = [chain_undo(desired, current)]
     if spec.changes():
         keys = ["table-json", "table-text"] if desired.chain is None else ["chain-json", "ft-json", "ft-text"]
         keys += [file_key, "unit", "hp:persisted", "hp:loader", "hp:udev", "hp:net", "hp:iface"]

@@ -99,6 +99,7 @@ def undo_code(spec: ApplySpec) -> str:
     for item in spec.undo:
         body.append(f"  (\n{item.code.rstrip()}\n  ) || fo_undo_rc=1\n")
     staged = [f"{change.path}.fo-new" for change in spec.files if change.content is not None]
+    staged += [change.path for change in spec.arm_files]
     if staged:
         body.append(f"  rm -f {argv(*staged)}\n")
     body.append("}\n")
@@ -114,7 +115,9 @@ def deferred(spec: ApplySpec) -> tuple[list[Step], list[Step]]:
 
 def arm_code(spec: ApplySpec, rollback: Rollback) -> str:
     """The apply script's last step with a rollback: the record, its expire script, the timer."""
-    return ("fo_arm_begin\n" + render.printf_to(expire_script(spec), '"$fo_arm/expire"') + "\n"
+    boot = "".join(render.printf_to(change.content or "", shq(change.path)) + f" && chmod {shq(change.mode)} {shq(change.path)}\n"
+                   for change in spec.arm_files)
+    return ("fo_arm_begin\n" + render.printf_to(expire_script(spec), '"$fo_arm/expire"') + "\n" + boot
             + f"fo_arm_start {shq(rollback.timeout)}\n")
 
 
@@ -156,6 +159,8 @@ def confirm_script(spec: ApplySpec, rollback: Rollback, armed_nonce: str, nonce:
         f'  fo_stop failed {HEALTH_KEY} "rolled back (undo rc=$fo_undo_rc)"\n'
         "fi\n")
     out += [render.step(item, "failed-after") for item in moves + steps]
+    if spec.arm_files:
+        out.append(f"rm -f {argv(*(change.path for change in spec.arm_files))}\n")
     out.append("fo_disarm\nfo_ok\n")
     return "".join(out)
 

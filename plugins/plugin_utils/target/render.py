@@ -60,10 +60,10 @@ def stage(change: FileChange) -> str:
     the run when that fails (a full disk stops here, before any change)."""
     path, tmp = shq(change.path), shq(f"{change.path}.fo-new")
     write = printf_to(change.content or "", tmp)
-    return f"{{ mkdir -p \"$(dirname {path})\" && {write} && chmod {shq(change.mode)} {tmp}; }} 2>\"$fo_t/e\"\nfo_staging $? {path}\n"
+    return f"fo_boundary\n{{ mkdir -p \"$(dirname {path})\" && {write} && chmod {shq(change.mode)} {tmp}; }} 2>\"$fo_t/e\"\nfo_staging $? {path}\n"
 
 
 def step(item: Step, status: str) -> str:
     """A step and its section; a checked one that fails stops the run with status (fo_stop)."""
-    code = _run(item.code) + f"fo_rc=$?\nfo_emit {shq(item.key)} \"$fo_rc\"\n"
+    code = "fo_boundary\n" + _run(item.code) + f"fo_rc=$?\nfo_emit {shq(item.key)} \"$fo_rc\"\n"
     return code + (f"[ \"$fo_rc\" -eq 0 ] || fo_stop {argv(status, item.key)}\n" if item.check else "")

@@ -290,6 +290,8 @@ class ApplySpec:
     # what puts the collection's running state back as read (an armed rollback runs it)
     undo_nft: list[str] = dataclasses.field(default_factory=list)
     undo: list[Step] = dataclasses.field(default_factory=list)
+    # files that exist only while a rollback is armed (OpenWrt's boot-time undo of UCI values)
+    arm_files: list[FileChange] = dataclasses.field(default_factory=list)
 
     def changes(self) -> bool:
         return bool(self.files or self.pre or self.nft or self.post)
@@ -303,6 +305,7 @@ class ApplySpec:
         self.readback += other.readback
         self.undo_nft += other.undo_nft
         self.undo += other.undo
+        self.arm_files += other.arm_files
         return self
 
 
@@ -328,6 +331,10 @@ def apply_script(spec: ApplySpec, nonce: str | None = None, arm: str | None = No
     out += [render.expect(index, exp) for index, exp in enumerate(spec.expect)]
     # 2. stage files next to their targets
     out += [render.stage(change) for change in spec.files if change.content is not None]
+    if any(change.content is not None for change in spec.files):
+        # the staged files reach the disk before any of them replaces its target: a power cut
+        # after a move leaves the old or the new file, never an empty one
+        out.append("sync\n")
     # 3. preparatory steps (packages, modules) and 4. validate + apply the nft batch
     out += [render.step(step, "failed") for step in spec.pre]
     if spec.nft:
@@ -342,7 +349,7 @@ def apply_script(spec: ApplySpec, nonce: str | None = None, arm: str | None = No
     # the rollback armed, and 7. the read-back
     out += [render.step(step, "failed-after") for step in spec.post if arm is None or step.runtime]
     if arm is not None:
-        out.append(arm)
+        out.append("fo_boundary\n" + arm)
     out.append("fo_staged=''\n")
     out += [render.section(read) for read in spec.readback]
     out.append("fo_ok\n")
