@@ -39,55 +39,27 @@ PREFIX = "host:"
 RELEASE_KEY = PREFIX + "osrelease"
 RELEASE_VAR = "fo_kr"
 
-_HOST_CODE = """\
-for fo_x in {tools}; do
-  if command -v "$fo_x" >/dev/null 2>&1; then printf '%s=' "$fo_x"; command -v "$fo_x"; fi
-done"""
-
-_FILES_CODE = """\
-for fo_x in /run/systemd/system /run/openrc /sbin/openrc /sbin/fw4 /usr/share/firewall4 /sbin/fw3 \\
-    /etc/init.d/firewall /etc/openwrt_release; do
-  if [ -e "$fo_x" ]; then echo "$fo_x"; fi
-done"""
-
-
-# The units' states without a process where systemd keeps them in files (each systemctl
-# costs a process and D-Bus calls: the most expensive read on a small router): the unit is
-# active while PID 1 keeps /run/systemd/units/invocation:UNIT (removed when it stops or
-# fails), enabled when a .wants/.requires folder of /etc/systemd/system links it, and
-# installed when its unit file exists. Printed as ``systemctl show`` would, one block per
-# unit; ``systemctl show`` itself only where systemd runs without /run/systemd/units.
+# Paths whose presence tells the init system and the firewall (``paths``).
+MARKS = ("/run/systemd/system", "/run/openrc", "/sbin/openrc", "/sbin/fw4", "/usr/share/firewall4", "/sbin/fw3",
+         "/etc/init.d/firewall", "/etc/openwrt_release")
+# The units whose states ``units_code`` reads (host_units.sh says how).
 _UNITS = ("firewalld.service", "nftables.service")
+_sh = sh.here(__file__)
+
+
+def exist_code(paths: t.Iterable[str]) -> str:
+    """sh printing the paths that exist, one a line, without a process (host_exist.sh)."""
+    return _sh("host_exist.sh", {"fo_paths": sh.words(paths)})
 
 
 def units_code(root: str = "") -> str:
     """The systemd-units section's sh (root: a folder standing for / in the tests)."""
-    etc, run = f"{root}/etc/systemd/system", f"{root}/run/systemd"
-    unit_dirs = " ".join(f"{root}{d}" for d in (
-        "/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
-        "/usr/lib/systemd/system", "/lib/systemd/system"))
-    return f"""\
-if [ -d {run}/system ] && [ -d {run}/units ]; then
-  for fo_u in {" ".join(_UNITS)}; do
-    fo_a=inactive fo_s=''
-    if [ -L "{run}/units/invocation:$fo_u" ]; then fo_a=active; fi
-    for fo_x in {unit_dirs}; do
-      if [ -e "$fo_x/$fo_u" ]; then fo_s=disabled; break; fi
-    done
-    for fo_x in {etc}/*.wants/"$fo_u" {etc}/*.requires/"$fo_u"; do
-      if [ -n "$fo_s" ] && [ -e "$fo_x" ]; then fo_s=enabled; fi
-    done
-    printf 'Id=%s\\nActiveState=%s\\nUnitFileState=%s\\n\\n' "$fo_u" "$fo_a" "$fo_s"
-  done
-elif command -v systemctl >/dev/null 2>&1; then
-  systemctl show --property=Id,ActiveState,UnitFileState {" ".join(_UNITS)} 2>/dev/null
-fi
-true"""
+    return _sh("host_units.sh", {"fo_root": root, "fo_units": sh.words(_UNITS)})
 
 
 def release_read() -> Read:
     """The one read of the running kernel's release (see the module docstring)."""
-    return Read(RELEASE_KEY, sh.render(sh.path_of(__file__, "release.sh"), {}))
+    return Read(RELEASE_KEY, _sh("release.sh", {}))
 
 
 def kernel_release(snapshot: Snapshot) -> str | None:
@@ -102,9 +74,9 @@ def host_reads() -> list[Read]:
         Read(PREFIX + "openwrt_release", file_code("/etc/openwrt_release")),
         release_read(),
         Read(PREFIX + "pid1", "fo_rd /proc/1/comm"),
-        Read(PREFIX + "tools", _HOST_CODE.format(tools=" ".join(TOOLS))),
-        Read(PREFIX + "paths", _FILES_CODE),
-        Read(PREFIX + "netdevs", "for fo_x in /sys/class/net/*; do\n  if [ -e \"$fo_x\" ]; then echo \"${fo_x##*/}\"; fi\ndone"),
+        Read(PREFIX + "tools", _sh("host_tools.sh", {"fo_tools": sh.words(TOOLS)})),
+        Read(PREFIX + "paths", exist_code(MARKS)),
+        Read(PREFIX + "netdevs", _sh("host_netdevs.sh", {})),
         Read(PREFIX + "systemd-units", units_code()),
     ]
 
