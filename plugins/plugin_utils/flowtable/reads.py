@@ -24,13 +24,15 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.persist 
     unit_name,
     unit_path,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import sh
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Read,
     Snapshot,
     argv,
     file_code,
-    shq,
 )
+
+_sh = sh.here(__file__)
 
 PREFIX = "ft:"
 
@@ -44,18 +46,9 @@ def listing(what: str, desired: Desired, json_out: bool) -> str:
 
 def _unit_state_code(unit: str) -> str:
     """``systemctl is-enabled`` and ``is-active`` of the collection's unit without a
-    process: enabled is the links ``enable`` makes in the .wants folders of its [Install]
-    section; active is systemd's ``/run/systemd/units/invocation:UNIT`` link, which PID 1
-    keeps while the unit is active (removed when it stops or fails). Prints ``enabled
-    active``, ``disabled inactive``, ...; the second word only where /run/systemd/units
-    exists (systemd 233 and later). rc 1 when not enabled, as is-enabled."""
-    links = " && ".join(f"[ -L {shq(f'/etc/systemd/system/{w}.wants/{unit}')} ]" for w in WANTED_BY)
-    invocation = shq(f"/run/systemd/units/invocation:{unit}")
-    return (f"if {links}; then fo_ue=enabled; else fo_ue=disabled; fi\n"
-            "if [ ! -d /run/systemd/units ]; then echo \"$fo_ue\"\n"
-            f"elif [ -L {invocation} ]; then echo \"$fo_ue active\"\n"
-            "else echo \"$fo_ue inactive\"; fi\n"
-            "[ \"$fo_ue\" = enabled ] || fo_rc 1")
+    process (read_unit_state.sh): ``enabled active``, ``disabled inactive``, ...; rc 1 when
+    not enabled, as is-enabled."""
+    return _sh("read_unit_state.sh", {"fo_unit": unit, "fo_wanted_by": sh.words(WANTED_BY)})
 
 
 def unit_state(snapshot: Snapshot) -> tuple[bool, bool | None]:

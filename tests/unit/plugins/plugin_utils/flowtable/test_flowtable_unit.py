@@ -1,13 +1,16 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The flowtable's systemd unit: its state read without systemctl (run under busybox),
+"""The flowtable's systemd unit: its state read without systemctl (run under busybox and dash),
 started after a changing apply where nftables.service runs (issue 19), stopped and
 removed with the last file; hosts without systemd get the loader and are told how to run it."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import run as R
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    parse_sections,
     read_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
@@ -26,6 +29,8 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_help
     unit_section,
 )
 
+SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
+
 
 def test_host_without_systemd_gets_the_loader_and_is_told_how_to_run_it():
     sections = dict(owned(None), **R_host(systemd=False, udev=False))
@@ -37,28 +42,30 @@ def test_host_without_systemd_gets_the_loader_and_is_told_how_to_run_it():
 
 def test_unit_enabled_is_read_from_the_wants_links():
     """No systemctl process: enabled means the links of the unit's [Install] section exist,
-    active that systemd keeps the unit's invocation link."""
+    active that systemd keeps the unit's invocation link (read_unit_state.sh)."""
     code = next(r.code for r in R.flowtable_reads(params()) if r.key == "ft:unit-enabled")
     assert "systemctl" not in code and "$(" not in code
-    for wanted in ("multi-user.target", "nftables.service"):
-        assert f"/etc/systemd/system/{wanted}.wants/flowoffload-inet-flowoffload.service" in code
-    assert "[ -L /run/systemd/units/invocation:flowoffload-inet-flowoffload.service ]" in code
+    assert code.startswith("fo_unit=flowoffload-inet-flowoffload.service\n"
+                           "fo_wanted_by='multi-user.target nftables.service'\n")
+    assert '[ -L "/run/systemd/units/invocation:$fo_unit" ]' in code
 
 
+@pytest.mark.parametrize("shell", list(SHELLS))
 @pytest.mark.parametrize("links, invocation, units, out, rc", [
     (True, True, True, "enabled active", 0),
     (True, False, True, "enabled inactive", 0),
+    ("one", False, True, "disabled inactive", 1),  # one of the two .wants links: not enabled
     (False, False, True, "disabled inactive", 1),
     (False, True, True, "disabled active", 1),
     (True, True, False, "enabled", 0),  # no /run/systemd/units: the active state is not told
 ])
-def test_unit_state_read_runs_under_busybox(tmp_path, links, invocation, units, out, rc):
+def test_unit_state_read_runs_under_busybox_and_dash(tmp_path, shell, links, invocation, units, out, rc):
     """The read's code against a fake root (its absolute paths moved under tmp_path)."""
     unit = "flowoffload-inet-flowoffload.service"
     root = tmp_path
     for wanted in ("multi-user.target", "nftables.service"):
         (root / f"etc/systemd/system/{wanted}.wants").mkdir(parents=True)
-        if links:
+        if links is True or (links == "one" and wanted == "nftables.service"):
             (root / f"etc/systemd/system/{wanted}.wants/{unit}").symlink_to(f"/etc/systemd/system/{unit}")
     if units:
         (root / "run/systemd/units").mkdir(parents=True)
@@ -67,12 +74,10 @@ def test_unit_state_read_runs_under_busybox(tmp_path, links, invocation, units, 
     code = next(r.code for r in R.flowtable_reads(params()) if r.key == "ft:unit-enabled")
     code = code.replace("/etc/", f"{root}/etc/").replace("/run/", f"{root}/run/")
     script, nonce = read_script([R.Read("ft:unit-enabled", code)])
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-        parse_sections,
-    )
-    snapshot, _m = parse_sections(ShellTarget().run_script(script)[1], nonce)
+    snapshot, _m = parse_sections(ShellTarget(shell=SHELLS[shell]).run_script(script)[1], nonce)
     assert (snapshot.text("ft:unit-enabled").strip(), snapshot.get("ft:unit-enabled").rc) == (out, rc)
-    assert R.unit_state(snapshot) == (links, {"enabled active": True, "enabled": None}.get(out, "active" in out.split()[1:]))
+    assert R.unit_state(snapshot) == (links is True, {"enabled active": True, "enabled": None}.get(
+        out, "active" in out.split()[1:]))
 
 
 # --- issue 19: the unit is active after a changing apply, and the read checks it ------------
