@@ -14,8 +14,10 @@
 # No inputs: the prelude sets $fo_nonce and $fo_t (SC2154 above).
 
 fo_staged=''
+fo_mkdirs=''
 fo_stop() {
   for fo_f in $fo_staged; do rm -f "$fo_f"; done
+  fo_rmdirs
   printf '@@%s-result %s %s@@\n' "$fo_nonce" "$1" "$2"
   [ -z "${3:-}" ] || printf '%s\n' "$3" >&2
   exit 3
@@ -29,6 +31,15 @@ fo_staging() {
     fo_stop failed "stage:$2"
   fi
   fo_staged="$fo_staged $2.fo-new"
+}
+# the folders staging creates (a file's parent that did not exist): fo_rmdirs removes them
+# again when the run stops (and an armed rollback, from its record), each only when empty
+fo_newdir() {
+  [ -d "$1" ] || fo_mkdirs="$1 $fo_mkdirs"
+}
+fo_rmdirs() {
+  for fo_d in $fo_mkdirs; do rmdir "$fo_d" 2>/dev/null; done
+  :
 }
 fo_ok() { printf '@@%s-result ok -@@\n' "$fo_nonce"; }
 # A test-only hook of the crash-consistency tests: each change of the script starts at a

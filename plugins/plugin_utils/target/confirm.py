@@ -102,6 +102,9 @@ def undo_code(spec: ApplySpec) -> str:
     staged += [change.path for change in spec.arm_files]
     if staged:
         body.append(f"  rm -f {argv(*staged)}\n")
+    body.append('  if [ -r "$fo_arm/dirs" ]; then\n'
+                '    while read -r fo_d; do [ -z "$fo_d" ] || rmdir "$fo_d" 2>/dev/null; done <"$fo_arm/dirs"\n'
+                "  fi\n")
     body.append("}\n")
     return "".join(body)
 
@@ -161,7 +164,10 @@ def confirm_script(spec: ApplySpec, rollback: Rollback, armed_nonce: str, nonce:
     out += [render.step(item, "failed-after") for item in moves + steps]
     if spec.arm_files:
         out.append(f"rm -f {argv(*(change.path for change in spec.arm_files))}\n")
-    out.append("fo_disarm\nfo_ok\n")
+    # disarmed, then read back again: the parts verify what the deferred steps did
+    out.append("fo_disarm\n")
+    out += [render.section(read) for read in spec.readback]
+    out.append("fo_ok\n")
     return "".join(out)
 
 
@@ -170,9 +176,11 @@ def _said(section: Section | None, fallback: str) -> str:
     return clip(text, 600) or "no message"
 
 
-def confirm_host(target: Target, spec: ApplySpec, rollback: Rollback, applied: ApplyResult) -> dict[str, t.Any]:
-    """Confirm the armed apply over a NEW connection (one round trip); the ``rollback``
-    return value, or FlowOffloadError saying that and why the router rolled back."""
+def confirm_host(target: Target, spec: ApplySpec, rollback: Rollback,
+                 applied: ApplyResult) -> tuple[dict[str, t.Any], ApplyResult]:
+    """Confirm the armed apply over a NEW connection (one round trip): the ``rollback`` return
+    value and the apply's result with the confirm's read-back over its own (what the parts
+    verify), or FlowOffloadError saying that and why the router rolled back."""
     reconnect = getattr(target, "reconnect", None)
     if reconnect is not None:
         reconnect()  # the confirm must prove that a new connection reaches the router
@@ -185,7 +193,13 @@ def confirm_host(target: Target, spec: ApplySpec, rollback: Rollback, applied: A
                                  "rollback": {"armed": True, "timeout": rollback.timeout, "confirmed": False,
                                               "health_check": check}}
     if res.ok:
-        return {"armed": True, "timeout": rollback.timeout, "confirmed": True, "health_check": check}
+        snapshot = applied.snapshot.merged(res.snapshot)
+        for read in spec.readback:  # what the reads derive (expand), from the confirm's read-back
+            section = snapshot.sections.get(read.key)
+            if read.expand is not None and section is not None:
+                snapshot.sections.update(read.expand(section))
+        verified = dataclasses.replace(applied, snapshot=snapshot)
+        return {"armed": True, "timeout": rollback.timeout, "confirmed": True, "health_check": check}, verified
     undo = "" if "undo rc=0" in err else " (the undo reported a failure: check the router)"
     if res.key == HEALTH_KEY:
         raise FlowOffloadError(

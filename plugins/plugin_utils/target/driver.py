@@ -94,8 +94,8 @@ def drive(part: Part[P], target: Target, params: Params, check_mode: bool) -> di
             continue
         if rollback is None or not applied.ok:
             return part.finish(plan, applied)
-        confirmed = confirm.confirm_host(target, plan.spec, rollback, applied)
-        result = part.finish(plan, applied)
+        confirmed, verified = confirm.confirm_host(target, plan.spec, rollback, applied)
+        result = part.finish(plan, verified)
         result["rollback"] = confirmed
         return result
     if rollback is not None:

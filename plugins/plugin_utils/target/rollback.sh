@@ -47,6 +47,9 @@ fo_wait_disarmed() {
 fo_arm_begin() {
   rm -rf "$fo_arm"
   mkdir -p "$fo_arm" || fo_stop failed arm "cannot create the rollback record $fo_arm"
+  # the folders the staging created: the rollback removes them (when empty)
+  : >"$fo_arm/dirs"
+  for fo_d in $fo_mkdirs; do printf '%s\n' "$fo_d" >>"$fo_arm/dirs"; done
 }
 
 fo_arm_start() {
