@@ -14,16 +14,40 @@ import dataclasses
 import typing as t
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.flowoffload.nft.plugins.modules.flowtable import ARGUMENT_SPEC as FLOWTABLE_SPEC
-from ansible_collections.flowoffload.nft.plugins.modules.offload_kmod import ARGUMENT_SPEC as KMOD_SPEC
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.run import finish_flowtable, plan_flowtable
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod.plan import finish_kmod, plan_kmod
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import inputs as pin
+from ansible_collections.flowoffload.nft.plugins.modules.flowtable import (
+    ARGUMENT_SPEC as FLOWTABLE_SPEC,
+)
+from ansible_collections.flowoffload.nft.plugins.modules.offload_kmod import (
+    ARGUMENT_SPEC as KMOD_SPEC,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    probe as _probe,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.run import (
+    finish_flowtable,
+    plan_flowtable,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod.plan import (
+    finish_kmod,
+    plan_kmod,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
+    inputs as pin,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import rules
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import sysctl as psys
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import script as _script
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
+    sysctl as psys,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import (
+    script as _script,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import sh
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import (
+    exist_code,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
     ApplySpec,
@@ -32,13 +56,13 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     Snapshot,
     Step,
     clip,
-    shq,
 )
 
 RECHECK_KEY = "probe:recheck"
 LEFTOVERS_KEY = "profile:lock-leftovers"
 # The module files whose argument specs fill a part's defaults (what the action would validate).
 SPECS = {"flowtable": FLOWTABLE_SPEC, "offload_kmod": KMOD_SPEC}
+_sh = sh.here(__file__)
 
 
 def filled(module: str, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -82,8 +106,7 @@ def leftovers_read() -> Read:
     """``profile:lock-leftovers``: the lock paths that exist (builtins only). Since the lock
     exists only while a run holds it, one that is there belongs to a run in progress or was
     left by an earlier version of the collection (which kept its lock file)."""
-    paths = " ".join(shq(p) for p in _lock_paths())
-    return Read(LEFTOVERS_KEY, f'for fo_x in {paths}; do\n  if [ -e "$fo_x" ]; then echo "$fo_x"; fi\ndone')
+    return Read(LEFTOVERS_KEY, exist_code(_lock_paths()))
 
 
 @dataclasses.dataclass
@@ -98,17 +121,7 @@ def plan_leftovers(snapshot: Snapshot) -> LeftoverPlan:
     found = [p for p in (snapshot.out(LEFTOVERS_KEY) or "").split() if p in _lock_paths()]
     spec = ApplySpec()
     if found:
-        paths = " ".join(shq(p) for p in found)
-        spec.post.append(Step("profile:lock-leftovers", (
-            f"for fo_x in {paths}; do\n"
-            '  [ "$fo_x" != "$fo_lock" ] || continue\n'
-            '  if [ -d "$fo_x" ]; then\n'
-            "    fo_p=''\n"
-            '    [ ! -r "$fo_x/pid" ] || read -r fo_p <"$fo_x/pid" || :\n'
-            '    if [ -n "$fo_p" ] && [ -d "/proc/$fo_p" ]; then continue; fi\n'
-            '    rm -rf "$fo_x"\n'
-            '  else rm -f "$fo_x"; fi\n'
-            "done")))
+        spec.post.append(Step(LEFTOVERS_KEY, _sh("lock_leftovers.sh", {"fo_leftovers": sh.words(found)})))
     return LeftoverPlan({"changed": bool(found), "removed": found}, spec)
 
 
@@ -130,8 +143,7 @@ def plan_recheck(install: rules.Install) -> RecheckPlan:
     without devices, never committed). The apply stops here, before the flowtable is
     configured, when the kernel still refuses it."""
     batch = _probe.probe_batch(None, _probe.PROBE_TABLE_PREFIX + "recheck")
-    code = f"printf '%s' {shq(batch)} >\"$fo_t/recheck.nft\"\nnft -c -f \"$fo_t/recheck.nft\""
-    spec = ApplySpec(pre=[Step(RECHECK_KEY, code)])
+    spec = ApplySpec(pre=[Step(RECHECK_KEY, _sh("recheck.sh", {"fo_batch": batch}))])
     return RecheckPlan({"changed": True, "supported": True}, spec, install)
 
 

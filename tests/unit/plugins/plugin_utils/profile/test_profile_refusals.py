@@ -2,30 +2,36 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """run_profile refuses bad input before any script runs (HostRoot of the lab VM: no round
 trip, the root untouched), or right after the read; and off's removal of the lock an earlier
-version left, under busybox, next to a live holder's directory."""
+version left, under busybox and dash, next to a live holder's directory."""
 from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 
 import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
+    parts,
+    rules,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import run as P
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import script as T
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-    Snapshot,
-)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     ShellTarget,
-    sec,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import (
+    HostRoot,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.lab import (
     LAN_WAN,
     lab_root,
     params,
 )
+
+SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
 
 
 # --- issue 9 point 4: nothing changes before every input is checked ----------------------------------
@@ -72,7 +78,9 @@ def test_bootstrap_python_warns_and_does_nothing(tmp_path: pathlib.Path) -> None
     assert out["changed"] is False and target.round_trips == 3 and any("gateway_bootstrap_python is deprecated" in w for w in out["warnings"])
 
 
-def test_off_leftover_removal_under_busybox_keeps_a_live_holders_directory(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("shell", ["busybox", "dash"])
+def test_off_leftover_read_and_removal_keep_a_live_holders_directory(tmp_path: pathlib.Path, shell: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir, tmp_dir = tmp_path / "run", tmp_path / "tmp"
     run_dir.mkdir()
     tmp_dir.mkdir()
@@ -80,9 +88,31 @@ def test_off_leftover_removal_under_busybox_keeps_a_live_holders_directory(tmp_p
     (tmp_dir / "flowoffload.lock").write_text("")          # flock file of an earlier version
     (tmp_dir / "flowoffload.lock.d").mkdir()                # a mkdir lock whose holder lives (this test)
     (tmp_dir / "flowoffload.lock.d" / "pid").write_text(f"{os.getpid()}\n")
-    found = "\n".join(str(p) for p in (tmp_dir / "flowoffload.lock", tmp_dir / "flowoffload.lock.d")) + "\n"
-    plan = P.plan_leftovers(Snapshot({P.LEFTOVERS_KEY: sec(found)}))
+    target = ShellTarget(shell=SHELLS[shell])
+    read, nonce = T.read_script([parts.leftovers_read()])
+    found = T.parse_sections(target.run_script(read)[1], nonce)[0]
+    assert found.text(parts.LEFTOVERS_KEY) == f"{tmp_dir}/flowoffload.lock\n{tmp_dir}/flowoffload.lock.d\n"
+    plan = parts.plan_leftovers(found)
+    assert plan.result == {"changed": True, "removed": [f"{tmp_dir}/flowoffload.lock", f"{tmp_dir}/flowoffload.lock.d"]}
     script, nonce = T.apply_script(plan.spec)
-    res = T.parse_apply(*ShellTarget().run_script(script), nonce)
+    res = T.parse_apply(*target.run_script(script), nonce)
     assert res.ok, res.stdout
     assert sorted(p.name for p in tmp_dir.iterdir()) == ["flowoffload.lock.d"] and not list(run_dir.iterdir())
+
+
+@pytest.mark.parametrize("shell", ["busybox", "dash"])
+def test_the_recheck_step_stops_the_apply_when_the_kernel_still_refuses_flowtables(tmp_path: pathlib.Path,
+                                                                                   shell: str) -> None:
+    """recheck.sh: nft -c of the software probe, run on a HostRoot with the nft double."""
+    host = HostRoot(tmp_path, shell, tools={"nft": "nft/nft"})
+    plan = parts.plan_recheck(rules.Install("opkg", ("kmod-nft-offload",), ("nft_flow_offload",)))
+    script, nonce = T.apply_script(plan.spec)
+    ok = T.parse_apply(*host.run_script(script), nonce)
+    assert ok.ok and parts.finish_recheck(plan, ok) == {"changed": True, "supported": True}
+    assert host.ruleset() == ""  # nft -c: nothing committed
+    host.write("/var/lib/nft-double/no-flowtables", "")
+    script, nonce = T.apply_script(plan.spec)
+    refused = T.parse_apply(*host.run_script(script), nonce)
+    assert not refused.ok and refused.key == parts.RECHECK_KEY
+    with pytest.raises(FlowOffloadError, match="the kernel still refuses a flowtable"):
+        parts.finish_recheck(plan, refused)

@@ -189,7 +189,7 @@ def test_off_removes_the_lock_file_an_earlier_version_left(tmp_path: pathlib.Pat
     assert check["changed"] is True and check["parts"]["lock"] == {"changed": True, "removed": ["/tmp/flowoffload.lock"]}
     assert host.snapshot() == before
     # the read asks for every path a lock can have had (flock files and mkdir directories)
-    assert "for fo_x in /run/flowoffload.lock /run/flowoffload.lock.d /tmp/flowoffload.lock /tmp/flowoffload.lock.d" in host.scripts[0]
+    assert "fo_paths='/run/flowoffload.lock /run/flowoffload.lock.d /tmp/flowoffload.lock /tmp/flowoffload.lock.d'" in host.scripts[0]
     out = P.run_profile(host, params(profile="off"), False)
     assert out["changed"] is True and host.round_trips == 3 and not host.exists("/tmp/flowoffload.lock")
     del before["/tmp/flowoffload.lock"]
