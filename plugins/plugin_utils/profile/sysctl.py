@@ -17,10 +17,23 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.reads import K_SYSCTL, sysctl_read
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.reads import (
+    K_SYSCTL,
+    sysctl_read,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import sh
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-    ApplyResult, ApplySpec, Expect, FileChange, Read, Snapshot, Step, shq,
+    ApplyResult,
+    ApplySpec,
+    Expect,
+    FileChange,
+    Read,
+    Snapshot,
+    Step,
+    shq,
 )
 
 PREFIX = "sysctl:"
@@ -49,14 +62,7 @@ def proc_path(name: str) -> str:
 
 
 _FILE_CODE = f"if [ -e {shq(FILE)} ]; then echo present; fo_rd {shq(FILE)}; else echo absent; fi"
-# systemd-sysctl needs no procps (absent from minimal images) and skips keys the kernel
-# lacks; elsewhere (OpenWrt's busybox, OpenRC) sysctl -e -p reads the same file.
-_APPLY_CODE = (
-    "for fo_b in /usr/lib/systemd/systemd-sysctl /lib/systemd/systemd-sysctl; do\n"
-    "  if [ \"$fo_init\" = systemd ] && [ -x \"$fo_b\" ]; then \"$fo_b\" {file}; exit; fi\n"
-    "done\n"
-    "sysctl -e -p {file}"
-)
+_sh = sh.here(__file__)
 
 
 def sysctl_reads() -> list[Read]:
@@ -126,7 +132,8 @@ class SysctlPlan:
 
 
 def apply_code(init: str) -> str:
-    return f"fo_init={shq(init)}\n" + _APPLY_CODE.format(file=shq(FILE))
+    """The file's settings into the running kernel (sysctl_apply.sh)."""
+    return _sh("sysctl_apply.sh", {"fo_init": init, "fo_sysfile": FILE})
 
 
 def plan_sysctl(snapshot: Snapshot, wanted: t.Mapping[str, int], init: str, remove: bool = False) -> SysctlPlan:
@@ -172,7 +179,7 @@ def finish_sysctl(plan: SysctlPlan, apply_result: ApplyResult | None) -> dict[st
             raise FlowOffloadError(
                 f"applying {FILE} to the running kernel failed ({detail or 'no message'}); the file "
                 "and every other change of this run are in place; check the values of "
-                f"{', '.join(sorted(set(NAMES[n] for n in plan.wanted)))} and run again",
+                f"{', '.join(sorted({NAMES[n] for n in plan.wanted}))} and run again",
                 rc=res.rc, stderr=detail)
         raise FlowOffloadError(
             f"writing {FILE} failed at {res.key} ({detail or 'no message'}); nothing was changed; "

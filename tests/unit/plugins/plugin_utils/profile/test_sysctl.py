@@ -142,12 +142,12 @@ def test_reads_run_on_a_host_root(tmp_path: pathlib.Path, shell: str) -> None:
 
 
 # under busybox ash (ShellTarget shims the double over busybox's own sysctl applet) and dash
-SHELLS = [[]] + ([[str(shutil.which("dash"))]] if shutil.which("dash") else [])
+SHELLS = [[shutil.which("busybox") or "busybox", "sh"], [shutil.which("dash") or "dash"]]
 
 
 @pytest.mark.parametrize("shell", SHELLS)
 @pytest.mark.parametrize("init", ["procd", "openrc"])
-def test_apply_step_runs_sysctl_e_p_where_systemd_sysctl_is_not_used(init: str, shell: list) -> None:
+def test_apply_step_runs_sysctl_e_p_where_systemd_sysctl_is_not_used(init: str, shell: list[str]) -> None:
     script, nonce = read_script([Read("step", ps.apply_code(init))])
     rc, out, err = ShellTarget(doubles=DOUBLES, shell=shell).run_script(script)
     assert rc == 0, err
