@@ -136,6 +136,10 @@ def render_table(fig: t.Mapping[str, t.Any]) -> str:
         out.append(row.format("SSH round trips", str(changing["ssh_round_trips"]), ""))
         out.append(row.format("module executions (Python on the target)", str(changing["module_executions"]), ""))
         out.append(row.format("tasks changed", str(changing["changed"]), ""))
+        confirmed = changing.get("rollback")
+        if confirmed:
+            out.append(row.format("with gateway_rollback_timeout: SSH round trips", str(confirmed["ssh_round_trips"]), ""))
+            out.append(row.format("with gateway_rollback_timeout: wall time", f"{confirmed['wall']:.1f} s", ""))
         out.append("")
     plan = fig.get("planning")
     if plan:

@@ -53,6 +53,7 @@ REPO = os.path.dirname(HERE)
 DEVICES = ["lan0", "wan0"]
 GOAL_IDEMPOTENT_ROUND_TRIPS = 1
 GOAL_CHANGING_ROUND_TRIPS = 2
+GOAL_CONFIRMED_ROUND_TRIPS = 3
 GOAL_SPEEDUP = 3.0
 GOAL_PLANNING_RATIO = 1.2
 TABLE = "inet flowoffload"
@@ -174,7 +175,16 @@ def bench_changing(lab: Lab) -> dict[str, t.Any]:
     wall, text = lab.playbook(gateway, gateway_args("auto"), verbose=True)
     if not lab.has_flowtable():
         raise SystemExit("bench: profile auto after off left no table inet flowoffload")
-    return dict(count_vvv(text), wall=wall, changed=recap_changed(text))
+    out = dict(count_vvv(text), wall=wall, changed=recap_changed(text))
+    # the same change, commit-confirmed: read, apply, confirm over a new connection
+    lab.playbook(gateway, gateway_args("off"))
+    confirmed = ["-e", json.dumps({"gateway_rollback_timeout": 60,
+                                   "gateway_health_check": "nft list table inet flowoffload >/dev/null"})]
+    wall, text = lab.playbook(gateway, gateway_args("auto") + confirmed, verbose=True)
+    if not lab.has_flowtable():
+        raise SystemExit("bench: the confirmed run of profile auto left no table inet flowoffload")
+    out["rollback"] = dict(count_vvv(text), wall=wall, changed=recap_changed(text))
+    return out
 
 
 def bench_planning(lab: Lab, runs: int, rules: int, work: str) -> dict[str, t.Any]:
@@ -370,6 +380,8 @@ def goals(fig: t.Mapping[str, t.Any]) -> list[str]:
          idem["role"]["ssh_round_trips"] <= GOAL_IDEMPOTENT_ROUND_TRIPS),
         ("changing role run (off -> auto): SSH round trips", changing["ssh_round_trips"], GOAL_CHANGING_ROUND_TRIPS,
          changing["ssh_round_trips"] <= GOAL_CHANGING_ROUND_TRIPS),
+        ("changing run with gateway_rollback_timeout: SSH round trips", changing["rollback"]["ssh_round_trips"],
+         GOAL_CONFIRMED_ROUND_TRIPS, changing["rollback"]["ssh_round_trips"] <= GOAL_CONFIRMED_ROUND_TRIPS),
         ("hand-written / role task time", f"{idem['speedup']:.2f}x", f">= {GOAL_SPEEDUP:.0f}x",
          idem["speedup"] >= GOAL_SPEEDUP),
         ("planning with / without 10,000 rules", f"{plan['ratio']:.2f}x", f"< {GOAL_PLANNING_RATIO}x",
