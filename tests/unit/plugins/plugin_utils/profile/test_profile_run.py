@@ -71,7 +71,7 @@ def test_a_changing_run_applies_in_order_and_the_next_run_changes_nothing(tmp_pa
         f"mv -f {BOOT_LIST}.fo-new",                         # files moved after the batch
         f"mv -f {SYSCTL_FILE}.fo-new",
         "systemctl enable flowoffload-inet-flowoffload.service",  # flowtable: post
-        f"sysctl -e -p {SYSCTL_FILE}",                       # sysctl: post, after the modules
+        f"fo_sysfile={SYSCTL_FILE}\n",                        # sysctl: post, after the modules
         'fo_head kmod:proc-modules\n',                       # the read-back
     )]
     assert order == sorted(order)

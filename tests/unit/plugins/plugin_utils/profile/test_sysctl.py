@@ -9,14 +9,27 @@ import shutil
 import subprocess
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import sysctl as ps
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-    ApplyResult, FileChange, Read, Snapshot, parse_sections, read_script,
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import ShellTarget, sec
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import HostRoot
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
+    sysctl as ps,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    ApplyResult,
+    FileChange,
+    Read,
+    Snapshot,
+    parse_sections,
+    read_script,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    ShellTarget,
+    sec,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import (
+    HostRoot,
+)
 
 DOUBLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "profile")
 TCP, UDP = ps.TIMEOUTS
@@ -180,7 +193,9 @@ def test_scripts_pass_shellcheck() -> None:
 
 def test_the_running_values_are_the_facts_sysctl_read():
     # one awk process for facts and profile: the same four files under the same key
-    from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import reads as fr
+    from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import (
+        reads as fr,
+    )
     assert sorted(ps.proc_path(n)[len("/proc/sys/"):] for n in ps.NAMES) == sorted(fr.SYSCTLS.values())
     assert ps.RUNNING_KEY == fr.K_SYSCTL
     assert ps.parse_running("net/ipv4/ip_forward=1\nnet/netfilter/nf_flowtable_tcp_timeout=300\n") == {
