@@ -45,11 +45,11 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model im
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
     device_problem,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import sh
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Read,
     Section,
     Snapshot,
-    shq,
 )
 
 ProbeResult = tuple[bool | None, str]
@@ -59,7 +59,7 @@ HW_PREFIX = "probe:hw:"
 PROBE_TABLE_PREFIX = "flowoffload_probe_"
 _TABLE_MARK = "\x01T"
 _DEVICE_MARK = "\x01D"
-DEVICE_WORD = '"$fo_pd"'
+_sh = sh.here(__file__)
 
 
 def valid_probe_device(device: str) -> bool:
@@ -77,43 +77,24 @@ BATCH_KEY = "probe:batch"
 _ERROR_LINE = re.compile(r"^\S*?:(\d+):\d+(?:-\d+)?: Error: ", re.MULTILINE)
 
 
-def _printf_code(device: str | None, table_word: str, device_word: str) -> str:
-    """sh: printf one probe's batch lines (table and device filled in by the shell)."""
+def _format(device: str | None) -> str:
+    """The printf format of one probe's batch (read_probe.sh passes the table twice, then
+    the device of a hardware probe)."""
     batch = probe_batch(_DEVICE_MARK if device is not None else None, _TABLE_MARK)
-    fmt = batch.replace("\\", "\\\\").replace("%", "%%")
-    words = []
-    for mark in re.findall("\x01[TD]", fmt):
-        words.append(table_word if mark == _TABLE_MARK else device_word)
-    fmt = re.sub("\x01[TD]", "%s", fmt)
-    return f"printf {shq(fmt)} {' '.join(words)}"
-
-
-def _block_lines(device: str | None) -> int:
-    return probe_batch(_DEVICE_MARK if device is not None else None, _TABLE_MARK).count("\n")
+    marks = re.findall("\x01[TD]", batch)
+    if marks != [_TABLE_MARK, _TABLE_MARK] + ([_DEVICE_MARK] if device is not None else []):
+        raise ValueError(f"read_probe.sh fills a probe's table twice, then its device: not {marks}")
+    return re.sub("\x01[TD]", "%s", batch.replace("\\", "\\\\").replace("%", "%%"))
 
 
 def probe_read() -> Read:
     """``probe:batch``: the software probe and a hardware probe of every device but ``lo``,
-    in one ``nft -c`` run (``split_batch`` gives the per-probe sections)."""
-    sw_lines, hw_lines = _block_lines(None), _block_lines("")
-    sw_table = f"{PROBE_TABLE_PREFIX}$$_0"
-    hw_table = f'"{PROBE_TABLE_PREFIX}$$_$fo_pi"'
-    code = (
-        f"fo_pb=\"$fo_t/probe.nft\"\n"
-        f"{_printf_code(None, sw_table, '')} >\"$fo_pb\"\n"
-        "echo '1 -'\n"
-        f"fo_pl={sw_lines + 1}; fo_pi=0\n"
-        "for fo_pp in /sys/class/net/*; do\n"
-        "  [ -e \"$fo_pp\" ] || continue\n"
-        "  fo_pd=${fo_pp##*/}\n"
-        "  case $fo_pd in lo|*[!A-Za-z0-9_.@+-]*) continue ;; esac\n"
-        "  fo_pi=$((fo_pi + 1))\n"
-        f"  {_printf_code('', hw_table, DEVICE_WORD)} >>\"$fo_pb\"\n"
-        "  echo \"$fo_pl $fo_pd\"\n"
-        f"  fo_pl=$((fo_pl + {hw_lines}))\n"
-        "done\n"
-        "nft -c -f \"$fo_pb\""
-    )
+    in one ``nft -c`` run (read_probe.sh; ``split_batch`` gives the per-probe sections)."""
+    sw_lines = probe_batch(None, _TABLE_MARK).count("\n")
+    hw_lines = probe_batch(_DEVICE_MARK, _TABLE_MARK).count("\n")
+    code = _sh("read_probe.sh", {"fo_probe_sw": _format(None), "fo_probe_hw": _format(""),
+                                 "fo_probe_table": PROBE_TABLE_PREFIX, "fo_probe_first": sw_lines + 1,
+                                 "fo_probe_lines": hw_lines})
     return Read(BATCH_KEY, code, expand=split_batch)
 
 

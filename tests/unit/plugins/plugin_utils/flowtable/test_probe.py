@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import subprocess
 
+import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
     probe as _probe,
 )
@@ -14,12 +16,14 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     read_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
-    ShellTarget,
     fixture,
     sec,
 )
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import (
+    SHELLS,
+    HostRoot,
+)
 
-DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "nft"))
 SW_ENOENT = fixture("1.0.6-bookworm-facts-probe-software-enoent.stderr")
 SW_EPERM = fixture("1.0.6-bookworm-facts-probe-software-eperm.stderr")
 HW_ENOENT = fixture("1.0.6-bookworm-facts-probe-hardware-lo-enoent.stderr")
@@ -34,7 +38,8 @@ def test_batches_come_from_the_one_renderer():
 def test_one_read_and_no_python_pid():
     read = _probe.probe_read()
     assert read.key == "probe:batch" and not read.dynamic and read.expand is _probe.split_batch
-    assert "flowoffload_probe_$$_0" in read.code and str(os.getpid()) not in read.code
+    assert "fo_probe_table=flowoffload_probe_\n" in read.code and '"$fo_probe_table$$_0"' in read.code
+    assert str(os.getpid()) not in read.code
     assert read.code.count("nft ") == 1  # one nft process for every probe
 
 
@@ -51,30 +56,25 @@ def test_probe_script_passes_shellcheck(tmp_path):
     assert proc.returncode == 0, proc.stdout
 
 
-def _run(tmp_path, **env):
-    log = tmp_path / "nft.log"
-    os.environ.update({"NFT_LOG": str(log), **env})
-    try:
-        snap = read_host(ShellTarget(doubles=DOUBLES), [_probe.probe_read()])
-    finally:
-        for key in ["NFT_LOG", *env]:
-            os.environ.pop(key, None)
-    return snap, log.read_text() if log.exists() else ""
-
-
-def test_one_batch_probes_every_device_under_busybox(tmp_path):
-    devs = sorted(d for d in os.listdir("/sys/class/net") if d != "lo" and _probe.valid_probe_device(d))
-    assert devs, "the test host has no network device but lo"
-    snap, log = _run(tmp_path, NFT_REFUSE_OFFLOAD=devs[-1])
-    assert log.count("nft -c -f") == 1
+@pytest.mark.parametrize("shell", list(SHELLS))
+def test_one_batch_probes_every_device_under_busybox_and_dash(tmp_path: pathlib.Path, shell: str) -> None:
+    """read_probe.sh on a HostRoot: lo and a name the device rule refuses are left out, wan0
+    refuses offload (the nft double's knob), one nft -c for every probe, nothing committed."""
+    host = HostRoot(tmp_path, shell, tools={"nft": "nft/nft"},
+                    env={"NFT_REFUSE_OFFLOAD": "wan0", "NFT_LOG": "/tmp/nft.log"})
+    for dev in ("eth0", "lan0", "lo", "wan0", "bad*name"):
+        host.write(f"/sys/class/net/{dev}/type", "1\n")
+    snap = read_host(host, [_probe.probe_read()])
+    log = host.read("/tmp/nft.log") or ""
+    assert log.count("nft -c -f") == 1 and log.count("nft ") == 1 and host.ruleset() == ""
     assert _probe.software_verdict(snap)[0] is True
     verdicts = _probe.hardware_verdicts(snap)
-    assert sorted(verdicts) == devs and "lo" not in verdicts
-    assert verdicts[devs[-1]][0] is False and devs[-1] in verdicts[devs[-1]][1]
-    assert all(verdicts[d][0] is True for d in devs[:-1])
+    assert sorted(verdicts) == ["eth0", "lan0", "wan0"]
+    assert verdicts["wan0"][0] is False and "wan0" in verdicts["wan0"][1]
+    assert verdicts["eth0"][0] is True and verdicts["lan0"][0] is True
     # every block in a table of its own, named by the shell: flowoffload_probe_<pid>_<n>
     tables = [line.split()[3] for line in log.splitlines() if line.startswith("add table")]
-    assert len(tables) == len(set(tables)) == len(devs) + 1
+    assert len(tables) == len(set(tables)) == 4
     assert all(name.startswith("flowoffload_probe_") and name.endswith(f"_{i}") for i, name in enumerate(tables))
 
 
