@@ -30,7 +30,13 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.config impor
     config_reads,
     configured_from,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.run import facts_reads, gather_from
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.run import (
+    facts_reads,
+    gather_from,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
+    normalize_devices,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.driver import drive
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
@@ -79,7 +85,7 @@ def _drift(live: t.Sequence[t.Mapping[str, t.Any]], configured: t.Sequence[t.Map
         if conf.get("devices") is None:
             continue  # fw4 takes the devices from its zones
         wanted = set(conf["devices"])
-        gone = sorted(wanted - existing) if existing is not None else []
+        gone = list(normalize_devices(wanted - existing)) if existing is not None else []
         missing.extend(f"{dev} ({_spec(key)})" for dev in gone)
         expected = wanted - set(gone)
         have = set(cur.get("devices") or [])
@@ -209,7 +215,7 @@ def audit_row(host: str, facts: t.Mapping[str, t.Any], config: t.Mapping[str, t.
         "drift": drift,
         "missing_devices": missing,
         "devices": devices,
-        "hardware_capable": sorted(d["name"] for d in devices if d["hardware_offload"] == "supported"),
+        "hardware_capable": list(normalize_devices(d["name"] for d in devices if d["hardware_offload"] == "supported")),
         "flows": _flows(facts.get("flows")),
         "conflicts": [dict(c) for c in facts.get("conflicts") or []],
         "warnings": list(warnings),

@@ -12,6 +12,10 @@ from __future__ import annotations
 import json
 import typing as t
 
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
+    normalize_devices,
+)
+
 # Devices the flowtable cannot fast-path: layer-3 tunnels, userspace tunnels, ifb.
 NOT_FAST_PATHED = frozenset((
     "wireguard", "tun", "gre", "ipip", "sit", "ip6tnl", "ip6gre", "vti", "vti6", "xfrm", "ifb",
@@ -179,7 +183,7 @@ def add_lowers(links: dict[str, Link], pppoe_devices: t.Sequence[str] = ()) -> d
             lower = [link["parent"]]
         else:
             lower = []
-        link["lower"] = sorted(lower)
+        link["lower"] = list(normalize_devices(lower))
     return links
 
 
@@ -236,11 +240,8 @@ def resolve_lower(name: str, links: t.Mapping[str, Link], seen: set[str] | None 
 
 
 def resolve_candidates(links: t.Mapping[str, Link], names: t.Iterable[str]) -> list[str]:
-    """Sorted unique lower devices of the given forwarding devices."""
-    result: set[str] = set()
-    for name in names:
-        result.update(resolve_lower(name, links))
-    return sorted(result)
+    """The lower devices of the given forwarding devices (a normalized device list)."""
+    return list(normalize_devices(dev for name in names for dev in resolve_lower(name, links)))
 
 
 def candidate_devices(links: t.Mapping[str, Link], routes: t.Sequence[JsonObject],

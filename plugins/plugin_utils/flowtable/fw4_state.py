@@ -9,9 +9,18 @@ from __future__ import annotations
 import json
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import parse_flowtables
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Snapshot
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.nft import (
+    parse_flowtables,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
+    normalize_devices,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import (
+    host as _host,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Snapshot,
+)
 
 PREFIX = "fw4:"
 OPTIONS = ("flow_offloading", "flow_offloading_hw")
@@ -85,4 +94,4 @@ def predicted_devices(snapshot: Snapshot) -> list[str]:
     devices = interface_devices(snapshot.out(PREFIX + "interfaces") or "")
     present = _host.netdevs(snapshot)
     found = {devices[n] for n in zone_networks(snapshot.out(PREFIX + "config") or "") if n in devices}
-    return sorted(d for d in found if not present or d in present)
+    return list(normalize_devices(d for d in found if not present or d in present))
