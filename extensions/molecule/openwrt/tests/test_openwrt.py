@@ -88,6 +88,17 @@ def test_no_lock_left_behind(router: t.Any) -> None:
     assert host.run("ls -d /run/flowoffload.lock* /tmp/flowoffload.lock*").stdout == ""
 
 
+def test_no_rollback_armed(router: t.Any) -> None:
+    host = router
+    # issue 17: side_effect's commit-confirmed runs on openwrt-feed (rollback.yml) confirmed
+    # or rolled back; none leaves a record, the boot-time undo of fw4 or a pending expire
+    assert host.run("ls -d /run/flowoffload-rollback /tmp/flowoffload-rollback").stdout == ""
+    assert not host.file("/etc/uci-defaults/99-flowoffload-rollback").exists
+    assert host.file("/etc/uci-defaults").is_directory  # prepare.yml: as on OpenWrt
+    pending = host.run("grep -l 'flowoffload-rollbac[k]' /proc/[0-9]*/cmdline")
+    assert pending.stdout == "", pending.stdout
+
+
 def test_fw4_offloading_left_as_it_was(router: t.Any) -> None:
     host = router
     # the refused change was rolled back: the option is unset again, as before the run
