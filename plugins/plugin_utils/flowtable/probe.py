@@ -87,14 +87,17 @@ def _format(device: str | None) -> str:
     return re.sub("\x01[TD]", "%s", batch.replace("\\", "\\\\").replace("%", "%%"))
 
 
+def block_lines(hardware: bool) -> int:
+    """The lines of one probe's block in the batch (split_batch's arithmetic)."""
+    return probe_batch(_DEVICE_MARK if hardware else None, _TABLE_MARK).count("\n")
+
+
 def probe_read() -> Read:
     """``probe:batch``: the software probe and a hardware probe of every device but ``lo``,
     in one ``nft -c`` run (read_probe.sh; ``split_batch`` gives the per-probe sections)."""
-    sw_lines = probe_batch(None, _TABLE_MARK).count("\n")
-    hw_lines = probe_batch(_DEVICE_MARK, _TABLE_MARK).count("\n")
     code = _sh("read_probe.sh", {"fo_probe_sw": _format(None), "fo_probe_hw": _format(""),
-                                 "fo_probe_table": PROBE_TABLE_PREFIX, "fo_probe_first": sw_lines + 1,
-                                 "fo_probe_lines": hw_lines})
+                                 "fo_probe_table": PROBE_TABLE_PREFIX, "fo_probe_first": block_lines(False) + 1,
+                                 "fo_probe_lines": block_lines(True)})
     return Read(BATCH_KEY, code, expand=split_batch)
 
 

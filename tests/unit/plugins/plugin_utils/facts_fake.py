@@ -17,9 +17,15 @@ import re
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import reads as fr
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import probe as _probe
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Section
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    probe as _probe,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    modules as _kmod,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Section,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     SHARED_CAPTURES,
     fixture,
@@ -266,7 +272,7 @@ def probe_batch_section(software_error: str | None, devices: t.Mapping[str, str 
     with software_error (None: accepted) and each device's hardware probe with its error (a
     kernel message such as "Operation not supported"; None: accepted). A kernel without
     flowtables refuses every block with the software probe's error."""
-    sw_lines, hw_lines = _probe._block_lines(None), _probe._block_lines("")  # pylint: disable=protected-access
+    sw_lines, hw_lines = _probe.block_lines(False), _probe.block_lines(True)
     out, err, line = ["1 -"], [], sw_lines + 1
     if software_error:
         err += [f"/tmp/fo/probe.nft:2:1-60: Error: Could not process rule: {software_error}",
