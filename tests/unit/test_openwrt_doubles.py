@@ -16,8 +16,9 @@ import subprocess
 import typing as t
 
 import pytest
-
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import SHARED_CAPTURES
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    SHARED_CAPTURES,
+)
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 DOUBLES = os.path.join(HERE, "doubles", "openwrt")

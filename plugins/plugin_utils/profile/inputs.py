@@ -13,8 +13,12 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import nft as _nft
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    syntax as _syntax,
+)
 
 PROFILES = ("auto", "software", "hardware", "off")
 PROTOCOLS = ("tcp", "udp")
@@ -125,7 +129,7 @@ def parse_devices(value: t.Any) -> tuple[str, ...] | None:
         if not name or name in names:
             continue
         try:
-            _nft.validate_device(name)
+            _syntax.validate_device(name)
         except FlowOffloadError as exc:
             raise FlowOffloadError("gateway_" + exc.msg) from None
         names.append(name)
@@ -172,7 +176,7 @@ def parse_priority(value: t.Any) -> t.Any:
     if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and not INT32_MIN <= int(value) <= INT32_MAX:
         raise _priority_range_error(value)
     try:
-        number = _nft.resolve_priority(value)
+        number = _syntax.resolve_priority(value)
     except FlowOffloadError:
         raise FlowOffloadError(
             f"gateway_priority: {value!r} is not a flowtable priority; use an integer (for example 0 "
@@ -188,7 +192,7 @@ def _identifier(params: t.Mapping[str, t.Any], option: str, default: str | None)
     if value is None:
         return None
     try:
-        return _nft.validate_identifier(value, var(option))
+        return _syntax.validate_identifier(value, var(option))
     except FlowOffloadError as exc:
         raise FlowOffloadError(exc.msg) from None
 

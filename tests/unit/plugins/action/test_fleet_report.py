@@ -12,12 +12,16 @@ import typing as t
 import pytest
 import yaml
 from ansible.errors import AnsibleActionFail
-
 from ansible_collections.flowoffload.nft.plugins.action.fleet_report import ActionModule
 from ansible_collections.flowoffload.nft.plugins.modules import fleet_report
-from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import module_doc
 from ansible_collections.flowoffload.nft.tests.browser.fleet import fleet
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
+from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import (
+    module_doc,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+    action_on,
+)
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "playbooks", "audit.yml")
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import typing as t
 
 import yaml
-
 from ansible_collections.flowoffload.nft.plugins.action.flowtable import ActionModule
 from ansible_collections.flowoffload.nft.plugins.modules import flowtable
-from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import module_doc
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
+from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import (
+    module_doc,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+    action_on,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
     listing,
     owned,

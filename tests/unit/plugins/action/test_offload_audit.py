@@ -4,17 +4,26 @@
 inventory host, the same in check mode) and its module file (docs, argspec, main())."""
 from __future__ import annotations
 
-
 import pytest
 import yaml
 from ansible.errors import AnsibleActionFail
-
-from ansible_collections.flowoffload.nft.plugins.action.offload_audit import ActionModule
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES
+from ansible_collections.flowoffload.nft.plugins.action.offload_audit import (
+    ActionModule,
+)
 from ansible_collections.flowoffload.nft.plugins.modules import offload_audit
-from ansible_collections.flowoffload.nft.tests.browser.fleet import config_snapshot, persisted_file
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import netns_sections, vm_ns_sections
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES
+from ansible_collections.flowoffload.nft.tests.browser.fleet import (
+    config_snapshot,
+    persisted_file,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
+    netns_sections,
+    vm_ns_sections,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+    action_on,
+)
 
 
 def vm_target() -> FakeTarget:

@@ -13,15 +13,22 @@ from unittest import mock
 import pytest
 import yaml
 from ansible.errors import AnsibleActionFail
-
-from ansible_collections.flowoffload.nft.plugins.action.offload_facts import ActionModule
+from ansible_collections.flowoffload.nft.plugins.action.offload_facts import (
+    ActionModule,
+)
 from ansible_collections.flowoffload.nft.plugins.modules import offload_facts
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Section
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Section,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     netns_sections,
     openwrt_sections,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, fake_execute, sec
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+    fake_execute,
+    sec,
+)
 
 
 def _action(args: dict[str, t.Any], target: FakeTarget, check_mode: bool = False) -> tuple[ActionModule, list[t.Any]]:

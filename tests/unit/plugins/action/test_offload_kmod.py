@@ -12,14 +12,17 @@ import typing as t
 
 import pytest
 import yaml
-
 from ansible_collections.flowoffload.nft.plugins.action.offload_kmod import ActionModule
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
 from ansible_collections.flowoffload.nft.plugins.modules import offload_kmod
-from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import module_doc
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    modules as _kmod,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import (
+    module_doc,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
-    action_on,
     FakeTarget,
+    action_on,
     fixture,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.kmod_fake import (

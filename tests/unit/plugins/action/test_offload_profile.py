@@ -10,17 +10,30 @@ import os
 import typing as t
 
 import yaml
-
-from ansible_collections.flowoffload.nft.plugins.action import offload_profile as action_mod
-from ansible_collections.flowoffload.nft.plugins.action.offload_profile import ActionModule, role_variables
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import inputs as pin
+from ansible_collections.flowoffload.nft.plugins.action import (
+    offload_profile as action_mod,
+)
+from ansible_collections.flowoffload.nft.plugins.action.offload_profile import (
+    ActionModule,
+    role_variables,
+)
 from ansible_collections.flowoffload.nft.plugins.modules import offload_profile
-from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import module_doc
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget, action_on
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.test_profile_run import (
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
+    inputs as pin,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.action.module_doc import (
+    module_doc,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+    action_on,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.lab import (
     LAN_WAN,
-    PRISTINE,
     TIMEOUT,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.sections import (
+    PRISTINE,
     configured,
     lab_vm,
     readback,

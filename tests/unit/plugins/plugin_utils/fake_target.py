@@ -18,13 +18,15 @@ import subprocess
 import typing as t
 from unittest import mock
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Section
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Section,
+)
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 # The copy of ../shared/openwrt/captures kept with the fixtures (see its README.md).
 SHARED_CAPTURES = os.path.join(FIXTURES, "openwrt")
 
-_NONCE = re.compile(r"^fo_nonce=(\S+)$", re.M)
+_NONCE = re.compile(r"^fo_nonce=(\S+)$", re.MULTILINE)
 
 
 def fixture(name: str) -> str:

@@ -14,8 +14,13 @@ import os
 import re
 import typing as t
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import modules as _kmod
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Section, Snapshot
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    modules as _kmod,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Section,
+    Snapshot,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     SHARED_CAPTURES,
     fixture,

@@ -8,15 +8,20 @@ import subprocess
 import typing as t
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Target
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.action import (
     MAX_SCRIPT,
     STDIN_RUNNER,
     ActionTarget,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Target,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+)
 
 
 class Connection:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
     classify_nft_error,

@@ -11,18 +11,30 @@ import re
 import typing as t
 
 import pytest
-
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit import config as ac
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES, audit_row, run_audit
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.run import gather_from
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Snapshot
-from ansible_collections.flowoffload.nft.tests.browser.fleet import config_snapshot, persisted_file
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import (
+    STATES,
+    audit_row,
+    run_audit,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.run import (
+    gather_from,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Snapshot,
+)
+from ansible_collections.flowoffload.nft.tests.browser.fleet import (
+    config_snapshot,
+    persisted_file,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     netns_sections,
     openwrt_sections,
     vm_ns_sections,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+)
 
 UNIT_OK = "flowoffload-inet-factsft.service=enabled\n"
 

@@ -12,11 +12,14 @@ import os
 import re
 
 import pytest
-
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit import report as rep
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.page import (
+    render_html,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.page import render_html
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
 from ansible_collections.flowoffload.nft.tests.browser.fleet import KINDS, fleet
 
 GENERATED = "2026-11-27 07:00:00 UTC"

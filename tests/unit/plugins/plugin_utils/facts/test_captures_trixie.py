@@ -10,13 +10,16 @@ rule, traffic offloaded while conntrack was read.
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.flowoffload.nft.plugins.plugin_utils import errors as _errors
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import ethtool as e
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse as fp
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import nft as _nft
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    nft as _nft,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     count_like_target,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     fixture,
 )
 

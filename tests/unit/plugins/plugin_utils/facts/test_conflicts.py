@@ -2,13 +2,17 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import conflicts as fc
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import (
+    conflicts as fc,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import links as fl
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     capture,
-    fixture,
     nfqueue_like_target,
     xfrm_like_target,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    fixture,
 )
 
 NETNS = "1.0.6-bookworm-facts-netns-"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import ethtool as e
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     fixture,
 )
 

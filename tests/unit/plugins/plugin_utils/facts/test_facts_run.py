@@ -10,23 +10,27 @@ import shutil
 import typing as t
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import run as _facts
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import reads as fr
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import Section, Snapshot
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
-    FakeTarget,
-    ShellTarget,
-    sec,
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import run as _facts
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Section,
+    Snapshot,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     SW_EPERM,
     eth_section,
-    fixture,
     netns_sections,
     openwrt_sections,
     vm_ns_sections,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+    ShellTarget,
+    fixture,
+    sec,
 )
 
 ALL_KEYS = {"platform", "kernel", "sysctl", "package", "nft", "interfaces", "candidate_devices",

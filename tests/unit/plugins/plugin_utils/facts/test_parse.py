@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import links as fl
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse as fp
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod.modules import parse_kernel_config
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod.parse import (
+    parse_kernel_config,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     count_like_target,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     fixture,
 )
 

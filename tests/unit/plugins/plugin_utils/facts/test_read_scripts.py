@@ -13,9 +13,12 @@ import shutil
 import typing as t
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import conflicts as fc
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import ethtool as _ethtool
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import (
+    conflicts as fc,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import (
+    ethtool as _ethtool,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import links as fl
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import parse as fp
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import reads as fr
@@ -27,13 +30,13 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import (
     count_like_target,
-    fixture,
     nfqueue_like_target,
     xfrm_like_target,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     FIXTURES,
     ShellTarget,
+    fixture,
 )
 
 SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}

@@ -8,16 +8,19 @@ import subprocess
 import typing as t
 
 import pytest
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import reads as fr
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Section,
     read_host,
     read_script,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_fake import fixture
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import FakeTarget
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    FakeTarget,
+    fixture,
+)
 
 VM = "1.0.6-bookworm-vm-facts-"
 

@@ -9,7 +9,13 @@ import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    fw4 as _fw4,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import run as R
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.failure import (
+    explain_failure,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
     ApplySpec,
@@ -244,7 +250,7 @@ def test_bad_input_fails_before_any_script(changes):
 
 
 def test_backend_fw4_goes_to_the_fw4_backend(monkeypatch):
-    monkeypatch.setattr(R._fw4, "run_fw4", lambda target, p, check: {"changed": False, "via": "fw4"})
+    monkeypatch.setattr(_fw4, "run_fw4", lambda target, p, check: {"changed": False, "via": "fw4"})
     assert R.run_flowtable(FakeTarget({}), params(backend="fw4", devices=None), False)["via"] == "fw4"
 
 
@@ -281,7 +287,7 @@ def test_enoent_tells_kernel_support_from_a_missing_device():
     plan.snapshot = Snapshot({"probe:sw": sec("", 1, fixture("1.0.6-bookworm-facts-probe-software-enoent.stderr"))})
     res = ApplyResult("failed", "nft-check", Snapshot({"nft-check": sec("", 1, fixture(f"{VM}-missing-device-enoent.stderr"))}),
                       "", "", 3)
-    assert "lacks flowtable support" in R.explain_failure(plan, res).msg
+    assert "lacks flowtable support" in explain_failure(plan, res).msg
 
 
 def test_eexist_names_the_other_flowtable():
@@ -291,7 +297,7 @@ def test_eexist_names_the_other_flowtable():
     plan.snapshot = Snapshot({"ft:table-json": sec(fixture(f"{VM}-owned-two.json"))})
     plan.desired = dataclasses.replace(plan.desired, name="ft3")
     res = ApplyResult("failed", "nft-check", Snapshot({"nft-check": sec("", 1, fixture(f"{VM}-eexist.stderr"))}), "", "", 3)
-    assert "lan0, wan0 already in flowtable ft" in R.explain_failure(plan, res).msg
+    assert "lan0, wan0 already in flowtable ft" in explain_failure(plan, res).msg
 
 
 def test_eperm_says_become():

@@ -9,7 +9,11 @@ import shutil
 
 import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import run as R
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.reads import (
+    unit_state,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
+    Read,
     parse_sections,
     read_script,
 )
@@ -73,10 +77,10 @@ def test_unit_state_read_runs_under_busybox_and_dash(tmp_path, shell, links, inv
             (root / f"run/systemd/units/invocation:{unit}").symlink_to("0123456789abcdef")
     code = next(r.code for r in R.flowtable_reads(params()) if r.key == "ft:unit-enabled")
     code = code.replace("/etc/", f"{root}/etc/").replace("/run/", f"{root}/run/")
-    script, nonce = read_script([R.Read("ft:unit-enabled", code)])
+    script, nonce = read_script([Read("ft:unit-enabled", code)])
     snapshot, _m = parse_sections(ShellTarget(shell=SHELLS[shell]).run_script(script)[1], nonce)
     assert (snapshot.text("ft:unit-enabled").strip(), snapshot.get("ft:unit-enabled").rc) == (out, rc)
-    assert R.unit_state(snapshot) == (links is True, {"enabled active": True, "enabled": None}.get(
+    assert unit_state(snapshot) == (links is True, {"enabled active": True, "enabled": None}.get(
         out, "active" in out.split()[1:]))
 
 

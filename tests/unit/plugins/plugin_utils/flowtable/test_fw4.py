@@ -34,6 +34,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     read_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
+    SHARED_CAPTURES,
     FakeTarget,
     ShellTarget,
     sec,
@@ -42,7 +43,6 @@ from ansible_collections.flowoffload.nft.tests.unit.test_openwrt_doubles import 
     BUSYBOX,
     DOUBLES,
     NFT_DOUBLE,
-    SHARED_CAPTURES,
     router,
     sh,
 )

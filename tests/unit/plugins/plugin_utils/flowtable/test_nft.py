@@ -9,6 +9,12 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
     nft as _nft,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
+    syntax as _syntax,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
+    FlowtableModel,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     fixture,
 )
@@ -33,23 +39,23 @@ def test_parse_version_garbage_raises():
      ("filter-5", -5), ("filter +3", 3), (7.0, 7)],
 )
 def test_resolve_priority(value, expected):
-    assert _nft.resolve_priority(value) == expected
+    assert _syntax.resolve_priority(value) == expected
 
 
 @pytest.mark.parametrize("value", ["mangle", "dstnat", "filter * 2", "high", "", None, True, [], "filter + x"])
 def test_resolve_priority_rejects_and_names_option(value):
     with pytest.raises(FlowOffloadError) as err:
-        _nft.resolve_priority(value)
+        _syntax.resolve_priority(value)
     assert err.value.msg.startswith("priority:")
 
 
 def test_resolve_priority_chain_keywords():
-    assert _nft.resolve_priority("srcnat - 1", {"srcnat": 100}) == 99
+    assert _syntax.resolve_priority("srcnat - 1", {"srcnat": 100}) == 99
 
 
 @pytest.mark.parametrize("dev", ["eth0", "lan0", "wan0.100", "br-lan", "enp3s0f1np1", "a" * 15, "ppp+"])
 def test_validate_device_accepts(dev):
-    assert _nft.validate_device(dev) == dev
+    assert _syntax.validate_device(dev) == dev
 
 
 @pytest.mark.parametrize(
@@ -59,19 +65,19 @@ def test_validate_device_accepts(dev):
 )
 def test_validate_device_rejects_with_option_name(dev):
     with pytest.raises(FlowOffloadError) as err:
-        _nft.validate_device(dev)
+        _syntax.validate_device(dev)
     assert err.value.msg.startswith("devices:")
 
 
 @pytest.mark.parametrize("name", ["ft", "flowoffload", "my_ft-2", "t.1"])
 def test_validate_identifier_accepts(name):
-    assert _nft.validate_identifier(name, "name") == name
+    assert _syntax.validate_identifier(name, "name") == name
 
 
 @pytest.mark.parametrize("name", ["", "1ft", "ft x", "ft;", 'f"t', "table", "flow", "x" * 256, "ft{", "$ft"])
 def test_validate_identifier_rejects(name):
     with pytest.raises(FlowOffloadError) as err:
-        _nft.validate_identifier(name, "table")
+        _syntax.validate_identifier(name, "table")
     assert err.value.msg.startswith("table:")
 
 
@@ -139,8 +145,8 @@ def test_rule_offload_target_from_vm_rules():
 
 def test_protocols_compare_by_number():
     """issue 9, defect 2: without /etc/protocols nft prints 6 and 17."""
-    assert _nft.normalize_protocols([17, 6]) == ["tcp", "udp"]
-    assert _nft.normalize_protocols(["udp", "6"]) == ["tcp", "udp"]
+    assert _syntax.normalize_protocols([17, 6]) == ["tcp", "udp"]
+    assert _syntax.normalize_protocols(["udp", "6"]) == ["tcp", "udp"]
     rules = _nft.parse_rules(fixture("1.0.6-bookworm-handmade-ft-owned-noprotocols.json"))
     assert _nft.offload_rule(rules[0]) == ("ft", ["tcp", "udp"])
 
@@ -179,6 +185,6 @@ def test_a_persisted_file_gives_its_devices_from_the_loader_lines():
             "flags offload; }\n"
             '# flowoffload.nft:device=lan0 add flowtable inet t ft { hook ingress priority 5; devices = { "lan0" }; '
             "flags offload; }\n")
-    assert _nft.parse_file(text) == [_nft.FlowtableModel("inet", "t", "ft", priority=5, devices=("lan0", "wan0"),
+    assert _nft.parse_file(text) == [FlowtableModel("inet", "t", "ft", priority=5, devices=("lan0", "wan0"),
                                                          offload=True)]
     assert _nft.parse_text(text).comments == {("inet", "t"): "managed by flowoffload.nft"}

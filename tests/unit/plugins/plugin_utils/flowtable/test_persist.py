@@ -14,6 +14,9 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
     plan as PL,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import (
+    DEVICE_TAG,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_helpers import (
     params,
 )
@@ -50,8 +53,8 @@ def test_owned_file_is_idempotent_on_its_own_and_uses_the_one_renderer():
     assert lines[4] == "table inet flowoffload {"
     # the flowtable is defined without devices: an absent device never makes the load fail
     assert F.render_flowtable(ft().replace(devices=()), "block") in content
-    assert lines[-2:] == [P.DEVICE_TAG + "lan0 " + F.render_flowtable(ft().replace(devices=("lan0",))),
-                          P.DEVICE_TAG + "wan0 " + F.render_flowtable(ft().replace(devices=("wan0",)))]
+    assert lines[-2:] == [DEVICE_TAG + "lan0 " + F.render_flowtable(ft().replace(devices=("lan0",))),
+                          DEVICE_TAG + "wan0 " + F.render_flowtable(ft().replace(devices=("wan0",)))]
     assert lines[-1].endswith('{ hook ingress priority 0; devices = { "wan0" }; counter; }')
 
 
@@ -102,10 +105,10 @@ def test_chain_sections_merge_and_drop():
     one = P.merge_sections(None, "ft", P.chain_section(d, ft(table="filter"), d.devices))
     assert one.count("insert rule inet filter forward") == 1
     assert "add flowtable inet filter ft { hook ingress priority 0; counter; }\n" in one
-    assert one.count(P.DEVICE_TAG) == 2
+    assert one.count(DEVICE_TAG) == 2
     d2 = want(table="filter", chain="forward", name="ft2", devices=["eth2"])
     two = P.merge_sections(one, "ft2", P.chain_section(d2, d2.flowtable(["eth2"], False), ["eth2"]))
-    assert "begin" in two and two.count("insert rule") == 2 and two.count(P.DEVICE_TAG) == 3
+    assert "begin" in two and two.count("insert rule") == 2 and two.count(DEVICE_TAG) == 3
     assert P.merge_sections(two, "ft", P.chain_section(d, ft(table="filter"), d.devices)) == two
     assert P.merge_sections(P.merge_sections(two, "ft", None), "ft2", None) == ""
 

@@ -20,6 +20,9 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
     packages as _packages,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    parse as _kparse,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
     plan as _kmod_plan,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.host import (
@@ -68,35 +71,35 @@ def states(sections, names=None):
 
 # --- pure parsers ----------------------------------------------------------------------
 def test_proc_modules_loaded_capture():
-    mods = _kmod.parse_proc_modules(LOADED)
+    mods = _kparse.parse_proc_modules(LOADED)
     assert mods["nf_flow_table"]["refcnt"] == 2
     assert mods["nf_flow_table"]["users"] == ["nft_flow_offload", "nf_flow_table_inet"]
     assert mods["nft_flow_offload"] == {"size": 16384, "refcnt": 0, "users": [], "state": "Live"}
-    assert not {"nf_flow_table", "nft_flow_offload"} & set(_kmod.parse_proc_modules(FRESH))
-    assert _kmod.parse_proc_modules(FLOWTABLE)["nf_flow_table_inet"]["refcnt"] == 1
+    assert not {"nf_flow_table", "nft_flow_offload"} & set(_kparse.parse_proc_modules(FRESH))
+    assert _kparse.parse_proc_modules(FLOWTABLE)["nf_flow_table_inet"]["refcnt"] == 1
 
 
 def test_modules_builtin_and_dep_captures():
-    builtin = _kmod.parse_modules_builtin(BUILTIN)
+    builtin = _kparse.parse_modules_builtin(BUILTIN)
     assert "amd_uncore" in builtin  # file name amd-uncore.ko: '-' normalized to '_'
     assert "nf_flow_table" not in builtin
-    dep = _kmod.parse_modules_dep(DEP)
+    dep = _kparse.parse_modules_dep(DEP)
     assert dep["nf_flow_table"] == "kernel/net/netfilter/nf_flow_table.ko"
-    assert _kmod.parse_modules_dep("kernel/x/nf_flow_table.ko.xz: kernel/y.ko.xz\n") == {
+    assert _kparse.parse_modules_dep("kernel/x/nf_flow_table.ko.xz: kernel/y.ko.xz\n") == {
         "nf_flow_table": "kernel/x/nf_flow_table.ko.xz"}
 
 
 def test_kernel_config_capture():
-    config = _kmod.parse_kernel_config(HOST_CONFIG)
+    config = _kparse.parse_kernel_config(HOST_CONFIG)
     assert config["CONFIG_NF_FLOW_TABLE"] == "n" and config["CONFIG_MODULES"] == "n"
-    assert _kmod.config_symbol("nft-flow-offload") == "CONFIG_NFT_FLOW_OFFLOAD"
+    assert _kparse.config_symbol("nft-flow-offload") == "CONFIG_NFT_FLOW_OFFLOAD"
 
 
 def test_sys_and_modinfo_lines():
-    assert _kmod.parse_sys_modules("nf_flow_table live 2 nf_flow_table_inet,nft_flow_offload,\nx - - -\n") == {
+    assert _kparse.parse_sys_modules("nf_flow_table live 2 nf_flow_table_inet,nft_flow_offload,\nx - - -\n") == {
         "nf_flow_table": {"initstate": "live", "refcnt": 2, "users": ["nf_flow_table_inet", "nft_flow_offload"]},
         "x": {"initstate": None, "refcnt": 0, "users": []}}
-    assert _kmod.parse_modinfo_lines(f"nf_flow_table 1 {HOST_MODINFO}\nnft_flow_offload 0 (builtin)\n") == {
+    assert _kparse.parse_modinfo_lines(f"nf_flow_table 1 {HOST_MODINFO}\nnft_flow_offload 0 (builtin)\n") == {
         "nf_flow_table": (1, HOST_MODINFO), "nft_flow_offload": (0, "(builtin)")}
 
 

@@ -52,7 +52,7 @@ DEBIAN = {"os_family": "Debian", "distribution": "debian", "kernel": "6.1.0-56-a
 
 # --- parsers ---------------------------------------------------------------------------
 def test_opkg_status_installed_packages_with_versions():
-    db = _packages.parse_opkg_status(OPKG_STATUS)
+    db = _pkg_parse.parse_opkg_status(OPKG_STATUS)
     assert db["kmod-nft-offload"]["version"] == "6.6.86-r1"
     assert "kmod-nf-flow" in db["kmod-nft-offload"]["depends"]
     assert db["kmod-nf-flow"]["status"] == "install ok installed"
@@ -61,13 +61,13 @@ def test_opkg_status_installed_packages_with_versions():
 
 
 def test_opkg_status_skips_not_installed():
-    db = _packages.parse_opkg_status(OPKG_MISSING)
+    db = _pkg_parse.parse_opkg_status(OPKG_MISSING)
     assert "kmod-nft-offload" not in db
     assert "kmod-nf-flow" in db
 
 
 def test_apk_installed_db_names_versions():
-    db = _packages.parse_apk_installed(APK_DB)
+    db = _pkg_parse.parse_apk_installed(APK_DB)
     assert db["kmod-nft-offload"]["version"] == "6.12.57-r1"
     assert db["kmod-nf-flow"]["version"] == "6.12.57-r1"
     # "p:" (provides, lower case) must not be read as "P:" (name)
@@ -75,9 +75,9 @@ def test_apk_installed_db_names_versions():
 
 
 def test_dpkg_search_parses_captured_output():
-    assert _packages.parse_dpkg_search(VM_DPKG) == "linux-image-6.1.0-56-amd64"
-    assert _packages.parse_dpkg_search("") is None
-    assert _packages.parse_dpkg_search(HOST_DPKG_MISSING) is None
+    assert _pkg_parse.parse_dpkg_search(VM_DPKG) == "linux-image-6.1.0-56-amd64"
+    assert _pkg_parse.parse_dpkg_search("") is None
+    assert _pkg_parse.parse_dpkg_search(HOST_DPKG_MISSING) is None
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -85,13 +85,13 @@ def test_dpkg_search_parses_captured_output():
     ("file /lib/modules/x/nf_flow_table.ko.xz is not owned by any package\n", None),
 ])
 def test_rpm_query(text, expected):
-    assert _packages.parse_rpm_query(text) == expected
+    assert _pkg_parse.parse_rpm_query(text) == expected
 
 
 def test_apk_who_owns():
     out = "/lib/modules/6.6.58-0-lts/kernel/net/netfilter/nf_flow_table.ko.gz is owned by linux-lts-6.6.58-r0\n"
-    assert _packages.parse_apk_who_owns(out) == ("linux-lts", "6.6.58-r0")
-    assert _packages.parse_apk_who_owns("ERROR: x: Could not find owner package\n") is None
+    assert _pkg_parse.parse_apk_who_owns(out) == ("linux-lts", "6.6.58-r0")
+    assert _pkg_parse.parse_apk_who_owns("ERROR: x: Could not find owner package\n") is None
 
 
 def test_os_release_and_family():
@@ -345,9 +345,9 @@ def test_owner_on_merged_usr_is_found_under_usr(shell):
     script = script.replace("#!/bin/sh\n", "#!/bin/sh\n" + _TRIXIE_DPKG, 1)
     rc, out, err = ShellTarget(shell=SHELLS[shell]).run_script(script)
     assert rc == 0, err
-    owner = _packages.parse_owner_section(parse_sections(out, nonce)[0].text("kmod:pkg-owner"))
+    owner = _pkg_parse.parse_owner_section(parse_sections(out, nonce)[0].text("kmod:pkg-owner"))
     assert owner["rc"] == 0 and owner["path"].startswith("/usr/lib/modules/6.12.117+deb13-amd64/")
-    assert _packages.parse_dpkg_search(owner["out"]) == "linux-image-6.12.117+deb13-amd64"
+    assert _pkg_parse.parse_dpkg_search(owner["out"]) == "linux-image-6.12.117+deb13-amd64"
 
 
 @pytest.mark.parametrize("shell", SHELLS)

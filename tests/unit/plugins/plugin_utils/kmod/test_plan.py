@@ -26,6 +26,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     ApplyResult,
     Section,
     Snapshot,
+    Step,
     apply_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
@@ -317,8 +318,8 @@ def test_install_failure_messages_from_the_captures():
 def test_apply_scripts_pass_shellcheck(manager):
     plan = plan_of(vm_sections(LOADED, modules_load=CONF), state="absent")
     spec = plan.spec
-    spec.pre.append(_kmod_plan.Step("kmod:install", _packages.install_code(manager, ["kmod-nft-offload"])))
-    spec.pre.append(_kmod_plan.Step("kmod:install-check", _kmod_plan._check_installed_code(NAMES, REL)))  # pylint: disable=protected-access
+    spec.pre.append(Step("kmod:install", _packages.install_code(manager, ["kmod-nft-offload"])))
+    spec.pre.append(Step("kmod:install-check", _kmod_plan._check_installed_code(NAMES, REL)))  # pylint: disable=protected-access
     script, _nonce = apply_script(spec)
     proc = subprocess.run(["shellcheck", "-s", "sh", "-"], input=script, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout

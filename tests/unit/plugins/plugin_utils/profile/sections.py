@@ -22,8 +22,10 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import r
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
     modules as _kmod,
 )
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import rules
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import run as P
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
+    parts,
+    rules,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
     sysctl as ps,
 )
@@ -135,7 +137,7 @@ def params(**changes: t.Any) -> dict[str, t.Any]:
 def ft_files(**changes: t.Any) -> dict[str, str]:
     """The persistence files a first run writes for the profile's flowtable."""
     inputs = validate_inputs(params(**changes))
-    ft_params = P.filled("flowtable", rules.flowtable_params(inputs, "nft", list(inputs.devices or ())))
+    ft_params = parts.filled("flowtable", rules.flowtable_params(inputs, "nft", list(inputs.devices or ())))
     plan = R.plan_flowtable(Snapshot(lab_vm(table=None)), ft_params, False)
     return fh.written(plan.spec)
 

@@ -7,10 +7,15 @@ import os
 
 import pytest
 import yaml
-
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import inputs as pin
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.modules.offload_profile import ARGUMENT_SPEC
+from ansible_collections.flowoffload.nft.plugins.modules.offload_profile import (
+    ARGUMENT_SPEC,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
+    inputs as pin,
+)
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..")
 

@@ -11,7 +11,10 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
     FlowOffloadError,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts import reads as fr
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import rules
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
+    parts,
+    rules,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import run as P
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Section,
@@ -64,7 +67,7 @@ def test_openwrt_without_kmod_nft_offload_installs_loads_rechecks_then_configure
     # install first, then the loads, then the probe again, then fw4
     order = ["fo_emit kmod:install ", "fo_emit kmod:install-check "]
     order += [f"fo_emit kmod:load:{m} " for m in rules.MODULES]
-    order += [f"fo_emit {P.RECHECK_KEY} ", "fo_emit fw4 "]
+    order += [f"fo_emit {parts.RECHECK_KEY} ", "fo_emit fw4 "]
     assert [script.index(o) for o in order] == sorted(script.index(o) for o in order)
     assert f"{manager} {'install' if manager == 'opkg' else 'add'} kmod-nft-offload" in script
 
@@ -120,13 +123,13 @@ def test_no_reachable_feed_fails_naming_package_feeds_and_the_managers_words(
 
 def test_still_refused_after_the_install_stops_before_the_flowtable() -> None:
     target = FakeTarget(openwrt_router("opkg"), apply_sections={
-        "kmod:install": sec(""), P.RECHECK_KEY: Section(1, "", SW_ENOENT)}, result=f"failed {P.RECHECK_KEY}")
+        "kmod:install": sec(""), parts.RECHECK_KEY: Section(1, "", SW_ENOENT)}, result=f"failed {parts.RECHECK_KEY}")
     with pytest.raises(FlowOffloadError) as exc:
         P.run_profile(target, params(), False)
     assert exc.value.msg.startswith("installed kmod-nft-offload and loaded the modules, but the kernel still refuses")
     assert "ENOENT" in exc.value.msg and "The flowtable was not configured" in exc.value.msg
     script = target.applies[0]
-    assert script.index("fo_emit kmod:install ") < script.index(f"fo_emit {P.RECHECK_KEY} ") < script.index("fo_emit fw4 ")
+    assert script.index("fo_emit kmod:install ") < script.index(f"fo_emit {parts.RECHECK_KEY} ") < script.index("fo_emit fw4 ")
 
 
 def test_sqm_enabled_without_tc_is_a_warning_of_the_role_and_a_bare_router_is_not() -> None:

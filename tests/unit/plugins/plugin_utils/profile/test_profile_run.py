@@ -5,14 +5,16 @@
 Every test here runs the real read and apply scripts on a HostRoot of the lab VM (lab.py):
 what a run changed, and that a second run changes nothing, is observed in the root (files,
 /proc/sys values, systemd links, the nft double's ruleset), never written by hand.
-test_offload_profile.py imports the captured snapshots of sections.py through this module.
 """
 from __future__ import annotations
 
 import pathlib
 import subprocess
 
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import rules
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import (
+    parts,
+    rules,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import run as P
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile.inputs import (
     validate_inputs,
@@ -30,14 +32,8 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile
     params,
     shell,
 )
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.sections import (
-    PRISTINE,
-    configured,
-    lab_vm,
-    readback,
-)
 
-__all__ = ["LAN_WAN", "PRISTINE", "TIMEOUT", "configured", "lab_vm", "readback", "shell"]
+__all__ = ["shell"]  # the fixture pytest finds through this module
 
 SYSCTL_FILE = "/etc/sysctl.d/90-flowoffload.conf"
 BOOT_LIST = "/etc/modules-load.d/flowoffload.conf"
@@ -121,7 +117,7 @@ def test_auto_devices_come_from_the_facts(tmp_path: pathlib.Path) -> None:
 
 def test_one_read_script_holds_every_part_and_each_section_is_answered(tmp_path: pathlib.Path) -> None:
     inputs = validate_inputs(params(**LAN_WAN))
-    reads = P.profile_reads(inputs, P.filled("offload_kmod", {}), rules.flowtable_params(inputs, "nft", ["lan0", "wan0"]))
+    reads = P.profile_reads(inputs, parts.filled("offload_kmod", {}), rules.flowtable_params(inputs, "nft", ["lan0", "wan0"]))
     assert {r.key.split(":")[0] for r in reads} == {"host", "facts", "kmod", "ft", "fw4", "probe", "sysctl"}
     host = lab_root(tmp_path)
     P.run_profile(host, params(**LAN_WAN), True)

@@ -7,10 +7,13 @@ import copy
 import typing as t
 
 import pytest
-
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import rules
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile.inputs import validate_inputs
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile.inputs import (
+    validate_inputs,
+)
 
 READY = {"state": "loaded"}
 FACTS: dict[str, t.Any] = {

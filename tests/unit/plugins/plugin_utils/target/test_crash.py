@@ -10,9 +10,14 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
+    FlowOffloadError,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import run as P
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import HostRoot, Snap
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import (
+    HostRoot,
+    Snap,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.lab import (
     LAN_WAN,
     lab_root,

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import sh
 
 PLUGINS = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "plugins"))
