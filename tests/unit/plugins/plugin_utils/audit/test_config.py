@@ -7,7 +7,6 @@ systemd's files, read without a process)."""
 from __future__ import annotations
 
 import os
-import shutil
 import typing as t
 
 import pytest
@@ -33,6 +32,10 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     ShellTarget,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import (
+    SHELLS,
+    HostRoot,
 )
 
 
@@ -183,8 +186,8 @@ def test_the_read_script_runs_for_real_and_reads_uci_through_its_cli(tmp_path):
         assert config["files"] == {} and config["loader"]["present"] is False
 
 
-def test_without_uci_the_section_says_so(tmp_path):
-    if shutil.which("uci"):
-        pytest.skip("uci is installed on this host")
-    snap = read_host(ShellTarget(str(tmp_path)), ac.config_reads())
+@pytest.mark.parametrize("shell", SHELLS)
+def test_without_uci_the_section_says_so(tmp_path, shell):
+    # a HostRoot without a uci double (busybox has no uci applet): whatever this machine has
+    snap = read_host(HostRoot(tmp_path, shell, tools={"nft": "nft/nft"}), ac.config_reads())
     assert snap.get(ac.K_UCI).rc == 127 and ac.configured_from(snap)["uci"] == {}

@@ -6,7 +6,7 @@ this machine's /sys and /proc (read-only)."""
 from __future__ import annotations
 
 import os
-import shutil
+import pathlib
 import typing as t
 
 import pytest
@@ -28,9 +28,12 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.facts_f
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     FakeTarget,
-    ShellTarget,
     fixture,
     sec,
+)
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.lab import (
+    SHELLS,
+    lab_root,
 )
 
 ALL_KEYS = {"platform", "kernel", "sysctl", "package", "nft", "interfaces", "candidate_devices",
@@ -341,60 +344,21 @@ def test_openwrt_reason_says_the_probe_proves_nothing():
     assert "ethtool is not installed" in lan0["hardware_offload_reason"]
 
 
-# --- the real read script, read-only against this machine ------------------------------------------
-def _real(shell: t.Sequence[str], doubles: str | None = None) -> tuple[dict[str, t.Any], ShellTarget]:
-    target = ShellTarget(doubles=doubles, shell=shell)
-    before = set(os.listdir("/sys/class/net"))
-    result = _facts.run_facts(target, {"gather_subset": ["all"]}, True)
-    # the devices that existed while the script ran (a veth of a container may come or go)
-    result["_devices_seen"] = before | set(os.listdir("/sys/class/net"))
-    return result, target
-
-
-def _check_real_host(result: dict[str, t.Any], target: ShellTarget) -> dict[str, t.Any]:
-    assert target.round_trips == 1
+# --- the real read script, read-only, on the lab VM (HostRoot) --------------------------------------
+@pytest.mark.parametrize("shell", SHELLS)
+def test_read_script_on_the_lab_vm_changes_nothing(tmp_path: pathlib.Path, shell: str) -> None:
+    """The whole read under busybox ash and dash, on a root seeded from the lab VM's captures
+    (its ip, tc and ethtool answers from the doubles): one round trip, nothing changed."""
+    host = lab_root(tmp_path, shell)
+    before = host.snapshot()
+    result = _facts.run_facts(host, {"gather_subset": ["all"]}, True)
+    assert host.round_trips == 1 and host.snapshot() == before
     facts = result["ansible_facts"]["flowoffload"]
     assert set(facts) == ALL_KEYS
-    assert set(facts["interfaces"]) <= result["_devices_seen"] and "lo" in facts["interfaces"]
-    assert facts["interfaces"]["lo"]["hardware_offload"] == "unsupported"
-    for name, iface in facts["interfaces"].items():
-        link = f"/sys/class/net/{name}/device/driver"
-        if os.path.islink(link):
-            assert iface["driver"] == os.path.basename(os.readlink(link))
-    assert set(facts["candidate_devices"]) <= set(facts["interfaces"])
-    software = facts["kernel"]["software_offload"]
-    if not os.path.exists("/proc/sys/net/netfilter/nf_flowtable_tcp_timeout") and shutil.which("nft"):
-        # nf_tables without flowtables here: ENOENT as root, null without CAP_NET_ADMIN
-        assert software["supported"] is (False if os.geteuid() == 0 else None), software
-    with open("/proc/sys/net/ipv4/ip_forward", encoding="ascii") as handle:
-        assert facts["sysctl"]["ip_forward"] == int(handle.read())
-    return facts
+    assert set(facts["interfaces"]) == {"eth0", "lan0", "lo", "wan0"}
+    assert facts["interfaces"]["lo"]["kind"] == "loopback" and facts["interfaces"]["lo"]["hardware_offload"] == "unsupported"
+    assert facts["interfaces"]["eth0"]["driver"] == "virtio_net"
+    assert set(facts["candidate_devices"]) <= set(facts["interfaces"]) - {"lo"}
+    assert facts["sysctl"]["ip_forward"] == 1 and facts["platform"]["kernel"] == "6.1.0-56-amd64"
+    assert facts["kernel"]["software_offload"]["supported"] is True  # the nft double accepts flowtables
 
-
-@pytest.mark.skipif(not shutil.which("busybox") or not os.path.isdir("/sys/class/net"), reason="busybox, sysfs")
-def test_read_script_under_busybox_ash_on_this_host():
-    """Debian's busybox sh runs its own ip and tc applets (no -j): the sysfs and
-    /proc/net fallbacks are what runs here, as on OpenWrt."""
-    result, target = _real([shutil.which("busybox") or "busybox", "sh"])
-    facts = _check_real_host(result, target)
-    default = [line.split()[0] for line in open("/proc/net/route", encoding="ascii").read().splitlines()[1:]
-               if line.split()[1:2] == ["00000000"] and line.split()[7:8] == ["00000000"]]
-    for dev in default:
-        if dev in facts["interfaces"] and facts["interfaces"][dev]["kind"] == "physical":
-            assert dev in facts["candidate_devices"]
-    if not shutil.which("ethtool"):
-        eth = [i for i in facts["interfaces"].values() if i["kind"] == "physical"]
-        assert all(i["hw_tc_offload"] is None and "ethtool is not installed" in i["hardware_offload_reason"] for i in eth)
-
-
-@pytest.mark.skipif(not os.path.isdir("/sys/class/net") or not shutil.which("ip"), reason="sysfs, iproute2")
-def test_read_script_under_dash_with_iproute2_json_and_an_ethtool_double(monkeypatch):
-    monkeypatch.setenv("FACTS_ETHTOOL_K", os.path.join(os.path.dirname(DOUBLES), "..", "fixtures",
-                                                       "1.0.6-bookworm-facts-host-ethtool-k-eth0.txt"))
-    result, target = _real(["/bin/sh"], doubles=DOUBLES)
-    facts = _check_real_host(result, target)
-    kinds = {name: iface["kind"] for name, iface in facts["interfaces"].items()}
-    assert kinds["lo"] == "loopback"
-    for name, iface in facts["interfaces"].items():
-        if name != "lo":
-            assert iface["hw_tc_offload"] is False, (name, iface)  # the double's ethtool -k: off [fixed]
