@@ -96,6 +96,7 @@ fo_rc 0"""
 _UCI_CODE = when_tool("uci", "\n  ".join(
     f"printf '{option}=%s\\n' \"$({argv('uci', '-q', 'get', f'{_fw4.SECTION}.{option}')})\"" for option in _fw4.OPTIONS))
 
+
 def config_reads() -> list[Read]:
     """The reads of the configured state (one dynamic read for the files)."""
     return [

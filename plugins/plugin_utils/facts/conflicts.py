@@ -14,7 +14,6 @@ import typing as t
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.links import JsonObject, Link
 
 
-
 # --- conflicts ------------------------------------------------------------------------------
 SHAPERS = frozenset(("cake", "htb", "hfsc", "tbf"))
 

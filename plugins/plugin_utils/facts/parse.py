@@ -42,6 +42,7 @@ OPENWRT_NOTE = (
     "entries marked [HW_OFFLOAD] (flows.hw_offload)"
 )
 
+
 # --- gather_subset -----------------------------------------------------------------------
 def parse_gather_subset(values: t.Sequence[t.Any] | None) -> list[str]:
     """Subsets to gather, in canonical order, from ``all``, names and ``!name``.

@@ -156,12 +156,13 @@ class ProfilePart:
     def plan(self, snapshot: Snapshot, params: t.Mapping[str, t.Any], check_mode: bool) -> ProfilePlan:
         del params  # validated into self.inputs by reads()
         inputs = self.inputs
-        assert inputs is not None, "reads() runs first"
+        if inputs is None:
+            raise FlowOffloadError("offload_profile: planned before its inputs were read (report this)")
         facts, facts_warnings = gather_from(snapshot, rules.subsets_for(inputs))
         host = _host.host_from(snapshot)
         decision = rules.decide(inputs, facts, _host.netdevs(snapshot), _kmod.module_support_from(snapshot))
-        pieces = [] if decision.unsupported else plan_parts(snapshot, inputs, decision, host.get("init") or "",
-                                                             check_mode)
+        init = host.get("init") or ""
+        pieces = [] if decision.unsupported else plan_parts(snapshot, inputs, decision, init, check_mode)
         spec = merged_spec(pieces)
         if spec.changes() and inputs.verify and inputs.profile != "off":
             spec.readback += [r for r in facts_reads(["flows"]) if r.key.startswith("facts:")]

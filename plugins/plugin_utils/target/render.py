@@ -60,7 +60,8 @@ def stage(change: FileChange) -> str:
     the run when that fails (a full disk stops here, before any change)."""
     path, tmp = shq(change.path), shq(f"{change.path}.fo-new")
     write = printf_to(change.content or "", tmp)
-    return f"fo_boundary\nfo_newdir \"$(dirname {path})\"\n{{ mkdir -p \"$(dirname {path})\" && {write} && chmod {shq(change.mode)} {tmp}; }} 2>\"$fo_t/e\"\nfo_staging $? {path}\n"
+    make = f"mkdir -p \"$(dirname {path})\" && {write} && chmod {shq(change.mode)} {tmp}"
+    return f"fo_boundary\nfo_newdir \"$(dirname {path})\"\n{{ {make}; }} 2>\"$fo_t/e\"\nfo_staging $? {path}\n"
 
 
 def step(item: Step, status: str) -> str:
