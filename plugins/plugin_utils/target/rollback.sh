@@ -55,10 +55,11 @@ fo_arm_begin() {
 fo_arm_start() {
   fo_deadline=$(($(date +%s) + $1))
   echo "$fo_deadline" >"$fo_arm/deadline"
-  # systemd: a transient timer, outside the SSH session's cgroup (logind may kill that)
+  # systemd: a transient timer, outside the SSH session's cgroup (logind may kill that);
+  # AccuracySec=1s, or systemd may fire it up to a minute late (its default accuracy)
   if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 &&
     systemd-run --quiet --collect --unit="flowoffload-rollback-$fo_nonce" \
-      --on-active="$1" /bin/sh "$fo_arm/expire" >/dev/null 2>&1; then
+      --on-active="$1" --timer-property=AccuracySec=1s /bin/sh "$fo_arm/expire" >/dev/null 2>&1; then
     echo systemd >"$fo_arm/timer"
   else
     # elsewhere (busybox, containers): a detached subshell that ignores the hangup of the
