@@ -176,6 +176,13 @@ def _said(section: Section | None, fallback: str) -> str:
     return clip(text, 600) or "no message"
 
 
+def _stop_message(err: str) -> str:
+    """What the script's fo_stop said: its last line on stderr (ssh writes its own warnings,
+    such as "Permanently added ... to the list of known hosts", before it)."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    return _said(None, lines[-1] if lines else "")
+
+
 def confirm_host(target: Target, spec: ApplySpec, rollback: Rollback,
                  applied: ApplyResult) -> tuple[dict[str, t.Any], ApplyResult]:
     """Confirm the armed apply over a NEW connection (one round trip): the ``rollback`` return
@@ -208,7 +215,7 @@ def confirm_host(target: Target, spec: ApplySpec, rollback: Rollback,
             f"before this run{undo}", **details)
     if res.key == "expired":
         raise FlowOffloadError(
-            f"the confirm came too late: {_said(None, err)}; the router is in the state before this run. "
+            f"the confirm came too late: {_stop_message(err)}; the router is in the state before this run. "
             f"rollback_timeout ({rollback.timeout} s) must cover the apply's end, a new connection and the "
             "health check: raise it", **details)
     if res.key == "lock":
