@@ -3,7 +3,7 @@
 """Controller side of the collection's actions (private to flowoffload.nft).
 
 An action validates its arguments against the module's argspec, then runs a ``run_*``
-function of module_utils with an ``ActionTarget``: the target runs each sh script with
+function of plugin_utils (each runs its part through target/driver.py) with an ``ActionTarget``: the target runs each sh script with
 ``/bin/sh -c`` through the connection (one round trip per script), so nothing but a POSIX
 shell and the tools the collection calls is needed on the host.
 """
@@ -64,7 +64,7 @@ class ActionTarget:
 class FlowOffloadAction(ActionBase):
     """Base of the collection's actions: validate, run on the controller, report once.
 
-    A subclass sets ``ARGUMENT_SPEC`` (the module file's) and ``RUN``, the module_utils
+    A subclass sets ``ARGUMENT_SPEC`` (the module file's) and ``RUN``, the plugin_utils
     function ``run_X(target, params, check_mode)``; one that needs the play's variables
     overrides ``execute``.
     """

@@ -11,7 +11,8 @@ import typing as t
 
 
 class FlowOffloadError(Exception):
-    """Raised by module_utils; each module's main() turns it into fail_json once."""
+    """Raised by the controller code; the action (plugin_utils/action.py) turns it into the
+    task's failed result once: ``msg`` and the details as result keys."""
 
     def __init__(self, msg: str, **details: t.Any) -> None:
         super().__init__(msg)

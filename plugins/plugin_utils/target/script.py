@@ -10,7 +10,7 @@ read -> plan -> apply -> verify:
 1. ``read_script(reads)`` renders one POSIX sh script that runs every ``Read`` and prints
    each result as a delimited section; ``parse_sections`` turns its stdout into a
    ``Snapshot`` (key -> ``Section(rc, out, err)``). One round trip.
-2. The planners (pure module_utils) take the ``Snapshot`` and return an ``ApplySpec``.
+2. The planners (pure, in the part packages) take the ``Snapshot`` and return an ``ApplySpec``.
 3. ``apply_script(spec)`` renders the one script that changes the host: it takes the host
    lock, re-checks that the state planned from is unchanged, stages every file next to its
    target, runs the preparatory steps, validates the nft batch with ``nft -c``, applies it
