@@ -302,7 +302,6 @@ def test_busybox_is_the_shell_of_the_tests() -> None:
     assert os.path.basename(ShellTarget().shell[0]) == "busybox"
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/sys/kernel/pid_max"), reason="no /proc/sys/kernel/pid_max")
 def test_proc_sys_values_are_read_whole() -> None:
     """The kernel answers an integer sysctl only at offset 0: a byte-by-byte shell read gets
     its first digit (the read-back of nf_flowtable_tcp_timeout=300 once said 3)."""
