@@ -42,6 +42,10 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.kmod_fa
     kmod_sections,
     vm_sections,
 )
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.lab import (
+    lab_root,
+    shell,
+)
 
 FRESH = fixture(f"{VM}-proc-modules-fresh.txt")
 LOADED = fixture(f"{VM}-proc-modules-loaded.txt")
@@ -51,6 +55,7 @@ OWRT_PROC = fixture("1.1.1-openwrt2410-kmod-handmade-proc-modules.txt")
 MODPROBE_MISSING = fixture(f"{VM}-modprobe-missing.stderr")
 RMMOD_INUSE = fixture(f"{VM}-rmmod-inuse.stderr")
 CONF = _kmod.render_file(NAMES)
+__all__ = ["shell"]  # the fixture pytest finds through this module
 
 
 def params(**kw):
@@ -232,16 +237,15 @@ def test_insmod_when_there_is_no_modprobe():
 
 
 # --- run_kmod with the fake target -----------------------------------------------------
-def test_change_is_two_round_trips_and_reports_the_read_back():
-    after = vm_sections(LOADED, modules_load=CONF)
-    target = FakeTarget(vm_sections(), apply_sections={k: v for k, v in after.items() if k.startswith("kmod:")},
-                        after_apply=after)
+def test_change_is_two_round_trips_and_reports_the_read_back(tmp_path, shell):
+    target = lab_root(tmp_path, shell)  # the real scripts on the lab VM: the second run re-reads the root
     result = _kmod_plan.run_kmod(target, params(), False)
     assert target.round_trips == 2 and len(target.applies) == 1
     assert result["changed"] is True and result["loaded"] == NAMES
     assert result["modules"] == {n: "loaded" for n in NAMES}
+    assert target.read(_kmod.SYSTEMD_FILE) == CONF and all(f"\n{n} " in "\n" + target.read("/proc/modules") for n in NAMES)
     again = _kmod_plan.run_kmod(target, params(), False)
-    assert again["changed"] is False and target.round_trips == 3
+    assert again["changed"] is False and again["loaded"] == [] and target.round_trips == 3
 
 
 def test_check_mode_is_one_round_trip_and_predicts():
