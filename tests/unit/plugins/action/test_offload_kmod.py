@@ -25,17 +25,25 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
     action_on,
     fixture,
 )
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import (
+    HostRoot,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.kmod_fake import (
     NAMES,
     VM,
     vm_sections,
 )
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.lab import (
+    lab_root,
+    shell,
+)
 
 LOADED = fixture(f"{VM}-proc-modules-loaded.txt")
 CONF = _kmod.render_file(NAMES)
+__all__ = ["shell"]  # the fixture pytest finds through this module
 
 
-def action(args: dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
+def action(args: dict[str, t.Any], target: FakeTarget | HostRoot, check_mode: bool = False, diff: bool = False) -> ActionModule:
     return action_on(ActionModule, args, target, check_mode, diff)
 
 
@@ -52,13 +60,14 @@ def test_idempotent_run_is_one_round_trip():
     assert "diff" not in result and "warnings" not in result
 
 
-def test_change_is_two_round_trips_with_diff():
-    after = vm_sections(LOADED, modules_load=CONF)
-    target = FakeTarget(vm_sections(), apply_sections={k: v for k, v in after.items() if k.startswith("kmod:")},
-                        after_apply=after)
+def test_change_is_two_round_trips_with_diff_and_the_next_run_changes_nothing(tmp_path, shell):
+    target = lab_root(tmp_path, shell)  # the real scripts on the lab VM
     result = action({"modules": NAMES}, target, diff=True).run(task_vars={})
     assert result["changed"] is True and result["round_trips"] == 2 and result["loaded"] == NAMES
     assert result["diff"]["after"] == CONF and result["persist_file"] == _kmod.SYSTEMD_FILE
+    assert target.read(_kmod.SYSTEMD_FILE) == CONF
+    again = action({"modules": NAMES}, target).run(task_vars={})
+    assert again["changed"] is False and again["round_trips"] == 1 and "diff" not in again
 
 
 def test_check_mode_and_warnings_of_modules_in_use():
