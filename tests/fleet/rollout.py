@@ -2,12 +2,17 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Checks of tests/fleet/run's issue 17 steps (pure; the command line at the bottom).
 
-rollout: the gateway playbook in batches where a router of the first batch fails. The run
-fails; the first batch's healthy router changed; the failing router is as before (with
-the health check: rolled back); no router of a later batch is in the recap, and each is
-byte for byte as before (lab/fleet snapshot before and after).
+rollout: the gateway playbook in batches where a router of the first batch fails its
+health check. The run fails; the first batch's healthy router changed; the failing router
+is as before (rolled back); no router of a later batch is in the recap, and each is byte
+for byte as before (lab/fleet snapshot before and after). With --confirmed / --rolled-back
+the log (-v, ANSIBLE_CALLBACK_RESULT_FORMAT=json: one result per line) must also show the
+commit-confirmed outcome: the role's result of each --confirmed router with
+rollback.confirmed true after a passed health check, the failure of each --rolled-back
+router saying that its health check failed and the change was rolled back at once.
 
-    python tests/fleet/rollout.py rollout LOG RC BEFORE AFTER --ok r07 --failing r09 --later r10 r17 ...
+    python tests/fleet/rollout.py rollout LOG RC BEFORE AFTER --ok r07 --failing r09 --later r10 r17 ... \
+        [--confirmed r07] [--rolled-back r09]
 
 audit-fail: the audit with one router unreachable. The run fails (rc != 0), a failure line
 names the router as unreachable, and the report still holds every router (the cut one
@@ -41,10 +46,50 @@ def snapshots(text: str) -> dict[str, str]:
     return {router: "\n".join(lines) for router, lines in out.items()}
 
 
-def check_rollout(text: str, rc: int, before: str, after: str, ok: t.Sequence[str], failing: t.Sequence[str],
-                  later: t.Sequence[str]) -> list[str]:
-    """Problems of a rollout that must stop after its first batch (see the module doc)."""
+RESULT = re.compile(r"^(ok|changed|fatal): \[(r\d+)\](?:: FAILED!)? => (\{.*\})\s*$")
+
+
+def results(text: str, router: str) -> list[tuple[str, dict[str, t.Any]]]:
+    """The task results of one router in a -v log with one JSON result per line."""
+    out = []
+    for line in text.splitlines():
+        match = RESULT.match(line)
+        if match and match.group(2) == router:
+            try:
+                out.append((match.group(1), json.loads(match.group(3))))
+            except ValueError:
+                continue
+    return out
+
+
+ROLLED_BACK = ("health_check failed on the router after the change",
+               "the change was rolled back at once: the router is in the state before this run")
+
+
+def check_rollback(text: str, confirmed: t.Sequence[str], rolled_back: t.Sequence[str]) -> list[str]:
+    """Problems of the commit-confirmed outcome (see the module doc)."""
     problems = []
+    for router in confirmed:
+        rollbacks = [r.get("rollback") for _, r in results(text, router) if isinstance(r.get("rollback"), dict)]
+        if not any(r.get("armed") and r.get("confirmed") and (r.get("health_check") or {}).get("rc") == 0
+                   for r in rollbacks):
+            problems.append(f"{router}: no result with a rollback armed and confirmed after a passed health "
+                            f"check (rollback results: {rollbacks})")
+    for router in rolled_back:
+        fatal = [r for status, r in results(text, router) if status == "fatal"]
+        if not any(all(part in str(r.get("msg", "")) for part in ROLLED_BACK)
+                   and (r.get("rollback") or {}).get("confirmed") is False for r in fatal):
+            said = "; ".join(str(r.get("msg", ""))[:300] for r in fatal) or "no failure result"
+            problems.append(f"{router}: no failure saying its health check failed and the change was rolled "
+                            f"back at once ({said})")
+    return problems
+
+
+def check_rollout(text: str, rc: int, before: str, after: str, ok: t.Sequence[str], failing: t.Sequence[str],
+                  later: t.Sequence[str], confirmed: t.Sequence[str] = (),
+                  rolled_back: t.Sequence[str] = ()) -> list[str]:
+    """Problems of a rollout that must stop after its first batch (see the module doc)."""
+    problems = check_rollback(text, confirmed, rolled_back)
     if rc == 0:
         problems.append("the rollout ended with rc 0 (want a failure: a router of the first batch failed)")
     rows, old, new = recap(text), snapshots(before), snapshots(after)
@@ -107,6 +152,8 @@ def main(argv: t.Sequence[str]) -> int:
     roll.add_argument("--ok", nargs="+", required=True)
     roll.add_argument("--failing", nargs="+", required=True)
     roll.add_argument("--later", nargs="+", required=True)
+    roll.add_argument("--confirmed", nargs="+", default=[])
+    roll.add_argument("--rolled-back", nargs="+", default=[])
     aud = sub.add_parser("audit-fail")
     aud.add_argument("log")
     aud.add_argument("rc", type=int)
@@ -121,9 +168,12 @@ def main(argv: t.Sequence[str]) -> int:
 
     if args.cmd == "rollout":
         problems = check_rollout(read(args.log), args.rc, read(args.before), read(args.after),
-                                 args.ok, args.failing, args.later)
+                                 args.ok, args.failing, args.later, args.confirmed, args.rolled_back)
         what = (f"rollout stopped after the first batch ({', '.join(args.ok)} changed, {', '.join(args.failing)} "
                 f"failed and is as before); {len(args.later)} router(s) of later batches untouched")
+        if args.confirmed or args.rolled_back:
+            what += (f"; commit-confirmed: {', '.join(args.confirmed) or 'none'} confirmed, "
+                     f"{', '.join(args.rolled_back) or 'none'} rolled back on a failed health check")
     else:
         problems = check_audit_failure(read(args.log), args.rc, json.loads(read(args.report)),
                                        json.loads(read(args.fleet_json)), args.cut)

@@ -47,6 +47,28 @@ def test_rollout_whose_failing_router_did_not_fail_or_has_no_snapshot_fails() ->
     assert "r17: no snapshot after the rollout" in problems
 
 
+CONFIRMED = ('changed: [r07] => {"changed": true, "rollback": {"armed": true, "timeout": 60, "confirmed": true, '
+             '"health_check": {"rc": 0, "stdout": "", "stderr": ""}}}')
+ROLLED_BACK = ('fatal: [r09]: FAILED! => {"changed": false, "msg": "health_check failed on the router after the change '
+               '(rc=1: no output); the change was rolled back at once: the router is in the state before this run", '
+               '"rollback": {"armed": true, "timeout": 60, "confirmed": false, "health_check": {"rc": 1}}}')
+
+
+def test_rollout_confirmed_and_rolled_back_passes() -> None:
+    assert rollout.check_rollback(CONFIRMED + "\n" + ROLLED_BACK, ["r07"], ["r09"]) == []
+
+
+def test_rollout_without_confirm_or_with_another_failure_fails() -> None:
+    unconfirmed = CONFIRMED.replace('"confirmed": true', '"confirmed": false')
+    refused = ROLLED_BACK.replace("health_check failed", "devices: nosuch0 does not exist")
+    problems = rollout.check_rollback(unconfirmed + "\n" + refused, ["r07"], ["r09"])
+    assert len(problems) == 2
+    assert problems[0].startswith("r07: no result with a rollback armed and confirmed")
+    assert problems[1].startswith("r09: no failure saying its health check failed") and "nosuch0" in problems[1]
+    # a router with no result line at all
+    assert rollout.check_rollback("", ["r07"], ["r09"])[1].endswith("(no failure result)")
+
+
 MIX = {
     "r03": {"seed": "none", "configured": True, "state": "configured_idle", "conflicts": False, "missing": False},
     "r10": {"seed": "none", "configured": False, "state": "not_configured", "conflicts": False, "missing": False},
