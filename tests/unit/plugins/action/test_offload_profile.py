@@ -7,6 +7,7 @@ test_offload_profile.py."""
 from __future__ import annotations
 
 import os
+import pathlib
 import typing as t
 
 import yaml
@@ -28,17 +29,20 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
     FakeTarget,
     action_on,
 )
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import (
+    HostRoot,
+)
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.lab import (
     LAN_WAN,
     TIMEOUT,
+    lab_root,
+    shell,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.sections import (
-    PRISTINE,
     configured,
-    lab_vm,
-    readback,
 )
 
+__all__ = ["shell"]  # the fixture pytest finds through this module
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "gateway")
 
 
@@ -58,7 +62,7 @@ def role_args(**overrides: t.Any) -> dict[str, t.Any]:
     return args
 
 
-def action(args: dict[str, t.Any], target: FakeTarget, check_mode: bool = False, diff: bool = False) -> ActionModule:
+def action(args: dict[str, t.Any], target: FakeTarget | HostRoot, check_mode: bool = False, diff: bool = False) -> ActionModule:
     return action_on(ActionModule, args, target, check_mode, diff)
 
 
@@ -83,14 +87,18 @@ def test_idempotent_role_run_is_one_round_trip() -> None:
     assert result["devices"] == ["lan0", "wan0"] and result["backend"] == "nft" and "diff" not in result
 
 
-def test_changing_role_run_is_two_round_trips_with_a_diff_per_part() -> None:
-    after = configured(sysctl={TIMEOUT: 60}, **LAN_WAN)
-    target = FakeTarget(lab_vm(**PRISTINE), apply_sections=readback(after), after_apply=after)
-    result = action(role_args(devices="lan0,wan0", tcp_timeout=60), target, diff=True).run(task_vars=dict(DEFAULTS))
+def test_changing_role_run_is_two_round_trips_with_a_diff_per_part(tmp_path: pathlib.Path, shell: str) -> None:
+    target = lab_root(tmp_path, shell)  # the real scripts on the lab VM
+    args = role_args(devices="lan0,wan0", tcp_timeout=60)
+    result = action(args, target, diff=True).run(task_vars=dict(DEFAULTS))
     assert result.get("failed") is not True, result
     assert result["changed"] is True and result["round_trips"] == 2
     headers = [d["before_header"] for d in result["diff"]]
     assert headers[0] == "/etc/modules-load.d/flowoffload.conf" and headers[-1] == "/etc/sysctl.d/90-flowoffload.conf"
+    assert f"{TIMEOUT} = 60" in (target.read(headers[-1]) or "")
+    again = action(args, target).run(task_vars=dict(DEFAULTS))
+    assert again.get("failed") is not True, again
+    assert again["changed"] is False and again["round_trips"] == 1 and "diff" not in again
 
 
 def test_misspelled_role_variable_fails_before_any_round_trip() -> None:
