@@ -70,3 +70,16 @@ def test_knobs_a_kernel_without_flowtables_and_a_device_that_refuses_offload(tmp
     batch = 'add table inet t\nadd flowtable inet t ft { hook ingress priority 0; devices = { "wan0" }; flags offload; }\n'
     rc, _out, err = nft(tmp_path, "-f", "-", batch=batch)
     assert rc == 1 and "Operation not supported" in err and not (tmp_path / "ruleset").exists()
+
+
+def test_every_answer_comes_from_the_state_and_the_log_only_records(tmp_path: t.Any) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NFT_DOUBLE_STATE"}
+    proc = subprocess.run([os.path.join(HERE, "nft"), "list", "ruleset"], capture_output=True, text=True, env=env,
+                          check=False)
+    assert proc.returncode == 2 and "NFT_DOUBLE_STATE is not set" in proc.stderr
+    log = tmp_path / "calls.log"
+    env = dict(os.environ, NFT_DOUBLE_STATE=str(seeded(tmp_path)), NFT_DOUBLE_LOG=str(log))
+    proc = subprocess.run([os.path.join(HERE, "nft"), "-f", "-"], input="delete table inet flowoffload\n",
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0 and log.read_text() == "nft -f -\ndelete table inet flowoffload\n"
+    assert nft(tmp_path, "list", "ruleset") == (0, "", "")

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-import os
+import shutil
 import subprocess
 
 import pytest
@@ -19,16 +19,15 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.failure 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
     ApplySpec,
-    FileChange,
     Snapshot,
     Step,
     apply_script,
     parse_apply,
+    read_host,
     read_script,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
     FakeTarget,
-    ShellTarget,
     fixture,
     sec,
 )
@@ -43,8 +42,13 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_help
     snap,
     written,
 )
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.lab import (
+    lab_root,
+    shell,
+)
 
-DOUBLES = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doubles", "nft"))
+__all__ = ["shell"]  # the fixture pytest finds through this module
+FT_FILE = "/etc/flowoffload/inet-flowoffload.nft"
 EOPNOTSUPP = fixture("1.0.6-bookworm-vm-facts-probe-hardware-veth-eopnotsupp.stderr")
 
 
@@ -215,20 +219,20 @@ def test_idempotent_run_is_one_round_trip():
     assert res["changed"] is False and target.round_trips == 1 and not target.applies
 
 
-def test_change_is_two_round_trips_and_flowtable_is_read_back():
-    json_sec, text_sec = listing(ONE_TABLE)
-    target = FakeTarget(owned(None), apply_sections={"ft:after-json": json_sec, "ft:after-text": text_sec},
-                        after_apply=persisted())
+def test_change_is_two_round_trips_and_flowtable_is_read_back(tmp_path, shell):
+    target = lab_root(tmp_path, shell)  # the real scripts on the lab VM: each run re-reads the root
     res = R.run_flowtable(target, params(), False)
     assert res["changed"] and target.round_trips == 2 and len(target.applies) == 1
     assert res["flowtable"] == {"family": "inet", "table": "flowoffload", "name": "ft", "hook": "ingress",
                                 "priority": 0, "devices": ["lan0", "wan0"], "offload": False, "counter": True}
-    again = FakeTarget(target.sections)
-    assert R.run_flowtable(again, params(), False)["changed"] is False and again.round_trips == 1
+    assert 'devices = { lan0, wan0 }' in target.ruleset() and target.read(FT_FILE)
+    assert R.run_flowtable(target, params(), False)["changed"] is False and target.round_trips == 3
 
 
-def test_drift_run_restores_then_is_idempotent():
-    target = FakeTarget(persisted("1.0.6-bookworm-handmade-ft-owned-drift"), after_apply=persisted())
+def test_drift_run_restores_then_is_idempotent(tmp_path, shell):
+    target = lab_root(tmp_path, shell)
+    assert R.run_flowtable(target, params(), False)["changed"]
+    target.seed_ruleset(fixture("1.0.6-bookworm-handmade-ft-owned-drift.txt"))  # someone changed the table
     res = R.run_flowtable(target, params(), False)
     assert res["changed"] and res["commands"][0] == "flush chain inet flowoffload forward"
     assert R.run_flowtable(target, params(), False)["changed"] is False
@@ -311,87 +315,79 @@ def test_stage_failure_names_the_path():
     assert "cannot write /etc/flowoffload/inet-flowoffload.nft" in err.msg and "nothing was changed" in err.msg
 
 
-# --- apply scripts run for real under busybox with the nft double ------------------------
-def _shell_run(tmp_path, spec, env):
-    log = tmp_path / "nft.log"
-    saved = dict(os.environ)
-    os.environ.update({"NFT_LOG": str(log), "NFT_DIR": str(tmp_path / "answers"), **env})
-    try:
-        script, nonce = apply_script(spec)
-        rc, out, err = ShellTarget(doubles=DOUBLES).run_script(script)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return parse_apply(rc, out, err, nonce), log.read_text() if log.exists() else ""
+# --- apply scripts run for real on the lab VM's HostRoot with the stateful nft double ----
+LOG = "/tmp/nft.log"
 
 
-def _spec_into(tmp_path, plan):
-    """The plan's spec with its files under tmp_path and no systemctl steps."""
-    spec = plan.spec
-    spec.files = [FileChange(str(tmp_path / "root") + c.path, c.content, c.mode) for c in spec.files]
-    spec.post = []
-    return spec
+def _planned(tmp_path, shell, **changes):
+    """The lab VM, read for real, and the plan of params(**changes) from that read."""
+    host = lab_root(tmp_path, shell)
+    host.env["NFT_DOUBLE_LOG"] = LOG
+    plan = R.plan_flowtable(read_host(host, R.flowtable_reads(params(**changes))), params(**changes), False)
+    return host, plan
 
 
-def test_apply_under_busybox_orders_check_apply_then_files(tmp_path):
-    (tmp_path / "answers").mkdir()
-    json_sec, text_sec = listing(ONE_TABLE)
-    (tmp_path / "answers" / "list -j table inet flowoffload").write_text(json_sec.out)
-    (tmp_path / "answers" / "list table inet flowoffload").write_text(text_sec.out)
-    plan = R.plan_flowtable(snap(owned(None)), params(), False)
-    spec = _spec_into(tmp_path, plan)
-    spec.expect = []  # the double lists the table as it is after the apply
-    res, log = _shell_run(tmp_path, spec, {"NFT_APPLIED": str(tmp_path / "applied")})
+def _calls(host):
+    """The nft calls since the read (the read's own are dropped with the log)."""
+    return [line for line in (host.read(LOG) or "").splitlines() if line.startswith("nft ")]
+
+
+def _unchanged(host, before):
+    """The root is byte for byte as before (the double's call log aside)."""
+    after = host.snapshot()
+    after.pop(LOG, None)
+    before.pop(LOG, None)
+    assert after == before
+
+
+def test_apply_orders_check_apply_then_files(tmp_path, shell):
+    host, plan = _planned(tmp_path, shell)
+    host.path(LOG).unlink()
+    res = _apply(host, plan)
     assert res.status == "ok", res.stdout
-    calls = [line for line in log.splitlines() if line.startswith("nft ")]
-    assert calls[0].startswith("nft -c -f ") and calls[1].startswith("nft -f ")
-    assert (tmp_path / "applied").read_text().startswith("add table inet flowoffload")
-    path = tmp_path / "root" / "etc" / "flowoffload" / "inet-flowoffload.nft"
-    assert path.read_text().startswith("# Managed by flowoffload.nft")
+    calls = [c for c in _calls(host) if " -f " in c]
+    assert calls[0].startswith("nft -c -f ") and calls[1].startswith("nft -f ") and len(calls) == 2
+    log = host.read(LOG) or ""
+    assert log[log.index(calls[1]):].split("\n")[1].startswith("add table inet flowoffload")
+    assert (host.read(FT_FILE) or "").startswith("# Managed by flowoffload.nft")
     assert R.finish_flowtable(plan, res)["flowtable"]["devices"] == ["lan0", "wan0"]
 
 
-def test_apply_under_busybox_stale_changes_nothing(tmp_path):
-    (tmp_path / "answers").mkdir()
-    (tmp_path / "answers" / "list -j table inet flowoffload").write_text('{"nftables": []}\n')
-    plan = R.plan_flowtable(snap(owned(None)), params(), False)
-    spec = _spec_into(tmp_path, plan)
-    res, log = _shell_run(tmp_path, spec, {})
+def test_apply_stale_changes_nothing(tmp_path, shell):
+    host, plan = _planned(tmp_path, shell)
+    host.seed_ruleset(fixture(f"{ONE_TABLE}.txt"))  # the table appeared after the read
+    before = host.snapshot()
+    host.path(LOG).unlink()
+    res = _apply(host, plan)
     assert res.status == "stale" and res.key == "ft:table-json"
-    assert "-f" not in log and not (tmp_path / "root").exists()
+    assert not [c for c in _calls(host) if " -f " in c]
+    _unchanged(host, before)
     with pytest.raises(FlowOffloadError) as err:
         R.finish_flowtable(plan, res)
     assert "run again" in err.value.msg
 
 
-def test_apply_under_busybox_nft_check_failure_leaves_files_alone(tmp_path):
-    answers = tmp_path / "answers"
-    answers.mkdir()
-    (answers / "check.rc").write_text("1")
-    (answers / "check.err").write_text(fixture(f"{VM}-eopnotsupp.stderr"))
-    plan = R.plan_flowtable(snap(owned(None)), params(), False)
-    spec = _spec_into(tmp_path, plan)
-    spec.expect = []
-    res, log = _shell_run(tmp_path, spec, {})
-    assert res.status == "failed" and res.key == "nft-check"
-    assert "nft -f" not in log.replace("nft -c -f", "")
-    assert not (tmp_path / "root" / "etc" / "flowoffload" / "inet-flowoffload.nft").exists()
-    assert not list((tmp_path / "root" / "etc" / "flowoffload").glob("*.fo-new"))
+def test_apply_nft_check_failure_changes_nothing(tmp_path, shell):
+    host, plan = _planned(tmp_path, shell)
+    shutil.rmtree(host.path("/sys/class/net/wan0"))  # wan0 went away after the read: the kernel refuses the batch
+    before = host.snapshot()
+    res = _apply(host, plan)
+    assert res.status == "failed" and res.key == "nft-check", res.stdout
+    assert not [c for c in _calls(host) if c.startswith("nft -f ")]
+    _unchanged(host, before)
 
 
-def test_unwritable_file_leaves_the_host_unchanged_and_names_the_path(tmp_path):
+def test_unwritable_file_leaves_the_host_unchanged_and_names_the_path(tmp_path, shell):
     """issue 9, defect 6: staging fails before nft runs; the message names the path."""
-    (tmp_path / "answers").mkdir()
-    blocker = tmp_path / "root" / "etc" / "flowoffload"
-    blocker.parent.mkdir(parents=True)
-    blocker.write_text("a regular file where the directory should be\n")  # like a full/read-only disk
-    plan = R.plan_flowtable(snap(owned(None)), params(), False)
-    spec = _spec_into(tmp_path, plan)
-    spec.expect = []
-    res, log = _shell_run(tmp_path, spec, {})
-    path = str(blocker / "inet-flowoffload.nft")
+    host, plan = _planned(tmp_path, shell)
+    host.write("/etc/flowoffload", "a regular file where the directory should be\n")  # like a full/read-only disk
+    before = host.snapshot()
+    host.path(LOG).unlink()
+    res = _apply(host, plan)
+    path = "/etc/flowoffload/inet-flowoffload.nft"
     assert res.status == "failed" and res.key == f"stage:{path}"
-    assert "nft" not in log  # neither nft -c nor nft -f ran
+    assert not [c for c in _calls(host) if " -f " in c]  # neither nft -c nor nft -f ran
+    _unchanged(host, before)
     with pytest.raises(FlowOffloadError) as err:
         R.finish_flowtable(plan, res)
     assert f"cannot write {path}" in err.value.msg and "nothing was changed" in err.value.msg

@@ -1,8 +1,9 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The loader and the hotplug scripts, run for real under busybox ash and dash against a fake root
-(FLOWOFFLOAD_ROOT: /sys/class/net and the collection's folders) with the nft double, on
-files the flowtable planner rendered (issue 9, defect 1: devices that come and go)."""
+(FLOWOFFLOAD_ROOT: /sys/class/net and the collection's folders) with the stateful nft double
+(what the kernel holds is its ruleset; its call log shows the batches), on files the flowtable
+planner rendered (issue 9, defect 1: devices that come and go)."""
 from __future__ import annotations
 
 import os
@@ -51,14 +52,14 @@ def rendered(**p: t.Any) -> dict[str, str]:
 
 
 class Host:
-    """A fake root: files, /sys/class/net, the nft double's answers and log."""
+    """A fake root: files, /sys/class/net, the nft double's ruleset and call log."""
 
     def __init__(self, tmp: Path, shell: list[str], devices: t.Iterable[str] = ("lo", "lan0", "wan0")) -> None:
         self.tmp = tmp
         self.shell = shell
         self.root = tmp / "root"
-        self.answers = tmp / "answers"
-        self.answers.mkdir()
+        self.state = tmp / "nft"
+        self.state.mkdir()
         (self.root / "sys" / "class" / "net").mkdir(parents=True)
         for dev in devices:
             self.plug(dev)
@@ -76,17 +77,25 @@ class Host:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
 
+    def nft(self, batch: str) -> None:
+        """The kernel's ruleset changed by someone else (the batch applied by the double, not logged)."""
+        environ = dict(os.environ, NFT_DOUBLE_STATE=str(self.state))
+        proc = subprocess.run([os.path.join(DOUBLES, "nft"), "-f", "-"], input=batch, capture_output=True, text=True,
+                              env=environ, check=False)
+        assert proc.returncode == 0, proc.stderr
+
     def loaded(self, *flowtables: str) -> None:
-        """The double answers 'nft list flowtable F T N' for these ("inet flowoffload ft")."""
+        """These flowtables ("inet flowoffload ft") are in the kernel, without devices."""
         for spec in flowtables:
-            (self.answers / f"list flowtable {spec}").write_text(f"table {spec.rsplit(' ', 1)[0]} {{ }}\n")
+            table = spec.rsplit(" ", 1)[0]
+            self.nft(f"add table {table}\nadd flowtable {spec} {{ hook ingress priority 0; }}\n")
 
     def sh(self, *args: str, script: str | None = None, env: t.Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
         loader = self.root / H.LOADER_PATH.lstrip("/")
         if not loader.exists():
             self.write({H.LOADER_PATH: H.LOADER})
         environ = dict(os.environ, PATH=f"{DOUBLES}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-                       FLOWOFFLOAD_ROOT=str(self.root), NFT_LOG=str(self.tmp / "nft.log"), NFT_DIR=str(self.answers),
+                       FLOWOFFLOAD_ROOT=str(self.root), NFT_DOUBLE_LOG=str(self.tmp / "nft.log"), NFT_DOUBLE_STATE=str(self.state),
                        **self.env, **(env or {}))
         argv = [*self.shell, "-c", script, "hotplug"] if script else [*self.shell, str(loader), *args]
         return subprocess.run(argv, capture_output=True, text=True, env=environ, check=False)
@@ -164,8 +173,7 @@ def test_device_gone_between_check_and_load_falls_back_to_each_device(tmp_path, 
 
 def test_file_that_cannot_load_fails_the_unit(tmp_path, shell):
     host = lan0_wan0(tmp_path, shell)
-    (host.answers / "apply.rc").write_text("1")
-    (host.answers / "apply.err").write_text("Error: Could not process rule: No such file or directory\n")
+    (host.state / "no-flowtables").write_text("")  # a kernel without flowtables refuses the file (ENOENT)
     proc = host.sh(str(host.root) + OWNED)
     assert proc.returncode == 1 and "nothing of it is loaded" in proc.stderr
 
@@ -173,18 +181,19 @@ def test_file_that_cannot_load_fails_the_unit(tmp_path, shell):
 def test_chain_mode_loads_the_rule_once_and_the_devices_always(tmp_path, shell):
     host = Host(tmp_path, shell)
     host.write(rendered(table="filter", chain="forward"))
+    host.nft("add table inet filter\nadd chain inet filter forward { type filter hook forward priority 0; policy accept; }\n")
     args = ("--chain", "inet", "filter", "forward", str(host.root) + CHAIN)
     assert host.sh(*args).returncode == 0
     assert "insert rule inet filter forward" in host.batches()[0]
-    (host.answers / "list chain inet filter forward").write_text('meta l4proto { tcp, udp } flow add @ft comment "flowoffload.nft:ft"\n')
-    assert host.sh(*args).returncode == 0
+    assert host.sh(*args).returncode == 0  # the rule the first load inserted is in the chain now
     second = host.batches()[1]
     assert "insert rule" not in second and second.count("add flowtable inet filter ft") == 2
 
 
 # --- issue 19: the unit's start and reload load only what is missing ------------------------
 TABLE_ARGS = ("--table", "inet", "flowoffload")
-MARKED = 'table inet flowoffload {\n\tcomment "managed by flowoffload.nft"\n\tflowtable ft {\n\t}\n}\n'
+MARKED = ('table inet flowoffload {\n\tcomment "managed by flowoffload.nft"\n'
+          '\tflowtable ft {\n\t\thook ingress priority filter\n\t}\n}\n')
 
 
 def test_table_guard_loads_the_file_when_the_table_is_missing(tmp_path, shell):
@@ -202,8 +211,7 @@ def test_table_guard_keeps_a_loaded_table_and_only_adds_devices(tmp_path, shell)
     re-created (same handles, offloaded flows kept); adding a device already in the
     flowtable is a no-op for the kernel."""
     host = lan0_wan0(tmp_path, shell)
-    (host.answers / "list table inet flowoffload").write_text(MARKED)
-    host.loaded("inet flowoffload ft")
+    host.nft(MARKED)
     proc = host.sh(*TABLE_ARGS, str(host.root) + OWNED)
     assert proc.returncode == 0, proc.stderr
     assert "is loaded already (table inet flowoffload): kept as it is" in proc.stderr
@@ -215,7 +223,7 @@ def test_table_guard_keeps_a_loaded_table_and_only_adds_devices(tmp_path, shell)
 
 def test_table_guard_leaves_a_table_it_does_not_own_alone(tmp_path, shell):
     host = lan0_wan0(tmp_path, shell)
-    (host.answers / "list table inet flowoffload").write_text("table inet flowoffload {\n\tchain c {\n\t}\n}\n")
+    host.nft("table inet flowoffload {\n\tchain c {\n\t}\n}\n")
     proc = host.sh(*TABLE_ARGS, str(host.root) + OWNED)
     assert proc.returncode == 1 and "exists and is not managed by flowoffload.nft" in proc.stderr
     assert host.batches() == []
