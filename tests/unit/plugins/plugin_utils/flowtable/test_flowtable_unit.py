@@ -32,7 +32,13 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.ft_help
     snap,
     unit_section,
 )
+from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.profile.lab import (
+    lab_root,
+    shell,
+)
 
+__all__ = ["shell"]  # the fixture pytest finds through this module
+INVOCATION = "/run/systemd/units/invocation:flowoffload-inet-flowoffload.service"
 SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shutil.which("dash") or "dash"]}
 
 
@@ -121,13 +127,17 @@ def test_check_mode_on_an_inactive_unit_reports_changed_and_says_it_would_start_
     assert any("check mode: the run would start it" in w for w in res["warnings"])
 
 
-def test_the_repaired_unit_is_idempotent_in_one_round_trip():
-    after = dict(persisted(), **NFT_ACTIVE, **{"ft:unit-enabled": unit_section(True, True)})
-    target = FakeTarget(dict(after, **{"ft:unit-enabled": unit_section(True, False)}), after_apply=after)
-    assert R.run_flowtable(target, params(), False)["changed"] is True and "systemctl start" in target.applies[0]
-    again = FakeTarget(target.sections)
-    res = R.run_flowtable(again, params(), False)
-    assert res["changed"] is False and again.round_trips == 1 and res["warnings"] == []
+def test_the_repaired_unit_is_idempotent_in_one_round_trip(tmp_path, shell):
+    """On the lab VM's HostRoot: the unit written and enabled by a first run, then stopped."""
+    target = lab_root(tmp_path, shell)
+    assert R.run_flowtable(target, params(), False)["changed"] is True
+    target.path(INVOCATION).unlink()  # stopped (systemd drops the invocation link)
+    res = R.run_flowtable(target, params(), False)
+    assert res["changed"] is True and "systemctl start" in target.applies[1] and target.exists(INVOCATION)
+    assert res["warnings"][0].startswith("unit flowoffload-inet-flowoffload.service was enabled but inactive")
+    trips = target.round_trips
+    res = R.run_flowtable(target, params(), False)
+    assert res["changed"] is False and target.round_trips == trips + 1 and res["warnings"] == []
 
 
 def test_nftables_installed_but_stopped_leaves_the_unit_to_its_next_start():
