@@ -49,17 +49,16 @@ def sec(out: str = "", rc: int = 0, err: str = "") -> Section:
 class FakeTarget:
     """Target double: read -> ``sections``; apply -> ``apply_sections`` + ``result``.
 
-    ``after_apply`` (optional) replaces ``sections`` once an apply script ran with result
-    ``ok``, so a second run sees the changed host.
+    An apply changes nothing here: a test that needs a second run to see what the first
+    changed runs the real scripts on a HostRoot (host_root.py).
     """
 
     def __init__(self, sections: t.Mapping[str, Section] | None = None,
                  apply_sections: t.Mapping[str, Section] | None = None,
-                 result: str = "ok -", after_apply: t.Mapping[str, Section] | None = None) -> None:
+                 result: str = "ok -") -> None:
         self.sections: dict[str, Section] = dict(sections or {})
         self.apply_sections: dict[str, Section] = dict(apply_sections or {})
         self.result = result
-        self.after_apply = dict(after_apply) if after_apply is not None else None
         self.scripts: list[str] = []
         self.round_trips = 0
 
@@ -74,8 +73,6 @@ class FakeTarget:
         nonce = match.group(1) if match else "FO"
         if "# flowoffload.nft: apply" in script:
             text = render_sections(nonce, self.apply_sections) + f"@@{nonce}-result {self.result}@@\n"
-            if self.result.startswith("ok") and self.after_apply is not None:
-                self.sections = dict(self.after_apply)
             return (0 if self.result.startswith("ok") else 3), text, ""
         return 0, render_sections(nonce, self.sections), ""
 

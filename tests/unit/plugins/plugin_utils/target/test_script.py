@@ -280,12 +280,16 @@ def test_fake_target_prints_what_the_real_script_prints() -> None:
     assert read(FakeTarget(sections), reads).sections == read(ShellTarget(), reads).sections == sections
 
 
-def test_fake_target_apply_and_after_state() -> None:
-    fake = FakeTarget({"k": sec("before")}, apply_sections={"rb": sec("after")}, after_apply={"k": sec("after")})
+def test_fake_target_answers_an_apply_and_never_changes_its_reads() -> None:
+    """What an apply changes is observed only on a HostRoot (host_root.py): the fake's reads stay."""
+    fake = FakeTarget({"k": sec("before")}, apply_sections={"rb": sec("after")})
     res = apply(fake, T.ApplySpec(post=[T.Step("s", "true")]))
     assert res.ok and res.snapshot.out("rb") == "after"
-    assert read(fake, [T.Read("k", "true")]).out("k") == "after"
+    assert read(fake, [T.Read("k", "true")]).out("k") == "before"
     assert fake.round_trips == 2 and len(fake.applies) == 1
+    failed = FakeTarget({"k": sec("before")}, result="failed s")
+    res = apply(failed, T.ApplySpec(post=[T.Step("s", "true")]))
+    assert not res.ok and (res.status, res.key) == ("failed", "s")
 
 
 def test_every_target_has_the_interface_of_the_protocol() -> None:
