@@ -51,46 +51,23 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     file_code,
     when_tool,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import (
+    here,
+    words,
+)
 
 PREFIX = "audit:"
 FILE_PREFIX = PREFIX + "file:"
 K_LOADER = PREFIX + "loader"
 K_UNITS = PREFIX + "units"
 K_UCI = PREFIX + "uci"
+_sh = here(__file__)
 
-# One section per collection file; a path with characters outside this set is not one the
-# collection writes, so it is left out rather than put into a section key.
-_FILES_CODE = f"""\
-for fo_af in {' '.join(PERSISTED_GLOBS)}; do
-  [ -f "$fo_af" ] || continue
-  case $fo_af in *[!A-Za-z0-9_./-]*) continue ;; esac
-  fo_cap "{FILE_PREFIX}$fo_af" cat "$fo_af"
-done
-"""
-
-# Per collection file: ``UNIT=enabled|disabled|`` (every link of its [Install] section, as
-# the module enables it; empty: no unit file) and, where /run/systemd/units exists,
+# One section per collection file (read_files.sh); per collection file its unit's state
+# (read_units.sh): ``UNIT=enabled|disabled|`` and, where /run/systemd/units exists,
 # ``UNIT.active=active|inactive``.
-_UNITS_CODE = f"""\
-for fo_af in /etc/flowoffload/*.nft; do
-  [ -f "$fo_af" ] || continue
-  fo_au="flowoffload-${{fo_af##*/}}"
-  fo_au="${{fo_au%.nft}}.service"
-  fo_ae=''
-  if [ -e "/etc/systemd/system/$fo_au" ]; then
-    fo_ae=enabled
-    for fo_aw in {' '.join(WANTED_BY)}; do
-      [ -L "/etc/systemd/system/$fo_aw.wants/$fo_au" ] || fo_ae=disabled
-    done
-  fi
-  printf '%s=%s\\n' "$fo_au" "$fo_ae"
-  if [ -d /run/systemd/units ]; then
-    fo_aa=inactive
-    if [ -L "/run/systemd/units/invocation:$fo_au" ]; then fo_aa=active; fi
-    printf '%s.active=%s\\n' "$fo_au" "$fo_aa"
-  fi
-done
-fo_rc 0"""
+_FILES_CODE = _sh("read_files.sh", {"fo_globs": " ".join(PERSISTED_GLOBS), "fo_prefix": FILE_PREFIX})
+_UNITS_CODE = _sh("read_units.sh", {"fo_wanted_by": words(WANTED_BY)})
 
 # Without uci (every host but OpenWrt): rc 127 without a process.
 _UCI_CODE = when_tool("uci", "\n  ".join(
