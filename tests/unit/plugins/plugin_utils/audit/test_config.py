@@ -2,17 +2,17 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The audit's configured state: files the collection persists, read back (round trips
 through the real renderers), the loader, the units, OpenWrt's UCI options, and the read
-script run for real under busybox with a double for uci (the units' states come from
-systemd's files, read without a process)."""
+script (read_files.sh, read_units.sh) run for real on a HostRoot under busybox and dash,
+with the uci double (the units' states come from systemd's files, read without a process)."""
 from __future__ import annotations
 
-import os
 import typing as t
 
 import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit import config as ac
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.hotplug import (
     LOADER,
+    LOADER_PATH,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model import (
     FlowtableModel,
@@ -29,9 +29,6 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     Section,
     Snapshot,
     read_host,
-)
-from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_target import (
-    ShellTarget,
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.host_root import (
     SHELLS,
@@ -123,25 +120,25 @@ def test_units_enabled_and_active_states_and_whether_they_belong_active():
     (0, False, False, ["x=", "x.active=inactive"]),       # no unit file: not installed
     (2, True, None, ["x=enabled"]),                       # no /run/systemd/units: not told
 ])
-def test_the_units_read_runs_under_busybox_without_systemctl(tmp_path, links, unit_file, invocation, expected):
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_units_read_runs_without_systemctl(tmp_path, shell, links, unit_file, invocation, expected):
+    """read_units.sh on a HostRoot under busybox and dash, with no systemctl on it."""
     code = next(r.code for r in ac.config_reads() if r.key == ac.K_UNITS)
     assert "systemctl" not in code and "$(" not in code
+    host = HostRoot(tmp_path, shell, tools={})
     unit = "flowoffload-inet-flowoffload.service"
-    (tmp_path / "etc/flowoffload").mkdir(parents=True)
-    (tmp_path / "etc/flowoffload/inet-flowoffload.nft").write_text("x")
-    system = tmp_path / "etc/systemd/system"
-    system.mkdir(parents=True)
+    host.write("/etc/flowoffload/inet-flowoffload.nft", "x")
+    host.write("/etc/flowoffload/inet-flowoffload.nft.fo-new", "not a collection file")
+    host.path("/etc/systemd/system").mkdir(parents=True)
     if unit_file:
-        (system / unit).write_text("[Unit]\n")
+        host.write(f"/etc/systemd/system/{unit}", "[Unit]\n")
     for wanted in ("multi-user.target", "nftables.service")[:links]:
-        (system / f"{wanted}.wants").mkdir()
-        (system / f"{wanted}.wants" / unit).symlink_to(system / unit)
+        host.link(f"/etc/systemd/system/{wanted}.wants/{unit}", f"/etc/systemd/system/{unit}")
     if invocation is not None:
-        (tmp_path / "run/systemd/units").mkdir(parents=True)
+        host.path("/run/systemd/units").mkdir(parents=True)
         if invocation:
-            (tmp_path / f"run/systemd/units/invocation:{unit}").symlink_to("0123456789abcdef")
-    code = code.replace("/etc/", f"{tmp_path}/etc/").replace("/run/", f"{tmp_path}/run/")
-    snap = read_host(ShellTarget(str(tmp_path)), [Read(ac.K_UNITS, code)])
+            host.link(f"/run/systemd/units/invocation:{unit}", "0123456789abcdef")
+    snap = read_host(host, [Read(ac.K_UNITS, code)])
     assert snap.text(ac.K_UNITS).splitlines() == [line.replace("x", unit, 1) for line in expected]
 
 
@@ -166,24 +163,37 @@ def test_uci_flow_offloading_configures_fw4s_flowtable_without_devices():
     assert ac.configured_from(snapshot({}, uci="flow_offloading=\nflow_offloading_hw=1\n"))["flowtables"] == []
 
 
-def _double(folder: str, name: str, body: str) -> None:
-    path = os.path.join(folder, name)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("#!/bin/sh\n" + body)
-    os.chmod(path, 0o755)
+FIREWALL = "config defaults\n\toption input 'REJECT'\n\toption flow_offloading '1'\n"
 
 
-def test_the_read_script_runs_for_real_and_reads_uci_through_its_cli(tmp_path):
-    doubles = str(tmp_path)
-    _double(doubles, "uci", 'case "$3" in\n  *.flow_offloading) echo 1 ;;\n  *.flow_offloading_hw) exit 1 ;;\nesac\n')
-    target = ShellTarget(doubles)
-    snap = read_host(target, ac.config_reads())
-    assert target.round_trips == 1
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_read_script_runs_for_real_and_reads_uci_through_its_cli(tmp_path, shell):
+    """An OpenWrt root (the uci double on its /etc/config) the collection never configured."""
+    host = HostRoot(tmp_path, shell, tools={"uci": "openwrt/uci"})
+    host.write("/etc/config/firewall", FIREWALL)
+    snap = read_host(host, ac.config_reads())
+    assert host.round_trips == 1
     config = ac.configured_from(snap)
     assert config["uci"] == {"flow_offloading": "1", "flow_offloading_hw": ""}
     assert [ft["table"] for ft in config["flowtables"]] == ["fw4"] and config["flowtables"][0]["offload"] is False
-    if not os.path.exists("/etc/flowoffload"):  # a host the collection never configured
-        assert config["files"] == {} and config["loader"]["present"] is False
+    assert config["files"] == {} and config["loader"]["present"] is False and config["units"] == {}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_files_read_gives_a_section_per_collection_file(tmp_path, shell):
+    """read_files.sh: the files its globs match, a path the collection never writes left out."""
+    host = HostRoot(tmp_path, shell, tools={})
+    path, text = owned(["eth0"], False)
+    openwrt = "/usr/share/nftables.d/ruleset-post/flowoffload-edge.nft"
+    host.seed({path: text, openwrt: "table inet edge {\n}\n", "/etc/flowoffload/in et.nft": text,
+               "/etc/flowoffload/notes.txt": text, "/usr/share/nftables.d/ruleset-post/other.nft": text})
+    host.path("/etc/flowoffload/dir.nft").mkdir()
+    host.write(LOADER_PATH, LOADER)
+    snap = read_host(host, ac.config_reads())
+    assert sorted(snap.with_prefix(ac.FILE_PREFIX)) == sorted([path, openwrt])
+    config = ac.configured_from(snap)
+    assert config["files"][path] == ac.parse_file(path, text) and config["files"][openwrt] == []
+    assert config["loader"] == {"path": LOADER_PATH, "present": True, "current": True}
 
 
 @pytest.mark.parametrize("shell", SHELLS)
