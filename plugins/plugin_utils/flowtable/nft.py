@@ -30,11 +30,8 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.model im
     FlowtableModel,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable.syntax import (
-    device_problem,  # noqa: F401  # re-exported: the device rule, as docs/design.md names it
     normalize_protocols,
     resolve_priority,
-    validate_device,  # noqa: F401  # re-exported: profile.inputs imports it from here
-    validate_identifier,  # noqa: F401  # re-exported: profile.inputs imports it from here
 )
 
 FAMILIES = ("inet", "ip", "ip6", "netdev", "arp", "bridge")

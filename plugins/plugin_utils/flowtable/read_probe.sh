@@ -22,7 +22,7 @@ fo_pl=$fo_probe_first; fo_pi=0
 for fo_pp in /sys/class/net/*; do
   [ -e "$fo_pp" ] || continue
   fo_pd=${fo_pp##*/}
-  case $fo_pd in lo|*[!A-Za-z0-9_.@+-]*) continue ;; esac
+  case $fo_pd in lo|*[!A-Za-z0-9_.+-]*) continue ;; esac
   fo_pi=$((fo_pi + 1))
   # shellcheck disable=SC2059
   printf "$fo_probe_hw" "$fo_probe_table$$_$fo_pi" "$fo_probe_table$$_$fo_pi" "$fo_pd" >>"$fo_pb"

@@ -15,8 +15,8 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     ApplyResult,
     Section,
-    clip,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.text import clip
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod.plan import (

@@ -32,8 +32,8 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     Read,
     Snapshot,
     argv,
-    clip,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.text import clip
 
 OPENWRT_RELEASE = "/etc/openwrt_release"
 OPKG_STATUS = "/usr/lib/opkg/status"

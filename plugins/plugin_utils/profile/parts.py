@@ -55,8 +55,8 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     Section,
     Snapshot,
     Step,
-    clip,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.text import clip
 
 RECHECK_KEY = "probe:recheck"
 LEFTOVERS_KEY = "profile:lock-leftovers"

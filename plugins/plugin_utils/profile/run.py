@@ -37,14 +37,11 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import inp
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import rules
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import sysctl as psys
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile.parts import (
-    LEFTOVERS_KEY,
-    RECHECK_KEY,
     Piece,
     filled,
     finish_parts,
     leftovers_read,
     merged_spec,
-    plan_leftovers,
     plan_parts,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import host as _host
@@ -56,9 +53,6 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script impo
     Snapshot,
     Target,
 )
-
-# names the unit tests reach through this module
-__all__ = ["LEFTOVERS_KEY", "RECHECK_KEY", "RESULT_KEYS", "filled", "plan_leftovers", "profile_reads", "run_profile"]
 
 RESULT_KEYS = ("profile", "backend", "devices", "hardware_offload", "fallback_reason", "changed", "flows",
                "installed")

@@ -39,6 +39,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target import render, sh
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.sh import argv, shq
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.text import clip
 
 __all__ = ["FlowOffloadError", "argv", "shq"]  # re-exported: every part quotes through target.script
 
@@ -49,33 +50,6 @@ LOCK_DIRS = ("/run", "/tmp")
 # Where binaries live on the platforms we support (OpenWrt keeps some in /usr/sbin).
 PATH_EXTRA = "/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin:/usr/local/bin"
 _sh = sh.here(__file__)
-
-
-_SENTENCE_END = re.compile(r"[.;:!?](?=\s)")
-
-
-def clip(text: str, limit: int = 800, where: str = "the result's stdout and stderr") -> str:
-    """text for an error message: its start (which names the cause), cut at a boundary.
-
-    Whole lines while they fit in limit characters; when the first line alone is longer, its
-    whole sentences (else its whole words). What was left out is counted and ``where`` says
-    where the full text is (callers put it into a result key)."""
-    text = (text or "").strip()
-    if len(text) <= limit:
-        return text
-    kept = ""
-    for line in text.splitlines():
-        candidate = f"{kept}\n{line}" if kept else line
-        if len(candidate) > limit:
-            break
-        kept = candidate
-    if not kept:
-        head = text[:limit]
-        ends = [m.end() for m in _SENTENCE_END.finditer(head)]
-        cut = ends[-1] if ends else head.rfind(" ")
-        kept = head[:cut] if cut > 0 else head
-    kept = kept.rstrip()
-    return f"{kept} [... {len(text) - len(kept)} more characters in {where}]"
 
 
 @dataclasses.dataclass(frozen=True)
