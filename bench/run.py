@@ -246,8 +246,9 @@ def bench_fleet(vm: str, sizes: t.Sequence[int], forks: int, work: str) -> dict[
     fleet = os.path.join(REPO, "lab", "fleet")
     inventory = os.path.join(REPO, "lab", ".state", vm, "fleet.ini")
     playbook = "ansible-playbook"
-    result: dict[str, t.Any] = {"sizes": list(sizes), "forks": forks, "runs": {},
-                                  "load": " ".join(open("/proc/loadavg", encoding="ascii").read().split()[:3])}
+    with open("/proc/loadavg", encoding="ascii") as handle:
+        load = " ".join(handle.read().split()[:3])
+    result: dict[str, t.Any] = {"sizes": list(sizes), "forks": forks, "runs": {}, "load": load}
 
     def timed(argv: t.Sequence[str]) -> tuple[float, str]:
         start = time.monotonic()

@@ -201,8 +201,8 @@ def plan_parts(snapshot: Snapshot, inputs: pin.Inputs, decision: rules.Decision,
         in_file = psys.file_settings(psys.parse_file_section(snapshot.out(psys.FILE_KEY)))
         wanted = psys.wanted_settings(running, inputs.tcp_timeout, inputs.udp_timeout, inputs.forwarding,
                                       decision.loading_modules, in_file)
-        parts.append(Piece("sysctl", psys.plan_sysctl(snapshot, wanted, init, remove=decision.remove_sysctl),
-                          psys.finish_sysctl))
+        sysctl_plan = psys.plan_sysctl(snapshot, wanted, init, remove=decision.remove_sysctl)
+        parts.append(Piece("sysctl", sysctl_plan, psys.finish_sysctl))
     if inputs.profile == "off" and parts and parts[0].name == "kmod":
         # off: the flowtable goes first, so the modules it holds can be unloaded after it
         parts = parts[1:2] + parts[:1] + parts[2:]

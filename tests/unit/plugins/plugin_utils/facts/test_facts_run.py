@@ -361,4 +361,3 @@ def test_read_script_on_the_lab_vm_changes_nothing(tmp_path: pathlib.Path, shell
     assert set(facts["candidate_devices"]) <= set(facts["interfaces"]) - {"lo"}
     assert facts["sysctl"]["ip_forward"] == 1 and facts["platform"]["kernel"] == "6.1.0-56-amd64"
     assert facts["kernel"]["software_offload"]["supported"] is True  # the nft double accepts flowtables
-

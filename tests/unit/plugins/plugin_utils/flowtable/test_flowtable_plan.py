@@ -136,11 +136,9 @@ def test_chain_mode_insert_and_idempotent():
     plan = _chain("1.0.6-bookworm-host-ft-chain-forward.json")
     assert plan.commands[-1].startswith("insert rule inet filter forward meta l4proto { tcp, udp } flow add @ft")
     pair = (fixture(f"{VM}-chain-flowtable.json"), fixture(f"{VM}-chain-flowtable.txt"))
-    desired_devices = PL.parse_chain_mode(fixture(f"{VM}-chain-forward-with-rule.json"), pair,
-                                         F.desired_state(params(table="filter", chain="forward"))).flowtables[0].devices
-    plan = _chain(f"{VM}-chain-forward-with-rule.json", pair, devices=list(desired_devices),
-                  counter=PL.parse_chain_mode(fixture(f"{VM}-chain-forward-with-rule.json"), pair,
-                                             F.desired_state(params(table="filter", chain="forward"))).flowtables[0].counter)
+    live = PL.parse_chain_mode(fixture(f"{VM}-chain-forward-with-rule.json"), pair,
+                               F.desired_state(params(table="filter", chain="forward"))).flowtables[0]
+    plan = _chain(f"{VM}-chain-forward-with-rule.json", pair, devices=list(live.devices), counter=live.counter)
     assert plan.commands == []
 
 

@@ -116,8 +116,8 @@ def test_plan_from_the_captures_turns_software_offloading_on(manager: str) -> No
     assert plan.result["flowtable"]["devices"] == ["br-lan", "wan0"]
     assert plan.result["persist_files"] == ["/etc/config/firewall"]
     assert plan.result["skipped_devices"] == [] and plan.result["changed"]
-    assert [s.key for s in plan.spec.post] == ["fw4:uci-set", "fw4:uci-commit", "fw4:check", "fw4:reload", "fw4:verify",
-                                              "fw4:restore", "fw4:reload-restore", "fw4"]
+    assert [s.key for s in plan.spec.post] == [
+        "fw4:uci-set", "fw4:uci-commit", "fw4:check", "fw4:reload", "fw4:verify", "fw4:restore", "fw4:reload-restore", "fw4"]
     assert [s.check for s in plan.spec.post] == [False] * 7 + [True] and plan.spec.expect[0].out == ""
 
 

@@ -185,6 +185,6 @@ def test_a_persisted_file_gives_its_devices_from_the_loader_lines():
             "flags offload; }\n"
             '# flowoffload.nft:device=lan0 add flowtable inet t ft { hook ingress priority 5; devices = { "lan0" }; '
             "flags offload; }\n")
-    assert _nft.parse_file(text) == [FlowtableModel("inet", "t", "ft", priority=5, devices=("lan0", "wan0"),
-                                                         offload=True)]
+    want = FlowtableModel("inet", "t", "ft", priority=5, devices=("lan0", "wan0"), offload=True)
+    assert _nft.parse_file(text) == [want]
     assert _nft.parse_text(text).comments == {("inet", "t"): "managed by flowoffload.nft"}

@@ -139,9 +139,9 @@ def test_other_flowtables_keep_their_configured_devices():
     d2 = want(name="ft2", devices=["eth2"])
     first = P.file_plan(d2, plan_of(d2), None, None, False, True)[0]["after"]
     live_ft2 = d2.flowtable((), False)  # eth2 vanished: the kernel dropped it from ft2
-    current = PL.Current(exists=True, owned=True, flowtables=[live_ft2],
-                        chains=[{"name": "forward", "type": "filter", "hook": "forward", "priority": 10, "policy": "accept"}],
-                        rules=[(("ft2", ("tcp", "udp")), 1, "")])
+    chain = {"name": "forward", "type": "filter", "hook": "forward", "priority": 10, "policy": "accept"}
+    current = PL.Current(exists=True, owned=True, flowtables=[live_ft2], chains=[chain],
+                         rules=[(("ft2", ("tcp", "udp")), 1, "")])
     d = want()
     content = P.file_plan(d, plan_of(d, current=current), first, None, False, True)[0]["after"]
     assert P.file_devices(content) == {"ft": {"lan0", "wan0"}, "ft2": {"eth2"}}

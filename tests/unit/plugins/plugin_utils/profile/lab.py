@@ -56,7 +56,7 @@ def _netdevs(host: HostRoot) -> None:
 
 
 def lab_root(path: pathlib.Path, shell: str = "busybox", *, modules_loaded: bool = False,
-           boot_list: bool = False, table: str | None = None) -> HostRoot:
+             boot_list: bool = False, table: str | None = None) -> HostRoot:
     """The lab VM before any run of the profile (defaults), or with the modules loaded, their
     boot list written and the owned table ``table`` (a listing fixture) in the ruleset."""
     host = HostRoot(path, shell, env={"NFT_REFUSE_OFFLOAD": "eth0 lan0 wan0"})

@@ -79,8 +79,8 @@ def test_bootstrap_python_warns_and_does_nothing(tmp_path: pathlib.Path) -> None
 
 
 @pytest.mark.parametrize("shell", ["busybox", "dash"])
-def test_off_leftover_read_and_removal_keep_a_live_holders_directory(tmp_path: pathlib.Path, shell: str,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_off_leftover_read_and_removal_keep_a_live_holders_directory(
+        tmp_path: pathlib.Path, shell: str, monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir, tmp_dir = tmp_path / "run", tmp_path / "tmp"
     run_dir.mkdir()
     tmp_dir.mkdir()
