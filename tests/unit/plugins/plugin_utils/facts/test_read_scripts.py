@@ -66,12 +66,12 @@ def _f(name: str) -> str:
     return shlex.quote(os.path.join(FIXTURES, name))
 
 
-def _tree(root: pathlib.Path, files: t.Mapping[str, str], links: t.Mapping[str, str] = {}) -> str:
+def _tree(root: pathlib.Path, files: t.Mapping[str, str], links: t.Mapping[str, str] | None = None) -> str:
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    for rel, target in links.items():
+    for rel, target in (links or {}).items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.symlink_to(target)
