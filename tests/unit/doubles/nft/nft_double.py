@@ -200,8 +200,7 @@ def main(argv: list[str]) -> int:
         else:
             with open(file, encoding="utf-8") as handle:
                 batch = handle.read()
-    # NFT_LOG: the knob's old name, still used by flowtable/test_probe.py (to go once it says NFT_DOUBLE_LOG)
-    log = os.environ.get("NFT_DOUBLE_LOG") or os.environ.get("NFT_LOG")
+    log = os.environ.get("NFT_DOUBLE_LOG")
     if log:
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(f"nft {' '.join(argv)}\n" + ("" if batch is None else batch.rstrip("\n") + "\n"))

@@ -46,7 +46,7 @@ NFT_STATE = "/var/lib/nft-double"
 # the applets a POSIX host has whatever it is (no tool the collection looks for)
 APPLETS = ("[", "awk", "basename", "cat", "chmod", "cmp", "cp", "cut", "date", "dirname", "echo", "env", "expr",
            "false", "find", "grep", "gunzip", "gzip", "head", "id", "kill", "ln", "logger", "ls", "mkdir", "mktemp",
-           "mv", "printf", "readlink", "realpath", "rm", "rmdir", "sed", "sh", "sleep", "sort", "stat", "tail",
+           "mv", "printf", "readlink", "realpath", "rm", "rmdir", "sed", "sh", "sleep", "sort", "stat", "sync", "tail",
            "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "xargs", "zcat")
 # mount points of the namespace, kept (empty) in the root
 MOUNTS = ("dev", "usr/lib", "usr/bin", "lib64", "opt/fo/doubles", "opt/fo/bin")

@@ -61,7 +61,7 @@ def test_one_batch_probes_every_device_under_busybox_and_dash(tmp_path: pathlib.
     """read_probe.sh on a HostRoot: lo and a name the device rule refuses are left out, wan0
     refuses offload (the nft double's knob), one nft -c for every probe, nothing committed."""
     host = HostRoot(tmp_path, shell, tools={"nft": "nft/nft"},
-                    env={"NFT_REFUSE_OFFLOAD": "wan0", "NFT_LOG": "/tmp/nft.log"})
+                    env={"NFT_REFUSE_OFFLOAD": "wan0", "NFT_DOUBLE_LOG": "/tmp/nft.log"})
     for dev in ("eth0", "lan0", "lo", "wan0", "bad*name"):
         host.write(f"/sys/class/net/{dev}/type", "1\n")
     snap = read_host(host, [_probe.probe_read()])
