@@ -118,9 +118,14 @@ def deferred(spec: ApplySpec) -> tuple[list[Step], list[Step]]:
 
 def arm_code(spec: ApplySpec, rollback: Rollback) -> str:
     """The apply script's last step with a rollback: the record, its expire script, the timer."""
-    boot = "".join(render.printf_to(change.content or "", shq(change.path)) + f" && chmod {shq(change.mode)} {shq(change.path)}\n"
-                   for change in spec.arm_files)
-    return ("fo_arm_begin\n" + render.printf_to(expire_script(spec), '"$fo_arm/expire"') + "\n" + boot
+    boot = "".join(
+        f"{{ mkdir -p \"$(dirname {shq(change.path)})\" && {render.printf_to(change.content or '', shq(change.path))}"
+        f" && chmod {shq(change.mode)} {shq(change.path)}; }} ||\n"
+        f"  fo_stop failed arm {shq('cannot write ' + change.path + ': the rollback is not armed')}\n"
+        for change in spec.arm_files)
+    expire = render.printf_to(expire_script(spec), '"$fo_arm/expire"')
+    return ("fo_arm_begin\n{ " + expire + "; } ||\n  fo_stop failed arm 'cannot write the rollback script: the rollback is not armed'\n"
+            + boot
             + f"fo_arm_start {shq(rollback.timeout)}\n")
 
 

@@ -8,6 +8,7 @@ ruleset), byte for byte."""
 from __future__ import annotations
 
 import pathlib
+import subprocess
 
 import pytest
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
@@ -161,3 +162,19 @@ def test_survey_strings_are_seconds() -> None:
     assert confirm.Rollback.from_params({"rollback_timeout": " 120 ", "health_check": " true "}) == \
         confirm.Rollback(120, "true")
     assert confirm.Rollback.from_params({"rollback_timeout": "", "health_check": ""}) is None
+
+
+def test_the_armed_apply_the_confirm_and_the_expire_scripts_pass_shellcheck(tmp_path: pathlib.Path) -> None:
+    spec = script.ApplySpec(
+        files=[script.FileChange("/etc/x.conf", "a\n")], nft=["add table inet t"], post=[script.Step("s", "true")],
+        undo_nft=["add table inet t", "delete table inet t"], undo=[script.Step("u", "true")],
+        arm_files=[script.FileChange("/etc/uci-defaults/99-x", "#!/bin/sh\nexit 0\n", "0755")])
+    rollback = confirm.Rollback(30, "true")
+    scripts = {"apply": script.apply_script(spec, arm=confirm.arm_code(spec, rollback))[0],
+               "confirm": confirm.confirm_script(spec, rollback, "FOabc", "FOdef"),
+               "expire": confirm.expire_script(spec)}
+    for name, text in scripts.items():
+        path = tmp_path / f"{name}.sh"
+        path.write_text(text)
+        proc = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, (name, proc.stdout)
