@@ -17,6 +17,9 @@ import typing as t
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
     modules as _kmod,
 )
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
+    plan as _kmod_plan,
+)
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Section,
     Snapshot,
@@ -133,3 +136,21 @@ def vm_sections(proc: str | None = None, names: t.Sequence[str] = (), systemd: b
 
 def snap(sections: t.Mapping[str, Section]) -> Snapshot:
     return Snapshot(sections)
+
+
+def params(**kw: t.Any) -> dict[str, t.Any]:
+    """offload_kmod's params as the tests use them (the module's defaults, all modules)."""
+    base: dict[str, t.Any] = {"state": "present", "persistent": True, "modules": list(NAMES), "package": None}
+    base.update(kw)
+    return base
+
+
+def plan_of(sections: t.Mapping[str, Section], **kw: t.Any) -> t.Any:
+    return _kmod_plan.plan_kmod(Snapshot(sections), params(**kw), False)
+
+
+def openwrt(proc: str | None = None, listing: t.Sequence[str] = (),
+            tools: t.Sequence[str] = ("modprobe", "rmmod", "opkg")) -> dict[str, Section]:
+    """An OpenWrt 24.10 host's kmod sections."""
+    return {**host_sections("6.6.86", openwrt=True, tools=tools),
+            **kmod_sections(proc=proc, listing=list(listing))}

@@ -36,6 +36,9 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.kmod_fake import (
     NAMES,
+    openwrt,
+    params,
+    plan_of,
     REL,
     VM,
     host_sections,
@@ -56,21 +59,6 @@ MODPROBE_MISSING = fixture(f"{VM}-modprobe-missing.stderr")
 RMMOD_INUSE = fixture(f"{VM}-rmmod-inuse.stderr")
 CONF = _kmod.render_file(NAMES)
 __all__ = ["shell"]  # the fixture pytest finds through this module
-
-
-def params(**kw):
-    base = {"state": "present", "persistent": True, "modules": list(NAMES), "package": None}
-    base.update(kw)
-    return base
-
-
-def plan_of(sections, **kw):
-    return _kmod_plan.plan_kmod(Snapshot(sections), params(**kw), False)
-
-
-def openwrt(proc=None, listing=(), tools=("modprobe", "rmmod", "opkg")):
-    return {**host_sections("6.6.86", openwrt=True, tools=tools),
-            **kmod_sections(proc=proc, listing=list(listing))}
 
 
 # --- input -----------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import (
     plan as _kmod_plan,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
-    Snapshot,
     apply_script,
     parse_apply,
 )
@@ -32,9 +31,10 @@ from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.fake_ta
 )
 from ansible_collections.flowoffload.nft.tests.unit.plugins.plugin_utils.kmod_fake import (
     NAMES,
+    openwrt,
+    params,
+    plan_of,
     VM,
-    host_sections,
-    kmod_sections,
     module_tree,
 )
 
@@ -42,21 +42,6 @@ SHELLS = {"busybox": [shutil.which("busybox") or "busybox", "sh"], "dash": [shut
 FRESH = fixture(f"{VM}-proc-modules-fresh.txt")
 VM_ETC_MODULES = fixture(f"{VM}-etc-modules.txt")
 CONF = _kmod.render_file(NAMES)
-
-
-def params(**kw):
-    base = {"state": "present", "persistent": True, "modules": list(NAMES), "package": None}
-    base.update(kw)
-    return base
-
-
-def plan_of(sections, **kw):
-    return _kmod_plan.plan_kmod(Snapshot(sections), params(**kw), False)
-
-
-def openwrt(proc=None, listing=(), tools=("modprobe", "rmmod", "opkg")):
-    return {**host_sections("6.6.86", openwrt=True, tools=tools),
-            **kmod_sections(proc=proc, listing=list(listing))}
 
 
 @pytest.fixture(params=list(SHELLS))
