@@ -150,6 +150,11 @@ def main(argv: t.Sequence[str]) -> int:
         with open(args.log, encoding="utf-8") as handle:
             problems = check_idempotent(handle.read(), [h for h, w in sorted(expected.items()) if w["configured"]])
         what = "idempotent gateway run: changed=0 and 1 SSH round trip on every configured router"
+    return report(problems, what)
+
+
+def report(problems: t.Sequence[str], what: str) -> int:
+    """Print each problem and one verdict line; the exit status (1 when anything failed)."""
     for problem in problems:
         print(f"FAIL {problem}")
     print(f"{'ok' if not problems else 'FAILED'}: {what}" + (f" ({len(problems)} problem(s))" if problems else ""))

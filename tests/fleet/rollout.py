@@ -30,7 +30,7 @@ import sys
 import typing as t
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from fleet import check_report, recap  # pylint: disable=wrong-import-position,import-error
+from fleet import check_report, recap, report  # pylint: disable=wrong-import-position,import-error
 
 
 def snapshots(text: str) -> dict[str, str]:
@@ -178,10 +178,7 @@ def main(argv: t.Sequence[str]) -> int:
         problems = check_audit_failure(read(args.log), args.rc, json.loads(read(args.report)),
                                        json.loads(read(args.fleet_json)), args.cut)
         what = f"audit failed (rc {args.rc}) naming {args.cut} unreachable; the report lists every router"
-    for problem in problems:
-        print(f"FAIL {problem}")
-    print(f"{'ok' if not problems else 'FAILED'}: {what}" + (f" ({len(problems)} problem(s))" if problems else ""))
-    return 1 if problems else 0
+    return report(problems, what)
 
 
 if __name__ == "__main__":
