@@ -70,7 +70,7 @@ def check_rollback(text: str, confirmed: t.Sequence[str], rolled_back: t.Sequenc
     """Problems of the commit-confirmed outcome (see the module doc)."""
     problems = []
     for router in confirmed:
-        rollbacks = [r.get("rollback") for _, r in results(text, router) if isinstance(r.get("rollback"), dict)]
+        rollbacks = [res.get("rollback") for _task, res in results(text, router) if isinstance(res.get("rollback"), dict)]
         if not any(r.get("armed") and r.get("confirmed") and (r.get("health_check") or {}).get("rc") == 0
                    for r in rollbacks):
             problems.append(f"{router}: no result with a rollback armed and confirmed after a passed health "

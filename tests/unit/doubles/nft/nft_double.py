@@ -166,8 +166,8 @@ def listing(rules: Ruleset, args: list[str], as_js: bool, handles: bool) -> tupl
         kinds = {"flowtable"}
     elif what == "tables":
         if as_js:
-            return 0, json.dumps({"nftables": [META] + [{"table": {"family": tb.family, "name": tb.name,
-                                                                      "handle": tb.handle}} for tb in tables]}) + "\n", ""
+            listed = [{"table": {"family": tb.family, "name": tb.name, "handle": tb.handle}} for tb in tables]
+            return 0, json.dumps({"nftables": [META] + listed}) + "\n", ""
         return 0, "".join(f"table {tb.family} {tb.name}\n" for tb in tables), ""
     elif what != "ruleset":
         return 1, "", f"Error: the nft double does not model 'list {' '.join(args)}'\n"

@@ -369,6 +369,8 @@ def test_persisted_read_lists_the_files_its_globs_match(tmp_path, shell, monkeyp
     code = H.hotplug_reads()[0].code
     out = subprocess.run([*shell, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == f"{tmp_path}/a.nft\n"
+
+
 def test_loader_text_has_no_shebang_needed():
     """Run as '/bin/sh LOADER ...' by the unit, udev and hotplug; its first line is the header."""
     assert H.LOADER.startswith(H.HEADER) and "FLOWOFFLOAD_ROOT" in H.LOADER
