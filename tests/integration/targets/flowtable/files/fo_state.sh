@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # What the collection owns on the lab VM, printed for byte-for-byte comparisons (rollback.yml,
 # crash.yml; sent with ansible.builtin.raw, run by the guest's /bin/sh, dash): every nft table
 # (sorted by name, so a boot that creates them in another order lists the same; packet counts
