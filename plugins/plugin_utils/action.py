@@ -83,16 +83,19 @@ class FlowOffloadAction(ActionBase):
             raise AnsibleActionFail(f"{type(self).__module__} sets neither RUN nor execute()")  # pragma: no cover
         return run(target, params, check_mode)
 
+    def check_inputs(self, task_vars: dict[str, t.Any]) -> None:
+        """Checks before the module's argspec (raise FlowOffloadError); none by default."""
+
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        _valid, params = self.validate_argument_spec(
-            argument_spec=self.ARGUMENT_SPEC, mutually_exclusive=self.MUTUALLY_EXCLUSIVE)
         target = ActionTarget(self)
-        check_mode = bool(self._task.check_mode)
         try:
-            out = self.execute(target, dict(params), check_mode, task_vars)
+            self.check_inputs(task_vars)
+            _valid, params = self.validate_argument_spec(
+                argument_spec=self.ARGUMENT_SPEC, mutually_exclusive=self.MUTUALLY_EXCLUSIVE)
+            out = self.execute(target, dict(params), bool(self._task.check_mode), task_vars)
         except FlowOffloadError as exc:
             result.update(failed=True, msg=exc.msg, **exc.details)
             result["round_trips"] = target.round_trips

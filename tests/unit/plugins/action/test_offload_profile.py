@@ -134,18 +134,44 @@ def test_documentation_matches_the_argument_spec() -> None:
 # --- the role is glue ------------------------------------------------------------------------------
 def test_the_role_is_one_task_with_every_input() -> None:
     tasks = load("tasks", "main.yml")
-    assert [next(k for k in task if k not in ("name", "register", "loop", "vars", "when")) for task in tasks] == [
-        "flowoffload.nft.offload_profile", "ansible.builtin.set_fact", "ansible.builtin.debug"]
+    assert [next(k for k in task if k not in ("name", "register", "loop", "vars", "when", "run_once"))
+            for task in tasks] == ["flowoffload.nft.offload_profile", "ansible.builtin.debug"]
     args = tasks[0]["flowoffload.nft.offload_profile"]
     assert set(args) == set(pin.ROLE_OPTIONS) | {"check_role_vars"} and args["check_role_vars"] is True
     for option in pin.ROLE_OPTIONS:
         assert pin.var(option) in args[option], option
-    assert set(tasks[1]["ansible.builtin.set_fact"]["gateway_result"]) == {
-        "profile", "backend", "devices", "hardware_offload", "fallback_reason", "changed", "flows", "installed"}
+    # the result is gateway_result itself; the report is one task per batch, not per router
+    assert tasks[0]["register"] == "gateway_result"
+    assert tasks[1]["run_once"] is True
     assert sorted(os.listdir(os.path.join(ROLE, "tasks"))) == ["main.yml"]
     assert not os.path.exists(os.path.join(ROLE, "vars")) and not os.path.exists(os.path.join(ROLE, "templates"))
+
+
+def test_role_spec_errors_name_the_role_variables() -> None:
+    spec = action_mod.role_spec()
+    assert spec is not None
+    errors = action_mod.role_spec_errors(spec, {"gateway_profile": "bogus", "gateway_counter": "maybe"})
+    assert any("gateway_profile" in e and "auto, software, hardware, off" in e for e in errors), errors
+    assert any("gateway_counter" in e for e in errors), errors
+    assert action_mod.role_spec_errors(spec, {"gateway_profile": "software", "gateway_counter": "true",
+                                              "gateway_tcp_timeout": "300"}) == []
 
 
 def test_the_role_says_what_a_run_costs() -> None:
     text = yaml.safe_dump(load("meta", "argument_specs.yml"))
     assert "two module executions" not in text and "one round trip per host" in text
+
+
+def test_role_variables_are_validated_against_the_role_spec_before_any_round_trip() -> None:
+    # the playbook skips the role's own validation task (rolespec_validate: false): the action
+    # does the same check, naming the role variables
+    target = FakeTarget(configured(**LAN_WAN))
+    task_vars = dict(DEFAULTS, gateway_profile="bogus", gateway_counter="{{ 'maybe' }}")
+    result = action(role_args(devices="lan0,wan0"), target).run(task_vars=task_vars)
+    assert result["failed"] is True and result["round_trips"] == 0 and target.scripts == []
+    assert "value of gateway_profile must be one of: auto, software, hardware, off, got: bogus" in result["msg"]
+    assert any("gateway_counter" in e for e in result["argument_errors"]), result
+    # without check_role_vars (the module used on its own) the role's spec plays no part
+    args = dict(role_args(devices="lan0,wan0"), check_role_vars=False)
+    again = action(args, FakeTarget(configured(**LAN_WAN))).run(task_vars=task_vars)
+    assert again.get("failed") is not True, again

@@ -18,6 +18,9 @@ import subprocess
 import typing as t
 from unittest import mock
 
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.target.script import (
     Section,
 )
@@ -136,6 +139,8 @@ def action_on(cls: t.Any, args: dict[str, t.Any], target: t.Any, check_mode: boo
     task.check_mode = check_mode
     task.diff = diff
     task.async_val = 0
-    plugin = cls(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    # a real Templar: offload_profile templates the role's variables it validates
+    plugin = cls(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=Templar(loader=DataLoader()),
+                 shared_loader_obj=None)
     plugin._low_level_execute_command = fake_execute(target)  # pylint: disable=protected-access
     return plugin
