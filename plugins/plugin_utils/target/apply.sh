@@ -45,14 +45,19 @@ fo_ok() { printf '@@%s-result ok -@@\n' "$fo_nonce"; }
 # A test-only hook of the crash-consistency tests: each change of the script starts at a
 # boundary (fo_boundary, counted from 1); when /run/flowoffload-test-kill-at holds this
 # boundary's number, the script kills itself there with SIGKILL (no trap runs), as a lost
-# connection, an OOM kill or a power cut would stop it. One test for a file that is never
-# there outside the tests.
+# connection or an OOM kill would stop it; "N reset" cuts the power there instead (sysrq b:
+# the machine resets at once, without a sync). One test for a file that is never there
+# outside the tests.
 fo_n=0
 fo_boundary() {
   fo_n=$((fo_n + 1))
   [ -e /run/flowoffload-test-kill-at ] || return 0
   fo_val /run/flowoffload-test-kill-at || return 0
-  [ "$fo_v" = "$fo_n" ] || return 0
+  case $fo_v in
+    "$fo_n") ;;
+    "$fo_n reset") echo b >/proc/sysrq-trigger ;;
+    *) return 0 ;;
+  esac
   printf '@@%s-killed %s@@\n' "$fo_nonce" "$fo_n"
   kill -9 $$
 }

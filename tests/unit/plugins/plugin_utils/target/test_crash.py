@@ -92,3 +92,19 @@ def test_a_kill_at_any_boundary_leaves_old_or_new_and_the_next_run_converges(
         assert not [p for p in host.snapshot() if p.endswith(".fo-new")], point
     # the kills landed at different points of the apply (not all before its first change)
     assert len(seen_states) > 2
+
+
+def test_the_hook_cuts_the_power_at_its_boundary_when_asked(tmp_path: pathlib.Path) -> None:
+    # "N reset": the integration suite's power cut (sysrq b on the lab VM). HostRoot's /proc is
+    # a plain folder, so the write lands in a file of the root; the script then stops as a kill.
+    host = fresh(tmp_path)
+    host.write(KILL_AT, "3 reset\n")
+    with pytest.raises(FlowOffloadError):
+        P.run_profile(host, prm(), False)
+    assert "-killed 3@@" in host.last[1], host.last
+    assert host.read("/proc/sysrq-trigger") == "b\n"
+    # any other text is no boundary of the hook: the run goes through
+    host = fresh(tmp_path / "other")
+    host.write(KILL_AT, "3 later\n")
+    assert P.run_profile(host, prm(), False)["changed"] is True
+    assert host.read("/proc/sysrq-trigger") is None
