@@ -301,7 +301,7 @@ ansible_facts:
           returned: when conflicts is gathered
           type: list
           elements: dict
-          sample: [{kind: qdisc, device: wan0, detail: "htb qdisc (root, handle 1:) shapes wan0: offloaded packets bypass it"}]
+          sample: [{kind: qdisc, device: wan0, trigger: htb qdisc, detail: "htb qdisc (root, handle 1:) shapes wan0: offloaded packets bypass it"}]
           contains:
             kind:
               description: V(qdisc) (shaping qdiscs or ifb redirects on candidate devices), V(ipsec) (xfrm policies) or V(nfqueue) (queue rules).
@@ -309,6 +309,15 @@ ansible_facts:
               returned: always
               sample: qdisc
             device: {description: The device concerned; V("") when the conflict is not tied to one., type: str, returned: always, sample: wan0}
+            trigger:
+              description:
+                - What was found, in short (V(htb qdisc), V(ingress redirected to ifb0 (cake)), V(IPsec (xfrm) policies),
+                  V(NFQUEUE rule)); the profile's report names it.
+                - A shaper counts once, with the qdiscs below it (fq_codel leaves of an htb) named in C(detail); an
+                  fq_codel qdisc of its own (the default qdisc) does not shape.
+              type: str
+              returned: always
+              sample: htb qdisc
             detail:
               description: What was found and what offload does to it.
               type: str

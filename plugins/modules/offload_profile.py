@@ -86,9 +86,20 @@ options:
     type: bool
     default: false
   conflicts:
-    description: C(gateway_conflicts).
+    description:
+      - C(gateway_conflicts). What to do about features that offloaded packets bypass (the facts'
+        C(conflicts)).
+      - V(warn) reports each one as a warning and goes on; V(fail) stops before any change.
+      - V(software) makes the flowtable software only (no C(flags offload); fw4 C(flow_offloading_hw) 0)
+        where a device of the flowtable is shaped (cake, htb, hfsc or tbf, fq_codel below one of them, or
+        an ingress redirect to an ifb); with O(profile=hardware) too, which is then downgraded with a warning.
+      - V(exclude) leaves shaped devices out of the flowtable and offloads the rest; with no device left
+        there is no flowtable (the role's own is removed). Refused with the fw4 backend, whose flowtable
+        takes every device of its zones.
+      - With V(software) and V(exclude), the report names each device, its trigger and the decision;
+        IPsec policies and NFQUEUE rules stay warnings, as with V(warn).
     type: str
-    choices: [warn, fail]
+    choices: [warn, fail, software, exclude]
     default: warn
   backend:
     description: C(gateway_backend).
@@ -322,7 +333,7 @@ ARGUMENT_SPEC = {
     "tcp_timeout": {"type": "raw"},
     "udp_timeout": {"type": "raw"},
     "forwarding": {"type": "bool", "default": False},
-    "conflicts": {"type": "str", "choices": ["warn", "fail"], "default": "warn"},
+    "conflicts": {"type": "str", "choices": ["warn", "fail", "software", "exclude"], "default": "warn"},
     "backend": {"type": "str", "choices": ["auto", "nft", "fw4"], "default": "auto"},
     "bootstrap_python": {"type": "bool", "default": False},
     "fail_unsupported": {"type": "bool", "default": False},

@@ -15,20 +15,56 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.facts.links import
 
 
 # --- conflicts ------------------------------------------------------------------------------
+# Qdiscs that limit a rate (``tc -j qdisc show`` prints their rate in options or in their
+# classes). fq_codel, the default qdisc, has no rate option: it shapes only as a leaf under one
+# of these (its ``parent`` is a class of the shaper), and then the shaper is the trigger.
 SHAPERS = frozenset(("cake", "htb", "hfsc", "tbf"))
+# Every conflict: kind (qdisc, ipsec, nfqueue), device ("" when none), trigger (what was found,
+# short: "cake qdisc", "ingress redirected to ifb0 (cake)") and detail.
+Conflict = dict[str, str]
 
 
-def qdisc_conflicts(qdiscs: t.Sequence[JsonObject], devices: t.Sequence[str]) -> list[dict[str, str]]:
-    """Shaping qdiscs on candidate devices (``tc -j qdisc show``)."""
+def _major(handle: t.Any) -> str:
+    """'1:' of a handle ('1:') or a parent class ('1:10'); '' for none."""
+    return str(handle).split(":", 1)[0] + ":" if handle and ":" in str(handle) else ""
+
+
+def _under(shaper: JsonObject, qdiscs: t.Sequence[JsonObject]) -> list[JsonObject]:
+    """The qdiscs of shaper's device below it: their parent is one of its classes (or of a
+    qdisc below it), as ``tc -j qdisc show`` prints them ("parent": "1:10" under handle "1:")."""
+    dev = shaper.get("dev")
+    majors = {_major(shaper.get("handle"))} - {""}
+    found: list[JsonObject] = []
+    grew = True
+    while grew:
+        grew = False
+        for q in qdiscs:
+            if (q.get("dev") == dev and not q.get("root") and all(q is not f for f in found)
+                    and _major(q.get("parent")) in majors):
+                found.append(q)
+                majors.add(_major(q.get("handle")))
+                grew = True
+    return found
+
+
+def qdisc_conflicts(qdiscs: t.Sequence[JsonObject], devices: t.Sequence[str]) -> list[Conflict]:
+    """Shaping qdiscs on candidate devices (``tc -j qdisc show``): one conflict per shaper that
+    is not itself below another shaper of the device; the qdiscs below it (fq_codel leaves of
+    an htb, say) are named in its detail."""
     result = []
-    for q in qdiscs:
-        dev, kind = q.get("dev"), q.get("kind")
-        if dev in devices and kind in SHAPERS:
-            where = "root" if q.get("root") else f"parent {q.get('parent', '?')}"
-            result.append({"kind": "qdisc", "device": dev, "detail": (
-                f"{kind} qdisc ({where}, handle {q.get('handle', '?')}) shapes {dev}: "
-                "offloaded packets bypass it"
-            )})
+    shapers = [q for q in qdiscs if q.get("dev") in devices and q.get("kind") in SHAPERS]
+    nested = [id(q) for s in shapers for q in _under(s, qdiscs)]
+    for q in shapers:
+        if id(q) in nested:
+            continue
+        dev, kind = str(q.get("dev")), str(q.get("kind"))
+        where = "root" if q.get("root") else f"parent {q.get('parent', '?')}"
+        leaves = sorted({str(c.get("kind")) for c in _under(q, qdiscs)})
+        below = f"; {', '.join(leaves)} below it" if leaves else ""
+        result.append({"kind": "qdisc", "device": dev, "trigger": f"{kind} qdisc", "detail": (
+            f"{kind} qdisc ({where}, handle {q.get('handle', '?')}{below}) shapes {dev}: "
+            "offloaded packets bypass it"
+        )})
     return result
 
 
@@ -43,24 +79,25 @@ def mirred_targets(filters: t.Sequence[JsonObject]) -> list[str]:
 
 
 def ifb_conflict(device: str, targets: t.Sequence[str], links: t.Mapping[str, Link],
-                 qdiscs: t.Sequence[JsonObject]) -> list[dict[str, str]]:
+                 qdiscs: t.Sequence[JsonObject]) -> list[Conflict]:
+    """Ingress redirects of a device to an ifb (SQM's ingress shaping), whatever shapes there."""
     result = []
     for target in targets:
         if links.get(target, {}).get("kind") != "ifb" and not target.startswith("ifb"):
             continue
         shaping = sorted({q.get("kind", "") for q in qdiscs if q.get("dev") == target and q.get("kind") in SHAPERS})
-        result.append({"kind": "qdisc", "device": device, "detail": (
-            f"ingress of {device} is redirected to {target}"
-            + (f" ({', '.join(shaping)} there)" if shaping else "")
-            + ": offloaded packets skip the ifb (ingress shaping / SQM)"
-        )})
+        there = f" ({', '.join(shaping)})" if shaping else ""
+        detail = (f"ingress of {device} is redirected to {target}" + (f" ({', '.join(shaping)} there)" if shaping else "")
+                  + ": offloaded packets skip the ifb (ingress shaping / SQM)")
+        result.append({"kind": "qdisc", "device": device, "trigger": f"ingress redirected to {target}{there}",
+                       "detail": detail})
     return result
 
 
 _XFRM_START = re.compile(r"^src\s+(\S+)\s+dst\s+(\S+)")
 
 
-def xfrm_conflicts(text: str) -> list[dict[str, str]]:
+def xfrm_conflicts(text: str) -> list[Conflict]:
     """``ip xfrm policy``: one conflict when real (non-socket) policies exist."""
     policies: list[tuple[str, str, str]] = []
     current: list[str] | None = None
@@ -80,7 +117,7 @@ def xfrm_conflicts(text: str) -> list[dict[str, str]]:
     if not real:
         return []
     src, dst, direction = real[0]
-    return [{"kind": "ipsec", "device": "", "detail": (
+    return [{"kind": "ipsec", "device": "", "trigger": "IPsec (xfrm) policies", "detail": (
         f"{len(real)} IPsec (xfrm) polic{'y' if len(real) == 1 else 'ies'}, e.g. src {src} "
         f"dst {dst} dir {direction}: offloaded flows bypass them"
     )}]
@@ -89,7 +126,7 @@ def xfrm_conflicts(text: str) -> list[dict[str, str]]:
 _QUEUE_STMT = re.compile(r"(?:^|\s)queue(?:\s|$)")
 
 
-def nfqueue_conflicts(ruleset: str) -> list[dict[str, str]]:
+def nfqueue_conflicts(ruleset: str) -> list[Conflict]:
     """``queue`` statements in ``nft list ruleset`` text (one conflict per rule)."""
     result = []
     table = chain = ""
@@ -107,7 +144,7 @@ def nfqueue_conflicts(ruleset: str) -> list[dict[str, str]]:
             continue
         unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', stripped)  # comments may say "queue"
         if _QUEUE_STMT.search(unquoted) and not stripped.startswith(("set ", "map ", "elements ")):
-            result.append({"kind": "nfqueue", "device": "", "detail": (
+            result.append({"kind": "nfqueue", "device": "", "trigger": "NFQUEUE rule", "detail": (
                 f"table {table} chain {chain}: '{stripped}': packets of offloaded flows skip "
                 "this rule and are no longer queued to userspace"
             )})

@@ -23,7 +23,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.flowtable import (
 PROFILES = ("auto", "software", "hardware", "off")
 PROTOCOLS = ("tcp", "udp")
 BACKENDS = ("auto", "nft", "fw4")
-CONFLICT_MODES = ("warn", "fail")
+CONFLICT_MODES = ("warn", "fail", "software", "exclude")
 ROLE_PREFIX = "gateway_"
 # Option of offload_profile -> role variable (the role passes every one of them).
 ROLE_OPTIONS = (

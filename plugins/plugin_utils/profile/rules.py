@@ -15,6 +15,7 @@ import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.kmod import packages as _packages
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import shaping as _shaping
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile.inputs import Inputs
 
 # Facts subsets each profile needs: nothing more is read.
@@ -104,10 +105,11 @@ def hw_refused(devices: t.Sequence[str], facts: t.Mapping[str, t.Any]) -> list[s
     return out
 
 
-def conflict_lines(facts: t.Mapping[str, t.Any]) -> list[str]:
-    """One line per conflict found by the facts ('qdisc on eth0: cake ...')."""
+def conflict_lines(facts: t.Mapping[str, t.Any],
+                   items: t.Sequence[t.Mapping[str, t.Any]] | None = None) -> list[str]:
+    """One line per conflict found by the facts ('qdisc on eth0: cake ...'), or of ``items``."""
     out = []
-    for item in facts.get("conflicts") or []:
+    for item in (facts.get("conflicts") or []) if items is None else items:
         device = item.get("device") or ""
         out.append(f"{item.get('kind') or 'conflict'}{' on ' + device if device else ''}: {item.get('detail') or ''}")
     return out
@@ -205,13 +207,16 @@ class Decision:
     remove_sysctl: bool = False
     loading_modules: bool = False
     unsupported: str = ""  # the reason when auto reports and changes nothing
+    fallback: str = ""  # why gateway_conflicts made the profile offload less (software, exclude)
     install: Install | None = None  # packages installed first, then the probe runs again in the apply
     warnings: list[str] = dataclasses.field(default_factory=list)
     report: list[str] = dataclasses.field(default_factory=list)
 
 
-def flowtable_params(inputs: Inputs, backend: str, devices: t.Sequence[str], state: str = "present") -> dict[str, t.Any]:
-    """The flowtable module's params for the profile (fw4 takes the devices from its zones)."""
+def flowtable_params(inputs: Inputs, backend: str, devices: t.Sequence[str], state: str = "present",
+                     offload: bool | None = None) -> dict[str, t.Any]:
+    """The flowtable module's params for the profile (fw4 takes the devices from its zones;
+    ``offload``: the mode gateway_conflicts forces, else the profile's)."""
     params: dict[str, t.Any] = {
         "name": inputs.flowtable, "family": FAMILY, "table": inputs.table, "chain": inputs.chain,
         "backend": backend, "persist": True, "state": state,
@@ -220,7 +225,7 @@ def flowtable_params(inputs: Inputs, backend: str, devices: t.Sequence[str], sta
         params.update(
             devices=None if backend == "fw4" else list(devices),
             priority=inputs.priority,
-            offload=OFFLOAD_MODES[inputs.profile],
+            offload=OFFLOAD_MODES[inputs.profile] if offload is None else offload,
             counter=inputs.counter,
             protocols=list(inputs.protocols),
             missing_devices="skip" if inputs.devices_auto else "fail",
@@ -270,6 +275,7 @@ def decide(inputs: Inputs, facts: t.Mapping[str, t.Any], netdevs: t.Collection[s
                 f"gateway_devices: {', '.join(missing)} {'does' if len(missing) == 1 else 'do'} not exist on "
                 f"this host (devices found: {', '.join(sorted(netdevs)) or 'none'}); fix gateway_devices, "
                 "or set it to auto to use the forwarding devices the facts find. Nothing was changed")
+    _shaping.refuse_fw4_exclude(inputs.conflicts, backend)
     supported, message = software_support(facts)
     install, why = installable(facts, module_support) if supported is False else (None, "")
     if supported is False and install is not None and inputs.install_packages:
@@ -292,14 +298,27 @@ def decide(inputs: Inputs, facts: t.Mapping[str, t.Any], netdevs: t.Collection[s
             f"offloaded packets bypass these features, so gateway_conflicts=fail stops here: {'; '.join(lines)}. "
             "Remove them, or set gateway_conflicts=warn to accept that they no longer see offloaded flows. "
             "Nothing was changed")
+    policy = None
+    if inputs.conflicts in _shaping.POLICIES:
+        policy = _shaping.apply_policy(inputs.conflicts, inputs.profile, backend, devices, facts.get("conflicts") or [])
+        lines = conflict_lines(facts, policy.rest)
+        decision.report += policy.report
+        decision.warnings += policy.warnings
+        decision.fallback = policy.reason
+        devices = decision.devices = policy.devices
     decision.warnings.extend(f"offloaded packets bypass {line}" for line in lines)
+    if policy is not None and policy.no_flowtable:
+        # no flowtable: no module to load or package to install for it
+        decision.install = None
+        decision.flowtable = flowtable_params(inputs, backend, [], state="absent")
+        return decision
     if not devices and backend == "nft":
         why = ("the facts found no forwarding device (candidate_devices is empty)" if inputs.devices_auto
                else "gateway_devices is empty")
         raise FlowOffloadError(
             f"no devices to offload: {why}; set gateway_devices to the gateway's LAN and WAN devices, for "
             "example ['eth0', 'eth1'] or 'eth0,eth1'. Nothing was changed")
-    if inputs.profile == "hardware":
+    if inputs.profile == "hardware" and (policy is None or policy.offload is None):
         refused = hw_refused(devices, facts)
         if refused:
             first = (f" The kernel has no flowtables until {decision.install.names} is installed, so no device "
@@ -316,7 +335,7 @@ def decide(inputs: Inputs, facts: t.Mapping[str, t.Any], netdevs: t.Collection[s
         decision.kmod = {"state": "present", "persistent": True, "modules": list(MODULES),
                          "package": data["package"]}
         decision.loading_modules = bool(not_ready)
-    decision.flowtable = flowtable_params(inputs, backend, devices)
+    decision.flowtable = flowtable_params(inputs, backend, devices, offload=policy.offload if policy else None)
     return decision
 
 

@@ -96,7 +96,7 @@ def gateway_result(inputs: pin.Inputs, decision: rules.Decision, results: t.Mapp
                    flows: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     """The keys the role records in gateway_result."""
     ft = results.get("flowtable") or {}
-    if inputs.profile == "off" or decision.unsupported:
+    if inputs.profile == "off" or decision.unsupported or (decision.flowtable or {}).get("state") == "absent":
         devices: list[str] = []
     else:
         devices = list((ft.get("flowtable") or {}).get("devices") or decision.devices)
@@ -105,7 +105,7 @@ def gateway_result(inputs: pin.Inputs, decision: rules.Decision, results: t.Mapp
         "backend": decision.backend,
         "devices": devices,
         "hardware_offload": bool(ft.get("hardware_offload", False)),
-        "fallback_reason": decision.unsupported or ft.get("fallback_reason") or "",
+        "fallback_reason": decision.unsupported or decision.fallback or ft.get("fallback_reason") or "",
         "changed": any(bool(r.get("changed")) for r in results.values()),
         "flows": dict(flows or {}) if inputs.verify and inputs.profile != "off" else {},
         "installed": list((results.get("kmod") or {}).get("installed") or []),

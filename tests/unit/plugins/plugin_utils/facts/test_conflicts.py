@@ -32,12 +32,47 @@ def test_qdisc_and_ifb_conflicts_from_netns_capture():
     filters = fl.load_json_list(fixture(NETNS + "tc-filter-veth1-ingress.json"))
     assert fc.mirred_targets(filters) == ["ifb0"]
     ifb = fc.ifb_conflict("veth1", ["ifb0"], _netns_links(), qdiscs)
-    assert ifb == [{"kind": "qdisc", "device": "veth1", "detail": (
+    assert ifb == [{"kind": "qdisc", "device": "veth1", "trigger": "ingress redirected to ifb0 (tbf)", "detail": (
         "ingress of veth1 is redirected to ifb0 (tbf there): offloaded packets skip the ifb "
         "(ingress shaping / SQM)")}]
     bare = [q for q in qdiscs if q.get("dev") != "ifb0"]
     assert "there" not in fc.ifb_conflict("veth1", ["ifb0"], _netns_links(), bare)[0]["detail"]
     assert fc.ifb_conflict("veth1", ["veth0"], _netns_links(), qdiscs) == []
+
+
+def test_shapers_count_once_with_what_is_below_them():
+    # captured in a netns (htb with a class and a pfifo leaf on lan0, tbf with a pfifo leaf on
+    # wan0, the default noqueue on eth0): a leaf names its shaper's class as parent ("1:10")
+    qdiscs = fl.load_json_list(fixture(NETNS + "tc-qdisc-shaper-children.json"))
+    found = fc.qdisc_conflicts(qdiscs, ["lan0", "wan0", "eth0"])
+    assert [(c["device"], c["trigger"]) for c in found] == [("wan0", "tbf qdisc"), ("lan0", "htb qdisc")]
+    assert "(root, handle 1:; pfifo below it) shapes wan0" in found[0]["detail"]
+    assert fc.qdisc_conflicts(qdiscs, ["eth0"]) == []
+
+
+def test_fq_codel_shapes_only_below_a_shaper():
+    # the same listing with fq_codel leaves (tc prints a leaf the same way whatever its kind)
+    leaf = {"kind": "fq_codel", "handle": "10:", "dev": "lan0", "parent": "1:10",
+            "options": {"limit": 10240, "flows": 1024, "quantum": 1514, "target": 4999, "interval": 99999}}
+    htb = {"kind": "htb", "handle": "1:", "dev": "lan0", "root": True, "options": {"r2q": 10, "default": "0x10"}}
+    nested_tbf = {"kind": "tbf", "handle": "20:", "dev": "lan0", "parent": "1:20", "options": {"rate": 1250000}}
+    alone = {"kind": "fq_codel", "handle": "0:", "dev": "wan0", "root": True, "options": {"limit": 10240}}
+    other_dev = {"kind": "fq_codel", "handle": "10:", "dev": "wan0", "parent": "1:10", "options": {}}
+    found = fc.qdisc_conflicts([htb, leaf, nested_tbf, alone, other_dev], ["lan0", "wan0"])
+    assert [(c["device"], c["trigger"]) for c in found] == [("lan0", "htb qdisc")]  # the tbf is below the htb
+    assert "fq_codel, tbf below it" in found[0]["detail"]
+    assert fc.qdisc_conflicts([alone, other_dev], ["wan0"]) == []  # the default qdisc does not shape
+    assert fc.qdisc_conflicts([leaf], ["lan0"]) == []  # a leaf without its shaper in the listing
+
+
+def test_every_conflict_names_its_trigger():
+    assert fc.xfrm_conflicts(fixture(VM + "ns-xfrm-policy.txt"))[0]["trigger"] == "IPsec (xfrm) policies"
+    assert {q["trigger"] for q in fc.nfqueue_conflicts(fixture(VM + "ns-nft-list-ruleset.txt"))} == {"NFQUEUE rule"}
+    qdiscs = fl.load_json_list(fixture(VM + "ns-tc-qdisc.json"))
+    links = fl.parse_ip_link(fixture(VM + "ns-ip-link.json"))
+    assert fc.ifb_conflict("dummy2", ["ifb0"], links, qdiscs)[0]["trigger"] == "ingress redirected to ifb0 (cake)"
+    bare = [q for q in qdiscs if q.get("dev") != "ifb0"]
+    assert fc.ifb_conflict("dummy2", ["ifb0"], links, bare)[0]["trigger"] == "ingress redirected to ifb0"
 
 
 def test_xfrm_empty_and_socket_only():
