@@ -6,14 +6,21 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: fleet_report
-short_description: Write the fleet's flow offload audit as one HTML, JSON and CSV report
+short_description: Write the fleet's flow offload audit as one HTML, JSON and CSV report, with its history
 version_added: 0.1.0
 description:
   - Collects the row of every host that M(flowoffload.nft.offload_audit) registered and
     writes one fleet report into O(dest) on the controller - a self-contained HTML page
     (no external assets; sortable columns, a filter box and a state filter, one row per
-    router with expandable details, an SVG chart of the fleet's offload states), the
-    same data as JSON, and a flat CSV.
+    router with expandable details, an SVG chart of the fleet's offload states, the trend
+    of the states and of the offloaded share across runs), the same data as JSON, and a
+    flat CSV.
+  - Each run appends one record per router (JSON Lines) to the history C(BASENAME-history.jsonl)
+    in O(dest), which keeps the last O(history_runs) runs; the trend is drawn from it.
+  - The JSON carries C(schema_version) (an integer, V(1)) and follows the JSON Schema shipped
+    in the collection, C(plugins/plugin_utils/audit/report.schema.json), whose
+    C($defs.history_record) describes a line of the history. Every time in both is ISO
+    8601 UTC (V(2026-12-08T01:23:45Z)).
   - A host without a result (it left the play), with an unreachable result or a failed
     one gets a row in state V(unreachable) or V(failed) with the message.
   - Returns the C(summary) (counts per state, the fleet's offloaded share), which the
@@ -22,7 +29,10 @@ description:
   - Runs on the controller only (an action plugin); run it once, for example with
     C(run_once) and C(delegate_to) V(localhost).
   - Each file is written atomically (a temporary file in O(dest), then renamed) and only
-    when its content differs.
+    when its content differs. The run's history lines are appended with one write to the
+    file opened for appending; trimming the history rewrites it through a temporary file.
+  - A line of the history that is not a record (corrupt, or of another C(schema_version))
+    is skipped with a warning; it stays in the file until the history is next rewritten.
 author:
   - flowoffload.nft maintainers (@flowoffload)
 extends_documentation_fragment:
@@ -36,7 +46,7 @@ attributes:
     details: The files are written where the controller runs (the execution environment on AWX).
   check_mode:
     support: full
-    details: Nothing is written; C(changed) says whether a file would change.
+    details: Nothing is written, the history neither; C(changed) says whether a file would change.
   diff_mode:
     support: none
   platform:
@@ -76,11 +86,26 @@ options:
     type: list
     elements: dict
   generated:
-    description: The time stamp shown in the report; defaults to the current UTC time.
+    description:
+      - The time of the run, shown in the report and recorded in the history; defaults to
+        the current time.
+      - An ISO 8601 time with a zone (V(2026-12-08T01:23:45Z) or V(2026-12-08T02:23:45+01:00));
+        it is written in UTC with seconds, V(2026-12-08T01:23:45Z).
+      - A run whose time is already in the history replaces that run there.
     type: str
+  history_runs:
+    description:
+      - How many runs the history C(BASENAME-history.jsonl) in O(dest) keeps (the newest by
+        time); older runs are dropped when a run is added.
+      - V(0) writes no history (an existing file is left as it is) and the page shows this
+        run only.
+    type: int
+    default: 100
 notes:
   - The HTML page keeps its filters in the URL hash (C(#state=drifted&q=openwrt&sort=offloaded&dir=desc&open=all)),
     so a filtered view can be bookmarked or shared.
+  - The page's trend shows per run a bar of the routers stacked by state and a line of the
+    fleet's offloaded share; with one run in the history it says so.
   - CSV cells starting with C(=), C(+), C(-) or C(@) are prefixed with a quote, so a
     spreadsheet shows them as text.
 seealso:
@@ -96,6 +121,7 @@ EXAMPLES = r"""
 - name: Write the fleet report on the controller
   flowoffload.nft.fleet_report:
     dest: /var/tmp/flowoffload-audit
+    history_runs: 30
   run_once: true
   delegate_to: localhost
   become: false
@@ -158,6 +184,19 @@ files:
   type: dict
   sample: {html: /var/tmp/flowoffload-audit/flowoffload-audit.html, json: /var/tmp/flowoffload-audit/flowoffload-audit.json,
            csv: /var/tmp/flowoffload-audit/flowoffload-audit.csv}
+history:
+  description: The history file and the runs it keeps with this one (in check mode, would keep).
+  returned: success
+  type: dict
+  contains:
+    path:
+      description: The absolute path of the history file; V(null) when O(history_runs) is V(0).
+      type: str
+      sample: /var/tmp/flowoffload-audit/flowoffload-audit-history.jsonl
+    runs:
+      description: Runs in the history, V(0) when it is off.
+      type: int
+      sample: 12
 msg:
   description: The summary in one line, with the path of the HTML page.
   returned: success
@@ -176,4 +215,5 @@ ARGUMENT_SPEC = dict(
     result_var=dict(type="str", default="flowoffload_audit"),
     rows=dict(type="list", elements="dict"),
     generated=dict(type="str"),
+    history_runs=dict(type="int", default=100),
 )

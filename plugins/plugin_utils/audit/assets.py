@@ -1,6 +1,10 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The inline CSS and script of the fleet report page (private; see ``_audit_html``).
+"""The inline CSS and script of the fleet report page (private; see ``page``).
+
+``STATE_COLORS``: the color of each state (bars, dots, badges). A badge is white text on
+its state's color, so each color keeps WCAG AA's 4.5:1 against white (the unit tests
+compute every text pair of the CSS).
 
 The script keeps its state in the URL hash (``state``, ``q``, ``sort``, ``dir``,
 ``open=all``), reads it on load and on ``hashchange``, and records what it shows on
@@ -8,6 +12,12 @@ The script keeps its state in the URL hash (``state``, ``q``, ``sort``, ``dir``,
 ``data-ready`` once it ran, which is what tests/browser/run checks through the DOM.
 """
 from __future__ import annotations
+
+STATE_COLORS = {
+    "offloading_hw": "#116329", "offloading_sw": "#1a7f37", "configured_idle": "#0969da",
+    "not_configured": "#656d76", "drifted": "#9a6700", "unsupported": "#953800",
+    "unreachable": "#82071e", "failed": "#cf222e", "unknown": "#57606a",
+}
 
 CSS = r"""
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--alt:#f6f8fa;--accent:#0969da}
@@ -28,7 +38,20 @@ figure{margin:0;flex:2 1 520px;max-width:760px}
 #fo-chart .fo-count{font-size:13px;font-weight:600;fill:var(--fg)}
 #fo-chart .fo-label{font-size:11px;fill:var(--muted)}
 #fo-chart .fo-bar{cursor:pointer}
-#fo-chart .fo-bar:focus,#fo-chart .fo-bar.fo-active rect{outline:none;stroke:var(--fg);stroke-width:2}
+#fo-chart .fo-bar.fo-active rect{stroke:var(--fg);stroke-width:2}
+#fo-chart .fo-bar:focus{outline:none}
+#fo-chart .fo-bar:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+#fo-chart .fo-bar:focus-visible rect{stroke:var(--accent);stroke-width:4}
+.fo-trend{margin:16px 0 4px;max-width:760px}
+.fo-trend h2{font-size:15px;margin:0 0 4px}
+.fo-trend-note{color:var(--muted);font-size:12px;margin:2px 0 6px}
+#fo-trend-chart{width:100%;height:auto}
+#fo-trend-chart .fo-label{font-size:11px;fill:var(--muted)}
+#fo-trend-chart .fo-axis{stroke:var(--line)}
+#fo-trend-chart .fo-share{fill:none;stroke:var(--fg);stroke-width:2}
+#fo-trend-chart .fo-share-dot{fill:var(--fg)}
+.fo-trend-data summary{cursor:pointer;font-size:12px}
+button:focus-visible,select:focus-visible,input:focus-visible,summary:focus-visible{outline:2px solid var(--accent);outline-offset:1px}
 .fo-legend-list{list-style:none;display:flex;flex-wrap:wrap;gap:4px 10px;padding:0;margin:4px 0 0}
 .fo-legend{border:1px solid transparent;background:none;border-radius:12px;padding:1px 8px;cursor:pointer;font:inherit;font-size:12px}
 .fo-legend.fo-active{border-color:var(--fg)}
@@ -49,7 +72,7 @@ figure{margin:0;flex:2 1 520px;max-width:760px}
 .fo-host{font-weight:600}
 .fo-row>td[data-key=host],.fo-row>td[data-key=state],.fo-row>td[data-key=platform]{white-space:nowrap}
 .fo-toggle{border:0;background:none;cursor:pointer;padding:0 2px;font-size:12px;color:var(--muted)}
-.fo-badge{display:inline-block;color:#fff;border-radius:10px;padding:1px 8px;font-size:12px;white-space:nowrap}
+.fo-badge{display:inline-block;color:#fff;background:#57606a;border-radius:10px;padding:1px 8px;font-size:12px;white-space:nowrap}
 .fo-detail>td{background:#fbfcfd;border-bottom:1px solid var(--line);padding:8px 16px 14px}
 .fo-detail-body{max-width:calc(100vw - 90px);overflow-x:auto}
 .fo-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}
@@ -62,6 +85,7 @@ figure{margin:0;flex:2 1 520px;max-width:760px}
 .fo-error{color:#cf222e;font-weight:600}
 ul{margin:2px 0;padding-left:18px}
 #fo-empty{color:var(--muted);padding:12px}
+""" + "".join(f".fo-badge.fo-s-{state}{{background:{color}}}\n" for state, color in STATE_COLORS.items()) + r"""
 @media print{.fo-controls,.fo-toggle{display:none}.fo-detail{display:table-row!important}}
 """
 
@@ -110,7 +134,9 @@ SCRIPT = r"""
     document.body.dataset.shown = String(n);
     empty.hidden = n > 0;
     Array.prototype.forEach.call(document.querySelectorAll(".fo-legend, .fo-bar"), function (b) {
-      b.classList.toggle("fo-active", !!state && b.getAttribute("data-state") === state);
+      var on = !!state && b.getAttribute("data-state") === state;
+      b.classList.toggle("fo-active", on);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
     });
   }
   function cell(g, key) {

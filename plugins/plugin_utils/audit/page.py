@@ -2,33 +2,29 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet report as one self-contained HTML page (private).
 
-No external asset: the CSS and the script are inline (``_audit_assets``), the chart is an
-inline SVG. The rows are rendered here, so the page reads without its script; the script
+No external asset: the CSS and the script are inline (``assets``), the charts are inline
+SVG (``chart``): the states of this run and the trend across the runs of the history.
+The rows are rendered here, so the page reads without its script; the script
 adds sorting (click a column head), the filter box, the state filter, expandable details
 and the URL hash (``#state=drifted&q=openwrt&sort=offloaded&dir=desc&open=all``), which
 sets the same filters on load and is kept in step with them, so a view can be shared.
 
-Every value from a host goes through ``html.escape``: a device name or a reason is text,
+Every value from a host goes through ``html.escape`` (``esc``): a device name or a reason is text,
 never markup.
 """
 from __future__ import annotations
 
-import html
 import typing as t
 
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES
-from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.assets import CSS, SCRIPT
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.assets import CSS, SCRIPT, STATE_COLORS
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.chart import (
+    STATE_LABELS,
+    esc,
+    render_chart,
+    render_trend,
+)
 
-STATE_COLORS = {
-    "offloading_hw": "#116329", "offloading_sw": "#2da44e", "configured_idle": "#0969da",
-    "not_configured": "#8c959f", "drifted": "#bf8700", "unsupported": "#953800",
-    "unreachable": "#82071e", "failed": "#cf222e",
-}
-STATE_LABELS = {
-    "offloading_hw": "offloading (hardware)", "offloading_sw": "offloading (software)",
-    "configured_idle": "configured, idle", "not_configured": "not configured", "drifted": "drifted",
-    "unsupported": "unsupported", "unreachable": "unreachable", "failed": "failed",
-}
 # (key, label, numeric): the columns of the table
 COLUMNS = (
     ("host", "Router", False), ("state", "State", False), ("platform", "Platform", False),
@@ -39,50 +35,12 @@ COLUMNS = (
 )
 
 
-def esc(value: t.Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
 def _yes_no(value: t.Any) -> str:
     return {True: "yes", False: "no"}.get(value, "unknown")
 
 
 def _ft_label(ft: t.Mapping[str, t.Any]) -> str:
     return f"{ft.get('family')} {ft.get('table')} {ft.get('name')}"
-
-
-# --- the chart ----------------------------------------------------------------------------
-def render_chart(summary: t.Mapping[str, t.Any]) -> str:
-    """An SVG bar per state (count above, label below) and a stacked bar of the fleet."""
-    counts = summary["states"]
-    total = max(summary["hosts"], 1)
-    top = max(list(counts.values()) + [1])
-    width, bar_w, gap, height = 720, 66, 22, 150
-    parts = [f'<svg id="fo-chart" role="img" aria-labelledby="fo-chart-title" viewBox="0 0 {width} 230" '
-             f'xmlns="http://www.w3.org/2000/svg"><title id="fo-chart-title">Routers per offload state</title>']
-    for index, state in enumerate(STATES):
-        count = counts.get(state, 0)
-        x = 20 + index * (bar_w + gap)
-        h = round(height * count / top) if count else 0
-        y = 20 + height - h
-        parts.append(f'<g class="fo-bar" data-state="{state}" tabindex="0" role="button" '
-                     f'aria-label="{esc(STATE_LABELS[state])}: {count}">'
-                     f'<rect x="{x}" y="{y}" width="{bar_w}" height="{max(h, 1)}" fill="{STATE_COLORS[state]}" rx="3"/>'
-                     f'<text x="{x + bar_w / 2}" y="{y - 5}" text-anchor="middle" class="fo-count">{count}</text>'
-                     f'<text x="{x + bar_w / 2}" y="{20 + height + 16}" text-anchor="middle" class="fo-label">'
-                     f'{esc(state.replace("_", " "))}</text></g>')
-    x = 20.0
-    for state in STATES:
-        count = counts.get(state, 0)
-        if not count:
-            continue
-        w = (width - 40) * count / total
-        parts.append(f'<rect class="fo-stack" x="{x:.1f}" y="205" width="{w:.1f}" height="14" '
-                     f'fill="{STATE_COLORS[state]}"><title>{esc(STATE_LABELS[state])}: {count} of '
-                     f'{summary["hosts"]}</title></rect>')
-        x += w
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 # --- one router ---------------------------------------------------------------------------
@@ -108,9 +66,10 @@ def _cells(row: t.Mapping[str, t.Any]) -> list[tuple[str, str, t.Any]]:
         f"{' &middot; hw' if ft.get('offload') else ''}</span>" for ft in live) or "-"
     capable = len(row.get("hardware_capable") or [])
     considered = [d for d in devices if d.get("candidate") or d.get("configured")] or devices
-    badge = f'<span class="fo-badge" style="background:{STATE_COLORS.get(state, "#57606a")}">{esc(state)}</span>'
+    badge = f'<span class="fo-badge fo-s-{state if state in STATES else "unknown"}">{esc(state)}</span>'
     return [
-        ("host", f'<button type="button" class="fo-toggle" aria-expanded="false" title="details">&#9656;</button> '
+        ("host", f'<button type="button" class="fo-toggle" aria-expanded="false" '
+                 f'aria-label="Details of {esc(row["host"])}">&#9656;</button> '
                  f'<span class="fo-host">{esc(row["host"])}</span>', row["host"]),
         ("state", badge, STATES.index(state) if state in STATES else len(STATES)),
         ("platform", esc(plat or "-"), plat),
@@ -206,13 +165,14 @@ def render_host(row: t.Mapping[str, t.Any]) -> str:
 
 # --- the page -------------------------------------------------------------------------------
 def render_html(rows: t.Sequence[t.Mapping[str, t.Any]], summary: t.Mapping[str, t.Any], title: str,
-                generated: str) -> str:
+                generated: str, trend: t.Sequence[t.Mapping[str, t.Any]] = (), history_on: bool = False) -> str:
+    """The page; trend: the runs of the history, this one last (history.trend)."""
     counts = summary["states"]
     flows = summary["flows"]
     options = "".join(f'<option value="{s}">{esc(STATE_LABELS[s])} ({counts.get(s, 0)})</option>' for s in STATES)
     heads = "".join(f'<th scope="col" data-key="{key}" data-num="{1 if num else 0}" aria-sort="none">'
                     f'<button type="button">{esc(label)}</button></th>' for key, label, num in COLUMNS)
-    legend = "".join(f'<li><button type="button" class="fo-legend" data-state="{s}">'
+    legend = "".join(f'<li><button type="button" class="fo-legend" data-state="{s}" aria-pressed="false">'
                      f'<span class="fo-dot" style="background:{STATE_COLORS[s]}"></span>{esc(STATE_LABELS[s])} '
                      f'<b>{counts.get(s, 0)}</b></button></li>' for s in STATES)
     cards = [("routers", summary["hosts"]), ("offloading", summary["offloading"]),
@@ -229,11 +189,12 @@ def render_html(rows: t.Sequence[t.Mapping[str, t.Any]], summary: t.Mapping[str,
 <title>{esc(title)}</title>
 <style>{CSS}</style></head>
 <body data-total="{len(rows)}">
-<header><h1>{esc(title)}</h1><p class="fo-sub">Generated {esc(generated)} &middot; {len(rows)} router(s) &middot;
+<header><h1>{esc(title)}</h1><p class="fo-sub">Generated <time datetime="{esc(generated)}">{esc(generated)}</time> &middot; {len(rows)} router(s) &middot;
 {esc(flows['total'])} conntrack entries, {esc(flows['offloaded_pct'])}% offloaded, {esc(flows['hw_offloaded_pct'])}% in hardware</p></header>
 <main>
 <section class="fo-overview"><div class="fo-cards">{card_html}</div>
 <figure>{render_chart(summary)}<figcaption><ul class="fo-legend-list">{legend}</ul></figcaption></figure></section>
+{render_trend(trend, history_on)}
 <section class="fo-controls" aria-label="filters">
 <label>Filter <input id="fo-q" type="search" placeholder="router, platform, device, reason&hellip;" autocomplete="off"></label>
 <label>State <select id="fo-state"><option value="">all states ({len(rows)})</option>{options}</select></label>

@@ -6,9 +6,11 @@
   ``offload_audit`` (a host without a result, unreachable or failed gets a row saying so);
 - ``summarize(rows)`` / ``summary_line``: the counts per state, the fleet's offloaded
   share, for the end of the run and ``set_stats``;
-- ``render_json`` / ``render_csv`` here, ``render_html`` in ``_audit_html``;
+- ``render_json`` / ``render_csv`` here, ``render_html`` in ``page``; the JSON carries
+  ``schema_version`` (``history.SCHEMA_VERSION``) and follows ``report.schema.json``;
 - ``write_report(dest, basename, ...)``: the three files, each written atomically
-  (a temporary file in ``dest``, then renamed over the old one).
+  (a temporary file in ``dest``, then renamed over the old one). The history beside them
+  is ``history``'s.
 """
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ import csv
 import io
 import json
 import os
-import tempfile
 import typing as t
 
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.history import SCHEMA_VERSION, write_atomic
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.page import render_html
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
@@ -120,8 +122,11 @@ def summary_line(summary: t.Mapping[str, t.Any]) -> str:
 
 
 def render_json(rows: t.Sequence[t.Mapping[str, t.Any]], summary: t.Mapping[str, t.Any], title: str,
-                generated: str) -> str:
-    return json.dumps({"title": title, "generated": generated, "summary": summary, "hosts": list(rows)},
+                generated: str, trend: t.Sequence[t.Mapping[str, t.Any]] = (),
+                history: t.Optional[t.Mapping[str, t.Any]] = None) -> str:
+    """The report as JSON (plugins/plugin_utils/audit/report.schema.json, schema_version 1)."""
+    return json.dumps({"schema_version": SCHEMA_VERSION, "title": title, "generated": generated, "summary": summary,
+                       "hosts": list(rows), "trend": list(trend), "history": dict(history) if history else None},
                       indent=1, sort_keys=True, default=str) + "\n"
 
 
@@ -192,27 +197,15 @@ def report_paths(dest: str, basename: str) -> dict[str, str]:
     return {ext: os.path.join(dest, f"{basename}.{ext}") for ext in EXTENSIONS}
 
 
-def render_all(rows: t.Sequence[t.Mapping[str, t.Any]], title: str, generated: str) -> tuple[dict[str, str], dict[str, t.Any]]:
-    """(extension -> content, summary)."""
+def render_all(rows: t.Sequence[t.Mapping[str, t.Any]], title: str, generated: str,
+               trend: t.Sequence[t.Mapping[str, t.Any]] = (),
+               history: t.Optional[t.Mapping[str, t.Any]] = None) -> tuple[dict[str, str], dict[str, t.Any]]:
+    """(extension -> content, summary). trend: the runs of the history (history.trend), this
+    one last; history: {file, runs} of the history file, None when it is off."""
     summary = summarize(rows)
-    return {"html": render_html(rows, summary, title, generated), "json": render_json(rows, summary, title, generated),
+    return {"html": render_html(rows, summary, title, generated, trend, history is not None),
+            "json": render_json(rows, summary, title, generated, trend, history),
             "csv": render_csv(rows)}, summary
-
-
-def _write_atomic(path: str, content: str) -> None:
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_report(dest: str, basename: str, contents: t.Mapping[str, str], check_mode: bool) -> tuple[bool, dict[str, str]]:
@@ -236,7 +229,7 @@ def write_report(dest: str, basename: str, contents: t.Mapping[str, str], check_
             continue
         try:
             os.makedirs(dest, mode=0o755, exist_ok=True)
-            _write_atomic(path, contents[ext])
+            write_atomic(path, contents[ext])
         except OSError as exc:
             raise FlowOffloadError(f"dest: cannot write {path}: {exc.strerror or exc}; give a writable directory",
                                    path=path) from None

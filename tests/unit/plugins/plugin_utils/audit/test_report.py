@@ -22,7 +22,7 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import (
 )
 from ansible_collections.flowoffload.nft.tests.browser.fleet import KINDS, fleet
 
-GENERATED = "2026-11-27 07:00:00 UTC"
+GENERATED = "2026-11-27T07:00:00Z"
 
 
 @pytest.fixture(scope="module", name="rows")
@@ -89,6 +89,7 @@ def test_summary_of_no_rows():
 def test_json_holds_the_rows_and_the_summary(rows):
     summary = rep.summarize(rows)
     data = json.loads(rep.render_json(rows, summary, "T", GENERATED))
+    assert data["schema_version"] == 1 and data["trend"] == [] and data["history"] is None
     assert data["title"] == "T" and data["generated"] == GENERATED and data["summary"] == summary
     assert [h["host"] for h in data["hosts"]] == [r["host"] for r in rows]
 
@@ -133,7 +134,7 @@ def test_chart_bars_scale_with_the_counts(rows):
     summary = rep.summarize(rows)
     page = render_html(rows, summary, "F", GENERATED)
     heights = {m.group(1): float(m.group(2)) for m in re.finditer(
-        r'data-state="(\w+)" tabindex="0" role="button" aria-label="[^"]*"><rect x="[\d.]+" y="[\d.]+" width="66" '
+        r'data-state="(\w+)" tabindex="0" role="button" aria-pressed="false" aria-label="[^"]*"><rect x="[\d.]+" y="[\d.]+" width="66" '
         r'height="([\d.]+)"', page)}
     top = max(summary["states"].values())
     assert set(heights) == set(STATES)
