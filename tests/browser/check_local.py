@@ -1,12 +1,14 @@
 # Copyright: (c) 2026, flowoffload.nft maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Checks of a real audit run (tests/browser/audit-local): its log and its JSON report.
+"""Checks of a real audit run (tests/browser/audit-local): its log, its JSON report and the
+history beside it (two runs: the playbook ran twice).
 
 usage: check_local.py PLAYBOOK_LOG REPORT_JSON
 """
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import typing as t
@@ -53,6 +55,18 @@ def main() -> int:
     summary_line = re.search(r'"msg": "(2 host\(s\): [^"]*)"', log)
     check("the summary is printed at the end", bool(summary_line) and "1 unreachable" in summary_line.group(1),
           summary_line.group(1) if summary_line else "no summary line")
+    check("the report's time is ISO 8601 UTC, schema_version 1",
+          bool(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", str(report.get("generated"))))
+          and report.get("schema_version") == 1, report.get("generated"))
+    with open(os.path.join(os.path.dirname(sys.argv[2]), "flowoffload-audit-history.jsonl"), encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    runs = sorted({record["time"] for record in records})
+    check("the history holds both runs, one record per host each",
+          len(runs) == 2 and runs[-1] == report.get("generated")
+          and sorted((r["time"], r["router"]) for r in records) == sorted((time, host) for time in runs for host in rows),
+          [(r["time"], r["router"], r["state"]) for r in records])
+    check("the report's trend is the history's", [run["time"] for run in report.get("trend") or []] == runs
+          and report.get("history") == {"file": "flowoffload-audit-history.jsonl", "runs": 2}, report.get("trend"))
     print(f"{len(failures)} failed")
     return 1 if failures else 0
 

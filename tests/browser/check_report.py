@@ -6,7 +6,10 @@ Renders the report of the fixture fleet (tests/browser/fleet.py, 56 routers of e
 state, plus one whose values carry markup), opens the page with filters set through the
 URL hash (the page's own way to share a view), lets chromium run its script and dump the
 DOM, and checks the rows, the filters, the sort order and the details against what the
-rows say. Saves screenshots. With ``--report FILE`` it checks a report written by a real
+rows say. The fixture's history holds four runs (written by the real history code), so
+the trend shows four; the page is then driven by keyboard and read as a screen reader
+gets it (tests/browser/keyboard.py). The JSON and the history lines are validated against
+the shipped JSON Schema. Saves screenshots. With ``--report FILE`` it checks a report written by a real
 run instead (tests/browser/audit-local), without the fixture's expectations.
 """
 from __future__ import annotations
@@ -25,13 +28,18 @@ import tempfile
 import typing as t
 import urllib.parse
 
+import jsonschema
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit import history as hi
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.run import STATES
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.audit.report import render_all, write_report
 from ansible_collections.flowoffload.nft.tests.browser.fleet import fleet
+from ansible_collections.flowoffload.nft.tests.browser.keyboard import check_keyboard, check_trend
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
 EVIL = '<img src=x onerror="document.body.dataset.pwned=1">'
+GENERATED = "2026-11-27T07:00:00Z"
+EARLIER = ("2026-11-24T07:00:00Z", "2026-11-25T07:00:00Z", "2026-11-26T07:00:00Z")
 
 
 class Dom(html.parser.HTMLParser):
@@ -172,11 +180,46 @@ def check_fixture(browser: Browser, page: str, rows: t.Sequence[t.Mapping[str, t
                  [g["host"] for g in got.visible()] == [r["host"] for r in rows if r["state"] == "drifted"])
 
 
+def check_schema(json_path: str, history_path: str, checks: Checks) -> None:
+    """The report and every history line against the shipped JSON Schema."""
+    with open(hi.SCHEMA_PATH, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    with open(json_path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(data)]
+    checks.check("JSON: valid against report.schema.json", not errors, "; ".join(errors[:3]))
+    lines: t.List[str] = []
+    if os.path.exists(history_path):
+        with open(history_path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    record = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/history_record"})
+    errors = [e.message for line in lines for e in record.iter_errors(json.loads(line))]
+    checks.check(f"history: {len(lines)} line(s), each a history_record of the schema", bool(lines) and not errors,
+                 "; ".join(errors[:3]))
+
+
+def write_fixture_history(out: str, rows: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """The history of four runs (three earlier ones of fewer routers, then rows), written by the
+    real code as four runs of fleet_report would; the trend of the kept runs."""
+    path = hi.history_path(out, "fleet-report")
+    if os.path.exists(path):
+        os.unlink(path)
+    for index, time in enumerate(EARLIER + (GENERATED,)):
+        text, old, _warnings, _skipped = hi.read_history(path)
+        new = hi.run_records(rows[:len(rows) - 6 * (len(EARLIER) - index)], time)
+        kept, mode = hi.plan_history(old, new, 100)
+        hi.write_history(path, text, kept, new, mode)
+    return hi.trend(hi.read_history(path)[1])
+
+
 def check_files(paths: t.Mapping[str, str], rows: t.Sequence[t.Mapping[str, t.Any]], checks: Checks) -> None:
     with open(paths["json"], encoding="utf-8") as handle:
         data = json.load(handle)
     checks.check("JSON: one host per row, summary", [h["host"] for h in data["hosts"]] == [r["host"] for r in rows]
                  and data["summary"]["hosts"] == len(rows))
+    checks.check("JSON: schema_version 1, generated in ISO 8601 UTC, four runs in the trend",
+                 data["schema_version"] == 1 and data["generated"] == GENERATED
+                 and [run["time"] for run in data["trend"]] == list(EARLIER) + [GENERATED])
     with open(paths["csv"], encoding="utf-8", newline="") as handle:
         records = list(csv.DictReader(io.StringIO(handle.read())))
     checks.check("CSV: one record per row", [r["host"] for r in records] == [r["host"] for r in rows])
@@ -196,13 +239,20 @@ def main() -> int:
         with open(os.path.splitext(page)[0] + ".json", encoding="utf-8") as handle:
             total = len(json.load(handle)["hosts"])
         check_generic(browser, page, checks, total)
+        with open(os.path.splitext(page)[0] + ".json", encoding="utf-8") as handle:
+            data = json.load(handle)
+        check_keyboard(args.chromium, CHROMIUM_FLAGS, page, data["hosts"], checks, data["hosts"][0]["state"])
+        check_trend(args.chromium, CHROMIUM_FLAGS, page, data["trend"], checks)
+        check_schema(os.path.splitext(page)[0] + ".json", os.path.splitext(page)[0] + hi.HISTORY_SUFFIX, checks)
         shot = browser.screenshot(page, "local-report.png", "open=all", "1280,1400")
         print(f"screenshot: {shot}")
     else:
         rows = fleet()
         rows[3] = {**rows[3], "reason": rows[3]["reason"] + " " + EVIL,
                    "devices": rows[3]["devices"] + [{**rows[3]["devices"][0], "name": EVIL}]}
-        contents, summary = render_all(rows, "flowoffload.nft fleet audit (fixture fleet)", "2026-11-27 07:00:00 UTC")
+        runs = write_fixture_history(args.out, rows)
+        contents, summary = render_all(rows, "flowoffload.nft fleet audit (fixture fleet)", GENERATED, runs,
+                                       {"file": "fleet-report" + hi.HISTORY_SUFFIX, "runs": len(runs)})
         _changed, paths = write_report(args.out, "fleet-report", contents, False)
         page = paths["html"]
         print(f"report: {page} ({len(rows)} routers: {json.dumps(summary['states'])})")
@@ -210,6 +260,9 @@ def main() -> int:
         check_generic(browser, page, checks, len(rows))
         check_fixture(browser, page, rows, checks)
         check_files(paths, rows, checks)
+        check_schema(paths["json"], hi.history_path(args.out, "fleet-report"), checks)
+        check_trend(args.chromium, CHROMIUM_FLAGS, page, runs, checks)
+        check_keyboard(args.chromium, CHROMIUM_FLAGS, page, rows, checks, "drifted")
         for name, hash_, size in (("report.png", "", "1280,900"),
                                   ("report-drifted-open.png", "state=drifted&open=all", "1280,1600")):
             print(f"screenshot: {browser.screenshot(page, name, hash_, size)}")
