@@ -10,7 +10,6 @@ router), and hands the play's variable names to the profile, which refuses unkno
 """
 from __future__ import annotations
 
-import functools
 import os
 import typing as t
 
@@ -23,25 +22,30 @@ from ansible_collections.flowoffload.nft.plugins.plugin_utils.action import (
     FlowOffloadAction,
 )
 from ansible_collections.flowoffload.nft.plugins.plugin_utils.errors import FlowOffloadError
+from ansible_collections.flowoffload.nft.plugins.plugin_utils.profile import inputs as pin
 
 ROLE_SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "gateway", "meta", "argument_specs.yml")
 
 
-@functools.lru_cache(maxsize=4)
 def role_spec(path: str = ROLE_SPECS) -> dict[str, t.Any] | None:
     """The options of the gateway role's argument spec (None when it cannot be read)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         options = data["argument_specs"]["main"]["options"]
     except (OSError, KeyError, TypeError, yaml.YAMLError):
         return None
     return options if isinstance(options, dict) else None
 
 
-def role_variables(path: str = ROLE_SPECS) -> list[str] | None:
+# Read once, when Ansible loads this plugin in its main process (before it forks a worker per
+# task and host): parsing the spec costs about 40 ms of CPU, which every router paid.
+ROLE_SPEC = role_spec()
+
+
+def role_variables(path: str | None = None) -> list[str] | None:
     """The option names of the gateway role's argument spec (None when it cannot be read)."""
-    spec = role_spec(path)
+    spec = ROLE_SPEC if path is None else role_spec(path)
     return None if spec is None else sorted(spec)
 
 
@@ -51,13 +55,22 @@ def role_spec_errors(spec: dict[str, t.Any], values: dict[str, t.Any]) -> list[s
     return list(result.error_messages)
 
 
+def role_args(args: t.Mapping[str, t.Any], values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The options the task does not set, from their role variables (null: the option's
+    default, as the role's ``omit``)."""
+    return {option: values[pin.var(option)] for option in pin.ROLE_OPTIONS
+            if option not in args and values.get(pin.var(option)) is not None}
+
+
 class ActionModule(FlowOffloadAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def check_inputs(self, task_vars: dict[str, t.Any]) -> None:
+        """With check_role_vars: validate the role's variables against its spec, then take each
+        option the task does not set from its gateway_* variable (the role sets no other)."""
         if not self._task.args.get("check_role_vars"):
             return
-        spec = role_spec()
+        spec = ROLE_SPEC
         if spec is None:
             raise FlowOffloadError(f"offload_profile: cannot read the gateway role's argument spec {ROLE_SPECS}")
         values = self._templar.template({name: task_vars[name] for name in spec if name in task_vars})
@@ -65,6 +78,7 @@ class ActionModule(FlowOffloadAction):
         if errors:
             raise FlowOffloadError("Validation of the gateway role's variables failed (meta/argument_specs.yml): "
                                    + "; ".join(errors), argument_errors=errors)
+        self._task.args = dict(self._task.args, **role_args(self._task.args, values))
 
     def execute(self, target: ActionTarget, params: dict[str, t.Any], check_mode: bool,
                 task_vars: dict[str, t.Any]) -> dict[str, t.Any]:

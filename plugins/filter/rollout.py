@@ -2,13 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the flowoffload.nft.gateway playbook's rollout (docs in rollout_batches.yml
 and rollout_max_fail.yml beside this file).
-
-The playbook templates its ``serial`` with ``rollout_batches``, in the controller's main
-process, before its first task. Ansible compiles a collection's Python from source in each
-worker it forks, one per task and host: about 0.1 s of CPU per router for the profile's
-packages. Importing them here, once, lets every worker inherit them, so a router costs the
-compile of nothing but what the workers load besides (bench section 6,
-docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -16,9 +9,6 @@ import re
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-
-# pylint: disable-next=unused-import
-from ansible_collections.flowoffload.nft.plugins.action import offload_profile as _preload  # noqa: F401
 
 _SIZE = re.compile(r"^[0-9]+%?$")
 _NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")

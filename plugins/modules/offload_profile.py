@@ -157,7 +157,12 @@ options:
         (a misspelled C(gateway_profle) would otherwise leave the default profile to run), nor
         C(gateway_result), C(gateway_hosts), C(gateway_batch), C(gateway_max_fail_percentage) or a name of
         O(allowed_extra_vars).
-      - The role sets it; it needs the action plugin (it reads the play's variables).
+      - It also validates the role's variables against the role's C(meta/argument_specs.yml)
+        (the messages name them), and each option that the task does not set comes from its
+        C(gateway_*) variable (C(devices) from C(gateway_devices)); an option set in the task
+        wins.
+      - The role sets it and nothing else; it needs the action plugin (it reads the play's
+        variables).
     type: bool
     default: false
 """

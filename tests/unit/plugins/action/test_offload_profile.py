@@ -136,15 +136,34 @@ def test_the_role_is_one_task_with_every_input() -> None:
     tasks = load("tasks", "main.yml")
     assert [next(k for k in task if k not in ("name", "register", "loop", "vars", "when", "run_once"))
             for task in tasks] == ["flowoffload.nft.offload_profile", "ansible.builtin.debug"]
-    args = tasks[0]["flowoffload.nft.offload_profile"]
-    assert set(args) == set(pin.ROLE_OPTIONS) | {"check_role_vars"} and args["check_role_vars"] is True
-    for option in pin.ROLE_OPTIONS:
-        assert pin.var(option) in args[option], option
+    # every option comes from its role variable (check_role_vars): no templated argument
+    assert tasks[0]["flowoffload.nft.offload_profile"] == {"check_role_vars": True}
+    assert set(pin.ROLE_OPTIONS) == {name[len("gateway_"):] for name in DEFAULTS}
     # the result is gateway_result itself; the report is one task per batch, not per router
     assert tasks[0]["register"] == "gateway_result"
     assert tasks[1]["run_once"] is True
     assert sorted(os.listdir(os.path.join(ROLE, "tasks"))) == ["main.yml"]
     assert not os.path.exists(os.path.join(ROLE, "vars")) and not os.path.exists(os.path.join(ROLE, "templates"))
+
+
+def test_role_args_come_from_the_role_variables_and_the_task_wins() -> None:
+    values = {"gateway_profile": "software", "gateway_devices": "lan0", "gateway_tcp_timeout": None,
+              "gateway_health_check": ""}
+    got = action_mod.role_args({"check_role_vars": True, "devices": "wan0"}, values)
+    # null is the option's default (the role's omit); an option of the task is kept
+    assert got == {"profile": "software", "health_check": ""}
+
+
+def test_the_role_variables_reach_the_options() -> None:
+    # the role's task sets nothing but check_role_vars: the run sees gateway_devices
+    target = FakeTarget(configured(**LAN_WAN))
+    task_vars = dict(DEFAULTS, gateway_devices="lan0,wan0")
+    result = action({"check_role_vars": True}, target).run(task_vars=task_vars)
+    assert result.get("failed") is not True, result
+    assert result["changed"] is False and result["devices"] == ["lan0", "wan0"]
+    wrong = action({"check_role_vars": True}, FakeTarget(configured(**LAN_WAN))).run(
+        task_vars=dict(DEFAULTS, gateway_devices="lan0,wan0", gateway_priority="{{ 'nonsense!' }}"))
+    assert wrong["failed"] is True and "gateway_priority" in wrong["msg"], wrong
 
 
 def test_role_spec_errors_name_the_role_variables() -> None:
