@@ -194,3 +194,16 @@ def test_role_variables_are_validated_against_the_role_spec_before_any_round_tri
     args = dict(role_args(devices="lan0,wan0"), check_role_vars=False)
     again = action(args, FakeTarget(configured(**LAN_WAN))).run(task_vars=task_vars)
     assert again.get("failed") is not True, again
+
+
+def test_the_awx_survey_offers_the_role_spec_choices() -> None:
+    with open(os.path.join(ROLE, "..", "..", "playbooks", "awx-survey-gateway.json"), encoding="utf-8") as handle:
+        survey = yaml.safe_load(handle)
+    spec = load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    checked = 0
+    for question in survey["spec"]:
+        choices = spec.get(question["variable"], {}).get("choices")
+        if question["type"] == "multiplechoice" and choices:
+            assert question["choices"].split("\n") == [str(c) for c in choices], question["variable"]
+            checked += 1
+    assert checked >= 3
