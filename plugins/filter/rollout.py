@@ -17,9 +17,7 @@ _NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 def _items(value: t.Any) -> list[t.Any]:
     if value is None or value == "":
         return [0]
-    if isinstance(value, bool):
-        return [value]  # refused below
-    if isinstance(value, int):
+    if isinstance(value, int):  # bool too: rollout_batches refuses it
         return [value]
     if isinstance(value, str):
         text = value.strip()
